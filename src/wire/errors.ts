@@ -1,0 +1,66 @@
+// Errors as they cross the wire: etcd's envelope {"error","message","code"}, the gRPC status codes,
+// and the exact etcd error strings (../shared/API.md section 4). Server modules keep their own
+// error families; src/api translates them into these in one table, and src/client translates the
+// envelope back into a typed error by its message.
+
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+/** The body etcd's gateway sends for every error. `error` and `message` are always identical. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  code: number;
+}
+
+/**
+ * Every etcd error Keyward can answer with, by a stable name. The name is Keyward's; the message
+ * and code are etcd's, verbatim, so existing clients that match on them keep working.
+ */
+export const EtcdError = {
+  KEY_NOT_PROVIDED: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: key is not provided' },
+  KEY_NOT_FOUND: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: key not found' },
+  VALUE_PROVIDED: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: value is provided' },
+  LEASE_PROVIDED: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: lease is provided' },
+  TOO_MANY_OPS: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: too many operations in txn request' },
+  DUPLICATE_KEY: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: duplicate key given in txn request' },
+  REQUEST_TOO_LARGE: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: request is too large' },
+  FUTURE_REV: { code: GrpcCode.OUT_OF_RANGE, message: 'etcdserver: mvcc: required revision is a future revision' },
+  COMPACTED: { code: GrpcCode.OUT_OF_RANGE, message: 'etcdserver: mvcc: required revision has been compacted' },
+  NO_SPACE: { code: GrpcCode.RESOURCE_EXHAUSTED, message: 'etcdserver: mvcc: database space exceeded' },
+  LEASE_NOT_FOUND: { code: GrpcCode.NOT_FOUND, message: 'etcdserver: requested lease not found' },
+  STOPPED: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: server stopped' },
+  TIMEOUT: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: request timed out' },
+  INTERNAL: { code: GrpcCode.INTERNAL, message: 'keyward: internal error' },
+} as const satisfies Record<string, { code: GrpcCode; message: string }>;
+export type EtcdErrorName = keyof typeof EtcdError;
+
+/**
+ * The message etcd's gateway sends when a body exceeds the gRPC receive limit. The numbers are
+ * part of the text, so it is built rather than looked up.
+ */
+export function messageTooLarge(received: number, max: number): string {
+  return `grpc: received message larger than max (${received} vs. ${max})`;
+}
+
+export function errorBody(code: number, message: string): ErrorBody {
+  return { error: message, message, code };
+}
