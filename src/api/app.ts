@@ -1,0 +1,109 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { ETCD_API_VERSION, type KeywardServer } from '../server/index.js';
+import {
+  decodeCompactionRequest,
+  decodeDeleteRangeRequest,
+  decodePutRequest,
+  decodeRangeRequest,
+  decodeTxnRequest,
+  encodeCompactionResponse,
+  encodeDeleteRangeResponse,
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeStatusResponse,
+  encodeTxnResponse,
+  parseJsonBody,
+} from '../wire/index.js';
+import { readBody } from './body.js';
+import { toWireFailure } from './errors.js';
+
+/** The narrow logging surface the API needs; pino satisfies it. */
+export interface ApiLogger {
+  error(obj: object, msg: string): void;
+}
+
+export interface ApiOptions {
+  /** etcd's --max-request-bytes: the largest Raft proposal accepted. */
+  maxRequestBytes: number;
+  logger: ApiLogger;
+}
+
+/** gRPC's receive slack over --max-request-bytes, as in etcd (1.5 MiB + 512 KiB = 2 MiB). */
+const GRPC_SLACK_BYTES = 512 * 1024;
+
+type Handler = (body: unknown) => Promise<unknown>;
+
+/**
+ * etcd's v3 HTTP/JSON API on express. Handlers decode, delegate to the server and encode; nothing
+ * else. There is deliberately no global body-parsing or per-request logging middleware: the KV
+ * path is hot, and each request is read once and parsed once here.
+ */
+export function createApp(server: KeywardServer, opts: ApiOptions): express.Express {
+  const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
+  // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
+  const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
+  const rpcs: Record<string, Handler> = {
+    '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponse),
+    '/kv/put': (b) => server.put(decodePutRequest(b)).then(encodePutResponse),
+    '/kv/deleterange': (b) => server.deleteRange(decodeDeleteRangeRequest(b)).then(encodeDeleteRangeResponse),
+    '/kv/txn': (b) => server.txn(decodeTxnRequest(b)).then(encodeTxnResponse),
+    '/kv/compaction': (b) => server.compact(decodeCompactionRequest(b)).then(encodeCompactionResponse),
+    '/maintenance/status': () => server.status().then(encodeStatusResponse),
+  };
+
+  const v3: Router = express.Router({ caseSensitive: true, strict: true });
+  for (const [path, handler] of Object.entries(rpcs)) {
+    v3.post(path, (req, res) => {
+      readBody(req, bodyCap)
+        .then((text) => handler(parseJsonBody(text)))
+        .then(
+          (out) => sendJson(res, 200, JSON.stringify(out)),
+          (err: unknown) => {
+            const failure = toWireFailure(err, maxMessage);
+            if (failure.internal) opts.logger.error({ err, path: req.path }, 'request failed');
+            if (!res.headersSent) sendJson(res, failure.status, JSON.stringify(failure.body), true);
+          },
+        );
+    });
+    v3.options(path, (_req, res) => {
+      res.writeHead(200, { 'Content-Length': '0' }).end();
+    });
+    v3.all(path, (_req, res) => sendText(res, 405, 'Method Not Allowed'));
+  }
+  v3.use((_req, res) => sendText(res, 404, 'Not Found'));
+  // etcd's gateway rewrites /v3beta to /v3.
+  app.use(['/v3', '/v3beta'], v3);
+
+  app.get('/version', (_req, res) => {
+    sendJson(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION }));
+  });
+  app.get('/health', (_req, res) => {
+    server.status().then(
+      () => sendJson(res, 200, '{"health":"true"}'),
+      () => sendJson(res, 503, '{"health":"false"}'),
+    );
+  });
+  app.use((_req: Request, res: Response) => sendText(res, 404, '404 page not found'));
+  return app;
+}
+
+function sendJson(res: Response, status: number, body: string, error = false): void {
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json',
+    'Grpc-Metadata-Content-Type': 'application/grpc',
+    'Content-Length': Buffer.byteLength(body),
+  };
+  // A body that was not read completely must not be left on a keep-alive connection.
+  if (error && !res.req.complete) headers['Connection'] = 'close';
+  res.writeHead(status, headers).end(body);
+}
+
+function sendText(res: Response, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
+}

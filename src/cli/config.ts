@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+// Every setting of `keyward serve` is declared once here and read from, in order of precedence,
+// a command-line flag (etcd's flag name), an environment variable (KEYWARD_ + the flag name in
+// upper snake case, like etcd's ETCD_ variables), a YAML config file (--config-file, keys are the
+// flag names, as in etcd's config file), and the default.
+
+type Kind = 'string' | 'int' | 'urls' | 'level';
+
+interface Setting<K extends Kind = Kind> {
+  flag: string;
+  kind: K;
+  description: string;
+  /** Default value, or a function of the settings resolved so far (data dir depends on name). */
+  default: string | ((resolved: Partial<ServeConfig>) => string);
+}
+
+export interface ServeConfig {
+  name: string;
+  dataDir: string;
+  listenClientUrls: string[];
+  advertiseClientUrls: string[];
+  listenPeerUrls: string[];
+  initialAdvertisePeerUrls: string[];
+  initialClusterToken: string;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  logLevel: string;
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export const SETTINGS: Record<keyof ServeConfig, Setting> = {
+  name: { flag: 'name', kind: 'string', default: 'default', description: 'human-readable name for this member' },
+  dataDir: {
+    flag: 'data-dir',
+    kind: 'string',
+    default: (r) => `${r.name ?? 'default'}.keyward`,
+    description: 'path to the data directory (default: ${name}.keyward)',
+  },
+  listenClientUrls: {
+    flag: 'listen-client-urls',
+    kind: 'urls',
+    default: 'http://127.0.0.1:2379',
+    description: 'comma-separated URLs to listen on for client traffic',
+  },
+  advertiseClientUrls: {
+    flag: 'advertise-client-urls',
+    kind: 'urls',
+    default: 'http://127.0.0.1:2379',
+    description: "comma-separated list of this member's client URLs to advertise",
+  },
+  listenPeerUrls: {
+    flag: 'listen-peer-urls',
+    kind: 'urls',
+    default: 'http://127.0.0.1:2380',
+    description: 'comma-separated URLs to listen on for peer traffic (used once clustering lands)',
+  },
+  initialAdvertisePeerUrls: {
+    flag: 'initial-advertise-peer-urls',
+    kind: 'urls',
+    default: 'http://127.0.0.1:2380',
+    description: "this member's peer URLs to advertise; with the cluster token they determine the member ID",
+  },
+  initialClusterToken: {
+    flag: 'initial-cluster-token',
+    kind: 'string',
+    default: 'keyward-cluster',
+    description: 'initial cluster token, part of the member and cluster IDs',
+  },
+  maxRequestBytes: {
+    flag: 'max-request-bytes',
+    kind: 'int',
+    default: '1572864',
+    description: 'maximum client request size in bytes the server will accept',
+  },
+  maxTxnOps: {
+    flag: 'max-txn-ops',
+    kind: 'int',
+    default: '128',
+    description: 'maximum number of operations permitted in each list of a transaction',
+  },
+  logLevel: { flag: 'log-level', kind: 'level', default: 'info', description: `log level: ${LEVELS.join(', ')}` },
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function envName(flag: string): string {
+  return 'KEYWARD_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+function convert(setting: Setting, raw: unknown, source: string): string | number | string[] {
+  const where = `--${setting.flag} (from ${source})`;
+  const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string') throw new ConfigError(`${where}: expected a string, got ${JSON.stringify(raw)}`);
+  switch (setting.kind) {
+    case 'string':
+      if (text === '') throw new ConfigError(`${where}: must not be empty`);
+      return text;
+    case 'int': {
+      if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) <= 0) {
+        throw new ConfigError(`${where}: expected a positive integer, got ${JSON.stringify(text)}`);
+      }
+      return Number(text);
+    }
+    case 'level':
+      if (!LEVELS.includes(text)) throw new ConfigError(`${where}: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(text)}`);
+      return text;
+    case 'urls': {
+      const urls = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (urls.length === 0) throw new ConfigError(`${where}: expected at least one URL`);
+      for (const u of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(u);
+        } catch {
+          throw new ConfigError(`${where}: ${JSON.stringify(u)} is not a URL`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+          throw new ConfigError(`${where}: ${JSON.stringify(u)} must be http:// or https://`);
+        }
+        if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') {
+          throw new ConfigError(`${where}: ${JSON.stringify(u)} must not have a path, query or fragment`);
+        }
+      }
+      return urls;
+    }
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config-file ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`--config-file ${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config-file ${path}: expected a mapping of flag names to values`);
+  const known = new Set(Object.values(SETTINGS).map((s) => s.flag));
+  for (const key of Object.keys(doc)) {
+    if (!known.has(key)) throw new ConfigError(`--config-file ${path}: unknown setting ${JSON.stringify(key)}`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Resolves the serve configuration. `flags` maps flag names (as typed, e.g. "data-dir") to the
+ * strings given on the command line; absent flags are simply missing.
+ */
+export function resolveServeConfig(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+  configFile?: string,
+): ServeConfig {
+  const file = configFile !== undefined ? readConfigFile(configFile) : {};
+  const out: Partial<Record<keyof ServeConfig, unknown>> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as Array<[keyof ServeConfig, Setting]>) {
+    const fromFlag = flags[setting.flag];
+    const fromEnv = env[envName(setting.flag)];
+    const fromFile = file[setting.flag];
+    let value: string | number | string[];
+    if (fromFlag !== undefined) value = convert(setting, fromFlag, 'command line');
+    else if (fromEnv !== undefined) value = convert(setting, fromEnv, `$${envName(setting.flag)}`);
+    else if (fromFile !== undefined && fromFile !== null) value = convert(setting, fromFile, configFile ?? 'config file');
+    else {
+      const d = typeof setting.default === 'function' ? setting.default(out as Partial<ServeConfig>) : setting.default;
+      value = convert(setting, d, 'default');
+    }
+    out[key] = value;
+  }
+  return out as ServeConfig;
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { KvClient } from '../client/index.js';
+import { ConfigError, SETTINGS, envName, resolveServeConfig } from './config.js';
+import { UsageError, runDel, runEndpointStatus, runGet, runPut, runTxn, type Output } from './kv-commands.js';
+import { TxnSyntaxError } from './txn-syntax.js';
+import { createLogger, startMember } from './serve.js';
+
+// `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
+
+const program = new Command();
+program
+  .name('keyward')
+  .description('Keyward: a configuration service on a Raft-replicated MVCC key-value core (etcd v3 API)')
+  .version(packageVersion())
+  .option('--endpoints <urls>', 'comma-separated member client URLs', process.env['KEYWARD_ENDPOINTS'] ?? 'http://127.0.0.1:2379')
+  .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json']).default('simple'))
+  .option('--command-timeout <ms>', 'timeout for each request, in milliseconds', '5000')
+  .exitOverride();
+
+const serve = program.command('serve').description('run a Keyward member').option('--config-file <path>', 'YAML file of settings');
+for (const s of Object.values(SETTINGS)) {
+  serve.option(`--${s.flag} <value>`, `${s.description} [$${envName(s.flag)}]`);
+}
+serve.action(async (opts: Record<string, string | undefined>) => {
+  // commander camel-cases flag names; the config module speaks etcd's flag names.
+  const flags: Record<string, string | undefined> = {};
+  for (const s of Object.values(SETTINGS)) flags[s.flag] = opts[camel(s.flag)];
+  const config = resolveServeConfig(flags, process.env, opts['configFile']);
+  const logger = createLogger(config.logLevel);
+  const member = await startMember(config, logger);
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down: draining requests and closing storage');
+    member.stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(process.exitCode ?? 0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+});
+
+function client(): { kv: KvClient; out: Output } {
+  const g = program.opts<{ endpoints: string; writeOut: 'simple' | 'json'; commandTimeout: string }>();
+  const kv = new KvClient({ endpoints: g.endpoints.split(','), timeoutMs: Number(g.commandTimeout) });
+  return { kv, out: { format: g.writeOut, write: (s) => process.stdout.write(s) } };
+}
+
+program
+  .command('get <key> [range_end]')
+  .description('get a key or a range of keys')
+  .option('--prefix', 'get keys with the given prefix')
+  .option('--from-key', 'get keys greater than or equal to the given key')
+  .option('--rev <revision>', 'revision to read at', '0')
+  .option('--limit <n>', 'maximum number of results', '0')
+  .option('--order <order>', 'ASCEND or DESCEND')
+  .option('--sort-by <target>', 'CREATE, KEY, MODIFY, VALUE or VERSION')
+  .option('--print-value-only', 'print only the values')
+  .option('--keys-only', 'print only the keys')
+  .option('--count-only', 'print only the count')
+  .option('--consistency <l|s>', 'l (linearizable) or s (serializable)', 'l')
+  .action((key: string, rangeEnd: string | undefined, o) => {
+    const { kv, out } = client();
+    return runGet(kv, out, key, rangeEnd, o);
+  });
+
+program
+  .command('put <key> [value]')
+  .description('put a key (the value is read from stdin when omitted)')
+  .option('--prev-kv', 'print the previous key-value pair')
+  .option('--lease <id>', 'lease ID (hexadecimal, as etcdctl) to attach', '0')
+  .option('--ignore-value', 'keep the current value')
+  .option('--ignore-lease', 'keep the current lease')
+  .action(async (key: string, value: string | undefined, o) => {
+    const { kv, out } = client();
+    const v = value ?? (o.ignoreValue ? undefined : readFileSync(0, 'utf8'));
+    return runPut(kv, out, key, v, o);
+  });
+
+program
+  .command('del <key> [range_end]')
+  .description('delete a key or a range of keys')
+  .option('--prefix', 'delete keys with the given prefix')
+  .option('--from-key', 'delete keys greater than or equal to the given key')
+  .option('--prev-kv', 'print the deleted key-value pairs')
+  .action((key: string, rangeEnd: string | undefined, o) => {
+    const { kv, out } = client();
+    return runDel(kv, out, key, rangeEnd, o);
+  });
+
+program
+  .command('txn')
+  .description('run a transaction read from stdin: compares, blank line, success ops, blank line, failure ops')
+  .option('-i, --interactive', 'prompt for each section')
+  .action((o: { interactive?: boolean }) => {
+    const { kv, out } = client();
+    if (o.interactive) process.stderr.write('compares, then success requests (get, put, del), then failure requests, separated by blank lines; end with Ctrl-D\n');
+    return runTxn(kv, out, readFileSync(0, 'utf8'));
+  });
+
+program
+  .command('endpoint')
+  .description('endpoint commands')
+  .command('status')
+  .description('print the status of each endpoint')
+  .action(() => {
+    const { kv, out } = client();
+    const g = program.opts<{ endpoints: string }>();
+    return runEndpointStatus(kv, out, g.endpoints.split(','));
+  });
+
+/** The package version, found by walking up from this file (it runs from src/ or dist/src/). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'keyward' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed its message; help and version exit 0.
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`keyward: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof UsageError || err instanceof TxnSyntaxError) {
+    process.stderr.write(`keyward: ${err.message}\n`);
+    process.exit(2);
+  }
+  // etcdctl's shape for server and transport errors.
+  process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

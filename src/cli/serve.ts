@@ -1,0 +1,61 @@
+import { pino, type Logger } from 'pino';
+import { createApp, HttpListener } from '../api/index.js';
+import { KeywardServer } from '../server/index.js';
+import type { ServeConfig } from './config.js';
+
+export interface RunningMember {
+  server: KeywardServer;
+  listeners: HttpListener[];
+  /** Drains HTTP, makes accepted writes durable, closes storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { pid: process.pid } });
+}
+
+/** Starts one member from a resolved configuration. Throws if storage or any listener fails. */
+export async function startMember(config: ServeConfig, logger: Logger): Promise<RunningMember> {
+  const server = await KeywardServer.open({
+    name: config.name,
+    dataDir: config.dataDir,
+    advertisePeerUrls: config.initialAdvertisePeerUrls,
+    clusterToken: config.initialClusterToken,
+    maxRequestBytes: config.maxRequestBytes,
+    maxTxnOps: config.maxTxnOps,
+    onFatal: (err) => {
+      logger.fatal({ err }, 'storage failed; stopping the member');
+      process.exitCode = 1;
+    },
+  });
+  const app = createApp(server, { maxRequestBytes: config.maxRequestBytes, logger });
+  const listeners: HttpListener[] = [];
+  try {
+    for (const url of config.listenClientUrls) {
+      listeners.push(await HttpListener.listen(app, url));
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await server.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await Promise.all(listeners.map((l) => l.close()));
+      await server.close();
+    })();
+    return stopping;
+  };
+  logger.info(
+    {
+      name: config.name,
+      dataDir: config.dataDir,
+      memberId: server.memberId.toString(16),
+      clusterId: server.clusterId.toString(16),
+      clientUrls: listeners.map((l) => l.url),
+    },
+    'ready to serve client requests',
+  );
+  return { server, listeners, stop };
+}
