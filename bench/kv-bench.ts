@@ -1,0 +1,427 @@
+// `npm run bench`: put and single-key range throughput and latency of etcd's v3 JSON API,
+// Keyward against etcd 3.4, with 1/16/64 closed-loop keep-alive connections.
+//
+// Processes: this orchestrator (idle while measuring), one load-generator process
+// (loadgen.ts, forked once and reused), and one server under test at a time (each started
+// fresh in its own temp dir and process group, stopped before the next starts, so the
+// targets never compete for the 2 cores). Before the targets, the generator is run against
+// a constant-answer node:http server to measure its own ceiling.
+
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, USAGE, UsageError } from './options.js';
+import type { Options, TargetSpec } from './options.js';
+import type { CellMeasurement, FromGenerator, RunCell, ToGenerator } from './protocol.js';
+import {
+  ceilingTable,
+  compare,
+  comparisonTable,
+  fmtMs,
+  fmtRate,
+  renderMarkdown,
+  renderText,
+  targetsTable,
+} from './report.js';
+import type { CellResult, Comparison, Table, TargetResult } from './report.js';
+import { externalServer, fetchVersion, freePort, launch, StartupError, stopAll, waitHealthy } from './servers.js';
+import type { ServerUnderTest } from './servers.js';
+import { keyName, valueBytes } from './workload.js';
+import type { Op } from './workload.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const REPO_ROOT = resolve(HERE, '..', '..');
+/** Pause between cells so one cell's tail (server flushes, TIME_WAIT churn) does not bleed into the next. */
+const SETTLE_MS = 300;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** The forked load generator, driven by request/response messages matched on `id`. */
+class Generator {
+  private readonly child: ChildProcess;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (msg: FromGenerator) => void>();
+  private readonly windowListeners = new Map<number, (edge: 'start' | 'end') => void>();
+  private exitReason: string | null = null;
+
+  constructor() {
+    this.child = fork(join(HERE, 'loadgen.js'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (raw: unknown) => {
+      // IPC carries only what loadgen sends: FromGenerator values.
+      const msg = raw as FromGenerator;
+      if (msg.kind === 'window') {
+        this.windowListeners.get(msg.id)?.(msg.edge);
+        return;
+      }
+      const w = this.waiting.get(msg.id);
+      this.waiting.delete(msg.id);
+      w?.(msg);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exitReason = `load generator exited (${signal ?? `code ${code}`})`;
+      for (const w of this.waiting.values()) w({ kind: 'failed', id: 0, message: this.exitReason });
+      this.waiting.clear();
+    });
+  }
+
+  private call(msg: ToGenerator & { id: number }): Promise<FromGenerator> {
+    if (this.exitReason !== null) return Promise.reject(new Error(this.exitReason));
+    return new Promise<FromGenerator>((resolvePromise) => {
+      this.waiting.set(msg.id, resolvePromise);
+      this.child.send(msg);
+    });
+  }
+
+  async run(spec: Omit<RunCell, 'kind' | 'id'>, onWindow: (edge: 'start' | 'end') => void): Promise<CellMeasurement> {
+    const id = this.nextId++;
+    this.windowListeners.set(id, onWindow);
+    try {
+      const res = await this.call({ kind: 'run', id, ...spec });
+      if (res.kind === 'cell-done') return res.result;
+      throw new Error(res.kind === 'failed' ? res.message : `unexpected ${res.kind}`);
+    } finally {
+      this.windowListeners.delete(id);
+    }
+  }
+
+  async preload(url: string, connections: number, keys: number, valueSize: number): Promise<number> {
+    const id = this.nextId++;
+    const res = await this.call({ kind: 'preload', id, url, connections, keys, valueSize });
+    if (res.kind === 'preload-done') return res.elapsedMs;
+    throw new Error(res.kind === 'failed' ? res.message : `unexpected ${res.kind}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.exitReason !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    try {
+      this.child.send({ kind: 'shutdown' } satisfies ToGenerator);
+    } catch {
+      // channel already closed
+    }
+    const timedOut = await Promise.race([exited.then(() => false), sleep(5000).then(() => true)]);
+    if (timedOut && this.child.pid !== undefined) this.child.kill('SIGKILL');
+  }
+}
+
+async function measureCell(gen: Generator, server: ServerUnderTest, opts: Options, op: Op, connections: number): Promise<CellResult> {
+  let cpuStart: number | null = null;
+  let cpuEnd: number | null = null;
+  const m = await gen.run(
+    {
+      url: server.url,
+      op,
+      connections,
+      warmupMs: opts.warmupS * 1000,
+      durationMs: opts.durationS * 1000,
+      keys: opts.keys,
+      valueSize: opts.valueSize,
+      client: opts.client,
+      seed: opts.seed,
+    },
+    (edge) => {
+      if (edge === 'start') cpuStart = server.cpuSeconds();
+      else cpuEnd = server.cpuSeconds();
+    },
+  );
+  const serverCpuPct = cpuStart !== null && cpuEnd !== null ? ((cpuEnd - cpuStart) / m.windowS) * 100 : null;
+  const cell: CellResult = { ...m, serverCpuPct };
+  log(
+    `  ${server.label.padEnd(8)} ${op.padEnd(5)} c=${String(connections).padStart(3)}  ` +
+      `${fmtRate(cell.throughput).padStart(7)} req/s  p50 ${fmtMs(cell.latencyMs.p50)} ms  p99 ${fmtMs(cell.latencyMs.p99)} ms` +
+      (cell.errors > 0 ? `  errors ${cell.errors} (${cell.firstError ?? ''})` : ''),
+  );
+  await sleep(SETTLE_MS);
+  return cell;
+}
+
+async function runCells(gen: Generator, server: ServerUnderTest, opts: Options, into: CellResult[]): Promise<void> {
+  for (const c of opts.connections) {
+    for (const op of opts.ops) into.push(await measureCell(gen, server, opts, op, c));
+  }
+}
+
+/** Reads back a few preloaded keys through the JSON API and checks their values. */
+async function verifyPreload(url: string, opts: Options): Promise<void> {
+  for (const i of new Set([0, Math.floor(opts.keys / 2), opts.keys - 1])) {
+    const res = await fetch(`${url}/v3/kv/range`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: Buffer.from(keyName(i)).toString('base64') }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`range of ${keyName(i)} after preload: HTTP ${res.status} ${text.slice(0, 200)}`);
+    // Shape per shared/API.md §5: {"header":{…},"kvs":[{"key":…,"value":…}],"count":"1"}
+    const body = JSON.parse(text) as { kvs?: Array<{ key?: string; value?: string }> };
+    const want = valueBytes(i, opts.valueSize).toString('base64');
+    const got = body.kvs?.[0]?.value ?? '';
+    if (body.kvs?.length !== 1 || got !== want) {
+      throw new Error(`range of ${keyName(i)} after preload returned ${text.slice(0, 200)}; expected its ${opts.valueSize}-byte value`);
+    }
+  }
+}
+
+async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTest> {
+  const timeoutMs = opts.startupTimeoutS * 1000;
+  switch (t.kind) {
+    case 'url':
+      await waitHealthy(t.url, timeoutMs);
+      return externalServer(t.label, t.url);
+    case 'etcd': {
+      const peerPort = await freePort();
+      const peer = `http://127.0.0.1:${peerPort}`;
+      return launch({
+        label: 'etcd',
+        cwd: REPO_ROOT,
+        startupTimeoutMs: timeoutMs,
+        argv: ({ dataDir, url }) => [
+          opts.etcdBin,
+          '--name', 'bench',
+          '--data-dir', dataDir,
+          '--listen-client-urls', url,
+          '--advertise-client-urls', url,
+          '--listen-peer-urls', peer,
+          '--initial-advertise-peer-urls', peer,
+          '--initial-cluster', `bench=${peer}`,
+          '--initial-cluster-state', 'new',
+          '--logger', 'zap',
+          '--log-outputs', 'stderr',
+          '--log-level', 'warn',
+        ],
+      });
+    }
+    case 'keyward': {
+      const cmd = opts.keywardCmd;
+      const script = cmd[0] === 'node' ? cmd[1] : undefined;
+      if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
+        throw new StartupError(
+          `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +
+            `pass --keyward-cmd, or bench another target (--target etcd | url:http://host:port)`,
+        );
+      }
+      return launch({
+        label: 'keyward',
+        cwd: REPO_ROOT,
+        startupTimeoutMs: timeoutMs,
+        argv: (ctx) =>
+          cmd.map((w, i) =>
+            i === 0 && w === 'node'
+              ? process.execPath
+              : w
+                  .replaceAll('{data_dir}', ctx.dataDir)
+                  .replaceAll('{url}', ctx.url)
+                  .replaceAll('{port}', String(ctx.port))
+                  .replaceAll('{host}', ctx.host),
+          ),
+      });
+    }
+    default: {
+      const never: never = t;
+      throw new TypeError(`unknown target ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+async function benchTarget(gen: Generator, t: TargetSpec, opts: Options): Promise<TargetResult> {
+  const result: TargetResult = {
+    label: t.label,
+    kind: t.kind,
+    url: null,
+    command: null,
+    version: null,
+    preload: null,
+    cells: [],
+    error: null,
+  };
+  let server: ServerUnderTest | null = null;
+  try {
+    log(`${t.label}: starting`);
+    server = await startTarget(t, opts);
+    result.url = server.url;
+    result.command = server.command;
+    result.version = await fetchVersion(server.url);
+    log(`${t.label}: healthy at ${server.url}; preloading ${opts.keys} keys`);
+    const elapsedMs = await gen.preload(server.url, opts.preloadConnections, opts.keys, opts.valueSize);
+    result.preload = { keys: opts.keys, elapsedMs };
+    await verifyPreload(server.url, opts);
+    await runCells(gen, server, opts, result.cells);
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    log(`${t.label}: FAILED: ${result.error}`);
+  } finally {
+    if (server !== null) await server.stop();
+  }
+  return result;
+}
+
+async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult> {
+  const result: TargetResult = {
+    label: 'constant',
+    kind: 'constant',
+    url: null,
+    command: null,
+    version: null,
+    preload: null,
+    cells: [],
+    error: null,
+  };
+  let server: ServerUnderTest | null = null;
+  try {
+    log('generator ceiling: starting constant-answer node:http server');
+    server = await launch({
+      label: 'constant',
+      cwd: REPO_ROOT,
+      startupTimeoutMs: opts.startupTimeoutS * 1000,
+      argv: ({ port, host }) => [process.execPath, join(HERE, 'constant-server.js'), '--port', String(port), '--host', host],
+    });
+    result.url = server.url;
+    result.command = server.command;
+    await runCells(gen, server, opts, result.cells);
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    log(`generator ceiling: FAILED: ${result.error}`);
+  } finally {
+    if (server !== null) await server.stop();
+  }
+  return result;
+}
+
+interface BenchResults {
+  schema: 'keyward-bench/1';
+  startedAt: string;
+  finishedAt: string;
+  host: {
+    cpus: number;
+    cpuModel: string;
+    totalMemMiB: number;
+    loadavgAtStart: number[];
+    node: string;
+    platform: string;
+  };
+  config: {
+    targets: string[];
+    connections: number[];
+    ops: Op[];
+    durationS: number;
+    warmupS: number;
+    keys: number;
+    valueSize: number;
+    client: string;
+    keywardCmd: string[];
+    etcdBin: string;
+    seed: number;
+  };
+  ceiling: TargetResult | null;
+  targets: TargetResult[];
+  comparisons: Comparison[];
+}
+
+async function main(): Promise<number> {
+  let opts: Options | null;
+  try {
+    opts = parseOptions(process.argv.slice(2), REPO_ROOT);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts === null) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  const results: BenchResults = {
+    schema: 'keyward-bench/1',
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    host: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+      loadavgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    config: {
+      targets: opts.targets.map((t) => t.label),
+      connections: opts.connections,
+      ops: opts.ops,
+      durationS: opts.durationS,
+      warmupS: opts.warmupS,
+      keys: opts.keys,
+      valueSize: opts.valueSize,
+      client: opts.client,
+      keywardCmd: opts.keywardCmd,
+      etcdBin: opts.etcdBin,
+      seed: opts.seed,
+    },
+    ceiling: null,
+    targets: [],
+    comparisons: [],
+  };
+
+  const gen = new Generator();
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: stopping servers and cleaning up`);
+    void Promise.all([stopAll(), gen.close()]).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const perCell = opts.warmupS + opts.durationS + SETTLE_MS / 1000;
+  const cellsPerTarget = opts.connections.length * opts.ops.length;
+  const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : opts.targets.length);
+  log(`about ${Math.ceil(n * cellsPerTarget * perCell)} s of measurement (${n} target(s) x ${cellsPerTarget} cells), plus start-up and preload`);
+
+  try {
+    if (opts.ceiling) results.ceiling = await benchCeiling(gen, opts);
+    if (!opts.ceilingOnly) {
+      for (const t of opts.targets) results.targets.push(await benchTarget(gen, t, opts));
+    }
+  } finally {
+    await gen.close();
+    await stopAll();
+  }
+  results.finishedAt = new Date().toISOString();
+
+  const etcd = results.targets.find((t) => t.kind === 'etcd');
+  if (etcd !== undefined && etcd.cells.length > 0) {
+    for (const t of results.targets) if (t !== etcd) results.comparisons.push(...compare(t, etcd));
+  }
+
+  const tables: Table[] = [];
+  if (results.ceiling !== null) tables.push(ceilingTable(results.ceiling));
+  if (results.targets.length > 0) tables.push(targetsTable(results.targets));
+  if (results.comparisons.length > 0) tables.push(comparisonTable(results.comparisons));
+  process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n`);
+  if (opts.markdown) process.stdout.write(`\n${tables.map(renderMarkdown).join('\n\n')}\n`);
+
+  mkdirSync(dirname(opts.jsonPath), { recursive: true });
+  writeFileSync(opts.jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${opts.jsonPath}`);
+
+  const all = [...(results.ceiling === null ? [] : [results.ceiling]), ...results.targets];
+  const failed = all.some((t) => t.error !== null || t.cells.some((c) => c.errors > 0));
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    process.stderr.write(`[bench] fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await stopAll();
+    process.exit(1);
+  },
+);

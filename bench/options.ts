@@ -1,0 +1,230 @@
+// Command-line flags of `npm run bench` (node dist/bench/kv-bench.js).
+
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ClientKind } from './protocol.js';
+import { OPS } from './workload.js';
+import type { Op } from './workload.js';
+
+export type TargetSpec =
+  | { kind: 'keyward'; label: 'keyward' }
+  | { kind: 'etcd'; label: 'etcd' }
+  | { kind: 'url'; label: string; url: string };
+
+export interface Options {
+  targets: TargetSpec[];
+  connections: number[];
+  ops: Op[];
+  durationS: number;
+  warmupS: number;
+  keys: number;
+  valueSize: number;
+  client: ClientKind;
+  /** Keyward start command as argv words with {data_dir} {url} {port} {host} placeholders. */
+  keywardCmd: string[];
+  etcdBin: string;
+  jsonPath: string;
+  ceiling: boolean;
+  ceilingOnly: boolean;
+  preloadConnections: number;
+  startupTimeoutS: number;
+  markdown: boolean;
+  seed: number;
+}
+
+export const DEFAULT_KEYWARD_CMD =
+  'node dist/src/cli/main.js serve --data-dir {data_dir} --listen-client-urls {url} --advertise-client-urls {url}';
+
+export const USAGE = `Usage: npm run bench -- [flags]     (or: node dist/bench/kv-bench.js [flags])
+
+Measures put and single-key range throughput and p50/p99 latency of etcd's v3 JSON API
+(/v3/kv/put, /v3/kv/range) with N closed-loop keep-alive connections, against a freshly
+started Keyward member and, when etcd is on PATH, a freshly started etcd in the same run.
+
+  --target T            keyward | etcd | both | url:http://host:port, or a comma list of
+                        those (default: both when etcd is on PATH, else keyward)
+  --connections LIST    concurrent connections per cell (default 1,16,64)
+  --ops LIST            put,range (default both)
+  --duration S          measured seconds per cell (default 5)
+  --warmup S            unmeasured warm-up seconds per cell (default 1)
+  --keys N              key space size, keys bench/key-<n> (default 10000)
+  --value-size B        value bytes (default 256)
+  --client raw|http     generator transport: raw net sockets (default) or node:http Agent
+  --keyward-cmd CMD     how to start Keyward; placeholders {data_dir} {url} {port} {host}
+                        (default: ${DEFAULT_KEYWARD_CMD})
+  --etcd-bin PATH       etcd binary (default: etcd)
+  --json PATH           where to write results (default bench/results/latest.json)
+  --no-ceiling          skip the generator-ceiling cells (constant node:http server)
+  --ceiling-only        run only the generator-ceiling cells
+  --preload-connections N   connections used to preload the key space (default 16)
+  --startup-timeout S   seconds to wait for GET /health (default 60)
+  --markdown            also print the tables as Markdown
+  --seed N              PRNG seed for key choice (default 1)
+  -h, --help            this text
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function positiveNumber(name: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function nonNegativeNumber(name: string, text: string, integer = false): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer ' : ''}>= 0, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** Splits a command line into words; supports '…' and "…" quoting and backslash escapes. */
+export function splitCommand(cmd: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i]!;
+    if (quote !== null) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < cmd.length) cur += cmd[++i]!;
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < cmd.length) {
+      cur += cmd[++i]!;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote !== null) throw new UsageError(`unterminated quote in command: ${cmd}`);
+  if (inWord) words.push(cur);
+  return words;
+}
+
+export function onPath(bin: string): boolean {
+  const candidates = bin.includes('/') ? [bin] : (process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((d) => join(d, bin));
+  return candidates.some((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function parseTargets(text: string): TargetSpec[] {
+  const out: TargetSpec[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (part === 'both') out.push({ kind: 'keyward', label: 'keyward' }, { kind: 'etcd', label: 'etcd' });
+    else if (part === 'keyward') out.push({ kind: 'keyward', label: 'keyward' });
+    else if (part === 'etcd') out.push({ kind: 'etcd', label: 'etcd' });
+    else if (part.startsWith('url:')) {
+      const url = part.slice(4).replace(/\/+$/, '');
+      let u: URL;
+      try {
+        u = new URL(url);
+      } catch {
+        throw new UsageError(`bad target URL ${JSON.stringify(url)}`);
+      }
+      if (u.protocol !== 'http:') throw new UsageError(`only http:// URLs are supported: ${url}`);
+      out.push({ kind: 'url', label: `url:${u.host}`, url: `http://${u.host}` });
+    } else throw new UsageError(`unknown target ${JSON.stringify(part)} (keyward|etcd|both|url:http://host:port)`);
+  }
+  const seen = new Set<string>();
+  const unique = out.filter((t) => (seen.has(t.label) ? false : (seen.add(t.label), true)));
+  if (unique.length === 0) throw new UsageError('--target names no target');
+  return unique;
+}
+
+function parseList<T>(name: string, text: string, item: (s: string) => T): T[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean).map(item);
+  if (items.length === 0) throw new UsageError(`--${name} is empty`);
+  return items;
+}
+
+/** Returns null when --help was asked for. */
+export function parseOptions(argv: string[], repoRoot: string): Options | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        target: { type: 'string' },
+        connections: { type: 'string', default: '1,16,64' },
+        ops: { type: 'string', default: OPS.join(',') },
+        duration: { type: 'string', default: '5' },
+        warmup: { type: 'string', default: '1' },
+        keys: { type: 'string', default: '10000' },
+        'value-size': { type: 'string', default: '256' },
+        client: { type: 'string', default: 'raw' },
+        'keyward-cmd': { type: 'string', default: DEFAULT_KEYWARD_CMD },
+        'etcd-bin': { type: 'string', default: 'etcd' },
+        json: { type: 'string' },
+        'no-ceiling': { type: 'boolean', default: false },
+        'ceiling-only': { type: 'boolean', default: false },
+        'preload-connections': { type: 'string', default: '16' },
+        'startup-timeout': { type: 'string', default: '60' },
+        markdown: { type: 'boolean', default: false },
+        seed: { type: 'string', default: '1' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+
+  const etcdBin = v['etcd-bin'];
+  const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'));
+  const connections = parseList('connections', v.connections, (s) => positiveNumber('connections', s, true));
+  const ops = parseList('ops', v.ops, (s): Op => {
+    if (s === 'put' || s === 'range') return s;
+    throw new UsageError(`unknown op ${JSON.stringify(s)} (put|range)`);
+  });
+  const client = v.client;
+  if (client !== 'raw' && client !== 'http') throw new UsageError(`--client must be raw or http, got ${JSON.stringify(client)}`);
+  const keywardCmd = splitCommand(v['keyward-cmd']);
+  if (keywardCmd.length === 0) throw new UsageError('--keyward-cmd is empty');
+  if (v['no-ceiling'] && v['ceiling-only']) throw new UsageError('--no-ceiling and --ceiling-only exclude each other');
+  const jsonPath = v.json === undefined ? join(repoRoot, 'bench', 'results', 'latest.json') : isAbsolute(v.json) ? v.json : resolve(v.json);
+  const seed = Number(v.seed);
+  if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
+
+  return {
+    targets,
+    connections: [...new Set(connections)],
+    ops: [...new Set(ops)],
+    durationS: positiveNumber('duration', v.duration, false),
+    warmupS: nonNegativeNumber('warmup', v.warmup),
+    keys: positiveNumber('keys', v.keys, true),
+    valueSize: nonNegativeNumber('value-size', v['value-size'], true),
+    client,
+    keywardCmd,
+    etcdBin,
+    jsonPath,
+    ceiling: !v['no-ceiling'],
+    ceilingOnly: v['ceiling-only'],
+    preloadConnections: positiveNumber('preload-connections', v['preload-connections'], true),
+    startupTimeoutS: positiveNumber('startup-timeout', v['startup-timeout'], false),
+    markdown: v.markdown,
+    seed,
+  };
+}

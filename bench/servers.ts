@@ -1,0 +1,260 @@
+// Starting, watching and stopping the servers under test.
+// Each managed server runs in its own process group (detached) with its stdout/stderr in a
+// log file inside its own temp dir; readiness is GET /health answering 200 {"health":"true"};
+// stop() sends SIGTERM to the group, SIGKILL after a grace period, then removes the temp dir.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const STOP_GRACE_MS = 10_000;
+const HEALTH_POLL_MS = 100;
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface ServerUnderTest {
+  readonly label: string;
+  readonly url: string;
+  /** argv used to start it; null for an already-running endpoint. */
+  readonly command: string[] | null;
+  /** CPU seconds (user+sys) used so far by its process group; null when unknown. */
+  cpuSeconds(): number | null;
+  stop(): Promise<void>;
+}
+
+/** An endpoint somebody else runs (`--target url:…`). */
+export function externalServer(label: string, url: string): ServerUnderTest {
+  return { label, url, command: null, cpuSeconds: () => null, stop: async () => {} };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not allocate a port'))));
+    });
+  });
+}
+
+let clockTicks: number | null = null;
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** Sum of utime+stime (seconds) over the live processes of process group `pgid` (Linux /proc). */
+export function groupCpuSeconds(pgid: number): number | null {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  let found = false;
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …"
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(rest[2]) !== pgid) continue;
+    found = true;
+    ticks += Number(rest[11]) + Number(rest[12]);
+  }
+  return found ? ticks / ticksPerSecond() : null;
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n').trim();
+  } catch {
+    return '';
+  }
+}
+
+export interface HealthResult {
+  ok: boolean;
+  detail: string;
+}
+
+export async function checkHealth(url: string): Promise<HealthResult> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status} ${text.slice(0, 200)}` };
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, detail: `non-JSON body ${text.slice(0, 200)}` };
+    }
+    const health = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['health'] : undefined;
+    return health === 'true' ? { ok: true, detail: text } : { ok: false, detail: `unhealthy: ${text.slice(0, 200)}` };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+}
+
+/** Polls GET /health until it answers {"health":"true"}. */
+export async function waitHealthy(url: string, timeoutMs: number, exited?: () => string | null): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    const gone = exited?.() ?? null;
+    if (gone !== null) throw new StartupError(gone);
+    const h = await checkHealth(url);
+    if (h.ok) return;
+    last = h.detail;
+    if (Date.now() > deadline) throw new StartupError(`${url}/health not ready after ${timeoutMs} ms (last: ${last})`);
+    await sleep(HEALTH_POLL_MS);
+  }
+}
+
+export interface LaunchSpec {
+  label: string;
+  /** Builds argv once the temp data dir and port are known. */
+  argv: (ctx: { dataDir: string; url: string; port: number; host: string }) => string[];
+  cwd: string;
+  startupTimeoutMs: number;
+}
+
+/** Every process started here, so an interrupted run can still clean up. */
+const live = new Set<ManagedProcess>();
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
+}
+
+class ManagedProcess implements ServerUnderTest {
+  private exitInfo: string | null = null;
+  private readonly exitPromise: Promise<void>;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly label: string,
+    readonly url: string,
+    readonly command: string[],
+    private readonly child: ChildProcess,
+    private readonly tmpRoot: string,
+    readonly logPath: string,
+  ) {
+    this.exitPromise = new Promise<void>((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitInfo = `${label} exited (${signal ?? `code ${code}`})`;
+        resolve();
+      });
+      child.on('error', (err) => {
+        this.exitInfo = `${label} failed to start: ${err.message}`;
+        resolve();
+      });
+    });
+  }
+
+  exited(): string | null {
+    if (this.exitInfo === null) return null;
+    const t = tail(this.logPath, 30);
+    return t === '' ? this.exitInfo : `${this.exitInfo}; last log lines:\n${t}`;
+  }
+
+  cpuSeconds(): number | null {
+    const pid = this.child.pid;
+    return pid === undefined || this.exitInfo !== null ? null : groupCpuSeconds(pid);
+  }
+
+  /** Idempotent: SIGTERM the group, SIGKILL after a grace period, remove the temp dir. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const pid = this.child.pid;
+    if (pid !== undefined && this.exitInfo === null) {
+      signalGroup(pid, 'SIGTERM');
+      const killed = await Promise.race([this.exitPromise.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
+      if (killed) {
+        signalGroup(pid, 'SIGKILL');
+        await this.exitPromise;
+      }
+    }
+    // The leader may be gone while others of its group linger; make sure none survive.
+    if (pid !== undefined && groupCpuSeconds(pid) !== null) signalGroup(pid, 'SIGKILL');
+    rmSync(this.tmpRoot, { recursive: true, force: true });
+    live.delete(this);
+  }
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** Starts a server in a fresh temp dir on a fresh loopback port and waits for /health. */
+export async function launch(spec: LaunchSpec): Promise<ServerUnderTest> {
+  const tmpRoot = mkdtempSync(join(tmpdir(), `keyward-bench-${spec.label}-`));
+  const dataDir = join(tmpRoot, 'data');
+  const host = '127.0.0.1';
+  const port = await freePort();
+  const url = `http://${host}:${port}`;
+  const argv = spec.argv({ dataDir, url, port, host });
+  const logPath = join(tmpRoot, 'server.log');
+  const logFd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), { cwd: spec.cwd, detached: true, stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+  const proc = new ManagedProcess(spec.label, url, argv, child, tmpRoot, logPath);
+  live.add(proc);
+  try {
+    await waitHealthy(url, spec.startupTimeoutMs, () => proc.exited());
+  } catch (err) {
+    const t = tail(logPath, 30);
+    await proc.stop();
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new StartupError(`${spec.label} did not become healthy: ${msg}${t !== '' && !msg.includes(t) ? `\nlast log lines:\n${t}` : ''}`);
+  }
+  return proc;
+}
+
+/** GET /version, for the record; null when the server has none. */
+export async function fetchVersion(url: string): Promise<unknown> {
+  try {
+    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(2000) });
+    if (res.status !== 200) return null;
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text.slice(0, 200);
+    }
+  } catch {
+    return null;
+  }
+}
