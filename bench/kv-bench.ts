@@ -97,6 +97,11 @@ class Generator {
     throw new Error(res.kind === 'failed' ? res.message : `unexpected ${res.kind}`);
   }
 
+  /** Immediate stop, for an interrupted run. */
+  kill(): void {
+    if (this.exitReason === null) this.child.kill('SIGKILL');
+  }
+
   async close(): Promise<void> {
     if (this.exitReason !== null) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
@@ -110,7 +115,14 @@ class Generator {
   }
 }
 
-async function measureCell(gen: Generator, server: ServerUnderTest, opts: Options, op: Op, connections: number): Promise<CellResult> {
+async function measureCell(
+  gen: Generator,
+  server: ServerUnderTest,
+  opts: Options,
+  op: Op,
+  connections: number,
+  round: number,
+): Promise<CellResult> {
   let cpuStart: number | null = null;
   let cpuEnd: number | null = null;
   const m = await gen.run(
@@ -133,7 +145,8 @@ async function measureCell(gen: Generator, server: ServerUnderTest, opts: Option
   const serverCpuPct = cpuStart !== null && cpuEnd !== null ? ((cpuEnd - cpuStart) / m.windowS) * 100 : null;
   const cell: CellResult = { ...m, serverCpuPct };
   log(
-    `  ${server.label.padEnd(8)} ${op.padEnd(5)} c=${String(connections).padStart(3)}  ` +
+    `  ${opts.rounds > 1 ? `round ${round + 1}/${opts.rounds} ` : ''}` +
+      `${server.label.padEnd(8)} ${op.padEnd(5)} c=${String(connections).padStart(3)}  ` +
       `${fmtRate(cell.throughput).padStart(7)} req/s  p50 ${fmtMs(cell.latencyMs.p50)} ms  p99 ${fmtMs(cell.latencyMs.p99)} ms` +
       (cell.errors > 0 ? `  errors ${cell.errors} (${cell.firstError ?? ''})` : ''),
   );
@@ -141,10 +154,86 @@ async function measureCell(gen: Generator, server: ServerUnderTest, opts: Option
   return cell;
 }
 
-async function runCells(gen: Generator, server: ServerUnderTest, opts: Options, into: CellResult[]): Promise<void> {
-  for (const c of opts.connections) {
-    for (const op of opts.ops) into.push(await measureCell(gen, server, opts, op, c));
+/** One row of the matrix: an op at a connection count. */
+interface CellKey {
+  op: Op;
+  connections: number;
+}
+
+function matrix(opts: Options): CellKey[] {
+  const out: CellKey[] = [];
+  for (const connections of opts.connections) for (const op of opts.ops) out.push({ op, connections });
+  return out;
+}
+
+/** A started, preloaded target and the cells measured on it so far (every round). */
+interface Running {
+  result: TargetResult;
+  server: ServerUnderTest;
+  measured: CellResult[][];
+}
+
+/**
+ * Runs every cell of the matrix `opts.rounds` times on each running target. Targets take
+ * turns cell by cell, and the turn order alternates (A B, B A, …), so slow drifts in the
+ * background load of a shared machine hit every target alike.
+ */
+async function runRounds(gen: Generator, running: Running[], opts: Options): Promise<void> {
+  const cells = matrix(opts);
+  for (const r of running) r.measured = cells.map(() => []);
+  let turn = 0;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let k = 0; k < cells.length; k++) {
+      const { op, connections } = cells[k]!;
+      const order = turn++ % 2 === 0 ? running : [...running].reverse();
+      for (const r of order) r.measured[k]!.push(await measureCell(gen, r.server, opts, op, connections, round));
+    }
   }
+  for (const r of running) {
+    r.result.cells = r.measured.map(combineRounds);
+    if (opts.rounds > 1) r.result.rounds = r.measured;
+  }
+}
+
+function median(xs: number[]): number {
+  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+/** One cell over several rounds: rates, latencies and CPU are medians; counts are totals. */
+function combineRounds(rounds: CellResult[]): CellResult {
+  const first = rounds[0]!;
+  if (rounds.length === 1) return first;
+  const med = (f: (c: CellResult) => number): number => median(rounds.map(f));
+  const cpu = rounds.map((c) => c.serverCpuPct).filter((x): x is number => x !== null);
+  return {
+    op: first.op,
+    connections: first.connections,
+    client: first.client,
+    windowS: rounds.reduce((a, c) => a + c.windowS, 0),
+    requests: rounds.reduce((a, c) => a + c.requests, 0),
+    errors: rounds.reduce((a, c) => a + c.errors, 0),
+    firstError: rounds.find((c) => c.firstError !== null)?.firstError ?? null,
+    throughput: med((c) => c.throughput),
+    latencyMs: {
+      mean: med((c) => c.latencyMs.mean),
+      p50: med((c) => c.latencyMs.p50),
+      p90: med((c) => c.latencyMs.p90),
+      p99: med((c) => c.latencyMs.p99),
+      p999: med((c) => c.latencyMs.p999),
+      max: Math.max(...rounds.map((c) => c.latencyMs.max)),
+    },
+    genCpuPct: med((c) => c.genCpuPct),
+    genElu: med((c) => c.genElu),
+    genCpuUsPerReq: med((c) => c.genCpuUsPerReq),
+    serverCpuPct: cpu.length === rounds.length ? median(cpu) : null,
+  };
+}
+
+function emptyResult(label: string, kind: TargetResult['kind']): TargetResult {
+  return { label, kind, url: null, command: null, version: null, preload: null, cells: [], error: null };
 }
 
 /** Reads back a few preloaded keys through the JSON API and checks their values. */
@@ -229,17 +318,12 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTes
   }
 }
 
-async function benchTarget(gen: Generator, t: TargetSpec, opts: Options): Promise<TargetResult> {
-  const result: TargetResult = {
-    label: t.label,
-    kind: t.kind,
-    url: null,
-    command: null,
-    version: null,
-    preload: null,
-    cells: [],
-    error: null,
-  };
+/** Targets that could not be started or preloaded. */
+const failedTargets: TargetResult[] = [];
+
+/** Starts and preloads a target; on failure records the error and returns null. */
+async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Promise<Running | null> {
+  const result = emptyResult(t.label, t.kind);
   let server: ServerUnderTest | null = null;
   try {
     log(`${t.label}: starting`);
@@ -251,27 +335,53 @@ async function benchTarget(gen: Generator, t: TargetSpec, opts: Options): Promis
     const elapsedMs = await gen.preload(server.url, opts.preloadConnections, opts.keys, opts.valueSize);
     result.preload = { keys: opts.keys, elapsedMs };
     await verifyPreload(server.url, opts);
-    await runCells(gen, server, opts, result.cells);
+    await sleep(SETTLE_MS);
+    return { result, server, measured: [] };
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${t.label}: FAILED: ${result.error}`);
-  } finally {
+    failedTargets.push(result);
     if (server !== null) await server.stop();
+    return null;
   }
-  return result;
+}
+
+/**
+ * Measures the targets. Interleaved (default): all run at once, idle but for their turn.
+ * Sequential: one at a time, each stopped before the next starts.
+ */
+async function benchTargets(gen: Generator, opts: Options): Promise<TargetResult[]> {
+  const done: Running[] = [];
+  const measure = async (group: Running[]): Promise<void> => {
+    try {
+      await runRounds(gen, group, opts);
+    } catch (err) {
+      for (const r of group) r.result.error ??= err instanceof Error ? err.message : String(err);
+    } finally {
+      for (const r of group) await r.server.stop();
+      done.push(...group);
+    }
+  };
+  if (opts.sequential) {
+    for (const t of opts.targets) {
+      const r = await prepareTarget(gen, t, opts);
+      if (r !== null) await measure([r]);
+    }
+  } else {
+    const group: Running[] = [];
+    for (const t of opts.targets) {
+      const r = await prepareTarget(gen, t, opts);
+      if (r !== null) group.push(r);
+    }
+    if (group.length > 0) await measure(group);
+  }
+  // Report in the order the targets were asked for.
+  const all = [...done.map((r) => r.result), ...failedTargets];
+  return opts.targets.map((t) => all.find((r) => r.label === t.label)!);
 }
 
 async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult> {
-  const result: TargetResult = {
-    label: 'constant',
-    kind: 'constant',
-    url: null,
-    command: null,
-    version: null,
-    preload: null,
-    cells: [],
-    error: null,
-  };
+  const result = emptyResult('constant', 'constant');
   let server: ServerUnderTest | null = null;
   try {
     log('generator ceiling: starting constant-answer node:http server');
@@ -283,7 +393,7 @@ async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult
     });
     result.url = server.url;
     result.command = server.command;
-    await runCells(gen, server, opts, result.cells);
+    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, opts, op, connections, 0));
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`generator ceiling: FAILED: ${result.error}`);
@@ -317,6 +427,8 @@ interface BenchResults {
     keywardCmd: string[];
     etcdBin: string;
     seed: number;
+    rounds: number;
+    sequential: boolean;
   };
   ceiling: TargetResult | null;
   targets: TargetResult[];
@@ -363,6 +475,8 @@ async function main(): Promise<number> {
       keywardCmd: opts.keywardCmd,
       etcdBin: opts.etcdBin,
       seed: opts.seed,
+      rounds: opts.rounds,
+      sequential: opts.sequential,
     },
     ceiling: null,
     targets: [],
@@ -375,20 +489,21 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     log(`${sig}: stopping servers and cleaning up`);
-    void Promise.all([stopAll(), gen.close()]).finally(() => process.exit(130));
+    gen.kill();
+    void stopAll().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   const perCell = opts.warmupS + opts.durationS + SETTLE_MS / 1000;
   const cellsPerTarget = opts.connections.length * opts.ops.length;
-  const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : opts.targets.length);
-  log(`about ${Math.ceil(n * cellsPerTarget * perCell)} s of measurement (${n} target(s) x ${cellsPerTarget} cells), plus start-up and preload`);
+  const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : opts.targets.length * opts.rounds);
+  log(`about ${Math.ceil(n * cellsPerTarget * perCell)} s of measurement (${n} x ${cellsPerTarget} cells), plus start-up and preload`);
 
   try {
     if (opts.ceiling) results.ceiling = await benchCeiling(gen, opts);
     if (!opts.ceilingOnly) {
-      for (const t of opts.targets) results.targets.push(await benchTarget(gen, t, opts));
+      results.targets = await benchTargets(gen, opts);
     }
   } finally {
     await gen.close();

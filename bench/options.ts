@@ -31,6 +31,10 @@ export interface Options {
   startupTimeoutS: number;
   markdown: boolean;
   seed: number;
+  /** Times the whole matrix is measured; cells report the median over rounds. */
+  rounds: number;
+  /** One target at a time instead of taking turns cell by cell. */
+  sequential: boolean;
 }
 
 export const DEFAULT_KEYWARD_CMD =
@@ -59,6 +63,11 @@ started Keyward member and, when etcd is on PATH, a freshly started etcd in the 
   --ceiling-only        run only the generator-ceiling cells
   --preload-connections N   connections used to preload the key space (default 16)
   --startup-timeout S   seconds to wait for GET /health (default 60)
+  --rounds N            measure the whole matrix N times; each cell reports the median
+                        over rounds (default 1; use 3 or more on a busy machine)
+  --sequential          start, measure and stop one target at a time; by default all
+                        targets run at once and take turns cell by cell (A B, B A, …)
+                        so background load drifts hit them alike
   --markdown            also print the tables as Markdown
   --seed N              PRNG seed for key choice (default 1)
   -h, --help            this text
@@ -183,6 +192,8 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
         'startup-timeout': { type: 'string', default: '60' },
         markdown: { type: 'boolean', default: false },
         seed: { type: 'string', default: '1' },
+        rounds: { type: 'string', default: '1' },
+        sequential: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -226,5 +237,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     startupTimeoutS: positiveNumber('startup-timeout', v['startup-timeout'], false),
     markdown: v.markdown,
     seed,
+    rounds: positiveNumber('rounds', v.rounds, true),
+    sequential: v.sequential,
   };
 }

@@ -16,7 +16,10 @@ export interface TargetResult {
   command: string[] | null;
   version: unknown;
   preload: { keys: number; elapsedMs: number } | null;
+  /** One per matrix cell; with --rounds > 1, each combines that cell's rounds (medians). */
   cells: CellResult[];
+  /** With --rounds > 1: every round of every cell, in the order of `cells`. */
+  rounds?: CellResult[][];
   /** Why the target could not be (fully) measured; null when it was. */
   error: string | null;
 }
