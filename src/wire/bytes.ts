@@ -8,9 +8,7 @@ import type { Bytes } from './messages.js';
 /** The proto default for a bytes field. Shared: a zero-length array has nothing to mutate. */
 export const EMPTY_BYTES: Bytes = new Uint8Array(0);
 
-// Exactly Go's base64.StdEncoding without the newlines it skips: we do not accept those, because
-// no JSON client produces them and one strict grammar is easier to reason about.
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Node's pool hands out slices of a shared 8 KiB slab; those are copied so a retained key does not pin the slab. */
 function ownBytes(buf: Buffer): Bytes {
@@ -20,20 +18,93 @@ function ownBytes(buf: Buffer): Bytes {
   return new Uint8Array(buf);
 }
 
-/** Decodes a bytes field. Throws DecodeError('BASE64') with Go's message for anything Go rejects. */
+/**
+ * Decodes a bytes field: padded standard base64 exactly as Go's base64.StdEncoding reads it, except
+ * that the CR/LF Go skips are refused (no JSON client sends them, and one strict grammar is simpler).
+ * Non-zero trailing bits (`YR==`) are accepted, as Go does. Throws DecodeError('BASE64') with Go's
+ * message otherwise. Buffer.from alone would not do: it accepts URL-safe letters, missing padding
+ * and skips junk.
+ */
 export function base64Decode(text: string): Bytes {
-  if (text.length === 0) return EMPTY_BYTES;
-  // Buffer.from is lenient (URL-safe letters, missing padding, junk skipped), so the grammar is
-  // checked first; the regex is native code and cheaper than a JS loop over every character.
-  if (!STD_BASE64.test(text)) {
-    throw new DecodeError('BASE64', `illegal base64 data at input byte ${goBase64ErrorOffset(text)}`);
+  const n = text.length;
+  if (n === 0) return EMPTY_BYTES;
+  if (n <= SMALL_DECODE) {
+    const out = decodeSmall(text);
+    if (out !== undefined) return out;
+  } else {
+    const buf = Buffer.from(text, 'base64');
+    // Native both ways: a canonical input re-encodes to itself. The rare non-canonical but valid
+    // input (non-zero trailing bits) takes the JS walk below and is accepted.
+    if (buf.toString('base64') === text || goBase64ErrorOffset(text) < 0) return ownBytes(buf);
   }
-  return ownBytes(Buffer.from(text, 'base64'));
+  throw new DecodeError('BASE64', `illegal base64 data at input byte ${goBase64ErrorOffset(text)}`);
 }
 
+// Up to this length one JS pass validates and decodes faster than regex + Buffer + copy
+// (measured on a 16-letter key: 207 ns before).
+const SMALL_DECODE = 64;
+const LETTER_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) LETTER_VALUES[ALPHABET.charCodeAt(i)] = i;
+
+function letterValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (LETTER_VALUES[c] as number) : -1;
+}
+
+/** Decodes canonical-grammar base64, or returns undefined for anything invalid. */
+function decodeSmall(text: string): Bytes | undefined {
+  const n = text.length;
+  if (n % 4 !== 0) return undefined;
+  const pad = text.charCodeAt(n - 1) !== 61 ? 0 : text.charCodeAt(n - 2) !== 61 ? 1 : 2;
+  const out = new Uint8Array((n / 4) * 3 - pad);
+  const full = pad === 0 ? n : n - 4;
+  let o = 0;
+  for (let i = 0; i < full; i += 4) {
+    const a = letterValue(text, i);
+    const b = letterValue(text, i + 1);
+    const c = letterValue(text, i + 2);
+    const d = letterValue(text, i + 3);
+    if ((a | b | c | d) < 0) return undefined;
+    out[o++] = (a << 2) | (b >> 4);
+    out[o++] = ((b & 15) << 4) | (c >> 2);
+    out[o++] = ((c & 3) << 6) | d;
+  }
+  if (pad !== 0) {
+    const a = letterValue(text, full);
+    const b = letterValue(text, full + 1);
+    const c = pad === 1 ? letterValue(text, full + 2) : 0;
+    if ((a | b | c) < 0) return undefined;
+    out[o++] = (a << 2) | (b >> 4);
+    if (pad === 1) out[o] = ((b & 15) << 4) | (c >> 2);
+  }
+  return out;
+}
+
+// Every 12-bit group as its two letters, so short inputs cost one lookup per 1.5 bytes.
+const LETTER_PAIRS: readonly string[] = Array.from(
+  { length: 4096 },
+  (_, i) => (ALPHABET[i >> 6] as string) + (ALPHABET[i & 63] as string),
+);
+// Below this size a JS loop beats wrapping the array in a Buffer (measured: 12 bytes 57 ns vs
+// 127 ns; still even at 28 bytes). Keys are usually this short; values usually are not.
+const SMALL_ENCODE = 24;
+
 export function base64Encode(bytes: Bytes): string {
-  if (bytes.length === 0) return '';
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  const n = bytes.length;
+  if (n > SMALL_ENCODE) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let out = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out += (LETTER_PAIRS[v >> 12] as string) + (LETTER_PAIRS[v & 4095] as string);
+  }
+  if (i + 1 === n) {
+    out += `${LETTER_PAIRS[(bytes[i] as number) << 4] as string}==`;
+  } else if (i + 2 === n) {
+    const v = ((bytes[i] as number) << 10) | ((bytes[i + 1] as number) << 2);
+    out += `${LETTER_PAIRS[v >> 6] as string}${ALPHABET[v & 63] as string}=`;
+  }
+  return out;
 }
 
 function isBase64Letter(c: number): boolean {
@@ -43,7 +114,7 @@ function isBase64Letter(c: number): boolean {
 }
 
 /**
- * The byte offset Go's decoder names for an invalid input, following its quantum-by-quantum walk:
+ * The byte offset Go's decoder names for an invalid input (-1 when the input is valid), following its quantum-by-quantum walk:
  * a bad letter is reported where it stands, a short final quantum at its start, missing second `=`
  * at the end of input, and anything after the padding where it begins. Only called on the error path.
  */
@@ -78,9 +149,7 @@ function goBase64ErrorOffset(text: string): number {
       break scan;
     }
   }
-  // The regex and this walk describe the same language, so -1 cannot happen here; 0 keeps the
-  // message well-formed if they ever drift apart.
-  if (at < 0) return 0;
+  if (at < 0) return -1;
   // Go counts bytes of the UTF-8 string, JS counts UTF-16 units.
   return Buffer.byteLength(text.slice(0, at), 'utf8');
 }

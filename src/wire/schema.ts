@@ -25,6 +25,8 @@ export interface Codec<V> {
    */
   decode(json: unknown, depth: number): V;
   encode(value: V): JsonValue;
+  /** The JSON text of `encode(value)`, built directly: the fast path for responses. */
+  write(value: V): string;
 }
 
 function typeError(json: unknown, goType: string): DecodeError {
@@ -42,6 +44,8 @@ export const bytes: Codec<Bytes> = {
     return base64Decode(json);
   },
   encode: base64Encode,
+  // Base64 and decimal digits never need escaping, so most writers only add quotes.
+  write: (v) => `"${base64Encode(v)}"`,
 };
 
 export const bool: Codec<boolean> = {
@@ -52,6 +56,7 @@ export const bool: Codec<boolean> = {
     return json;
   },
   encode: (v) => v,
+  write: (v) => (v ? 'true' : 'false'),
 };
 
 export const string: Codec<string> = {
@@ -62,6 +67,7 @@ export const string: Codec<string> = {
     return json;
   },
   encode: (v) => v,
+  write: (v) => JSON.stringify(v),
 };
 
 const INT64_MIN = -(2n ** 63n);
@@ -137,6 +143,7 @@ function safeInteger(goType: IntType): Codec<number> {
       return n;
     },
     encode: (v) => String(v),
+    write: (v) => `"${v}"`,
   };
 }
 
@@ -151,6 +158,7 @@ function bigInteger(goType: IntType): Codec<bigint> {
       return typeof n === 'bigint' ? n : BigInt(n);
     },
     encode: (v) => v.toString(),
+    write: (v) => `"${v}"`,
   };
 }
 
@@ -169,6 +177,11 @@ export function enumeration<E extends number>(goName: string, values: Readonly<R
   const byName = new Map<string, E>(Object.entries(values));
   const names: string[] = [];
   for (const [name, n] of byName) names[n] = name;
+  const nameOf = (v: E): string => {
+    const name = names[v];
+    if (name === undefined) throw new TypeError(`no name for value ${v} of enum ${goName}`);
+    return name;
+  };
   return {
     zero: () => 0 as E,
     isZero: (v) => v === 0,
@@ -189,11 +202,8 @@ export function enumeration<E extends number>(goName: string, values: Readonly<R
       }
       throw typeError(json, goName);
     },
-    encode(v) {
-      const name = names[v];
-      if (name === undefined) throw new TypeError(`no name for value ${v} of enum ${goName}`);
-      return name;
-    },
+    encode: nameOf,
+    write: (v) => `"${nameOf(v)}"`,
   };
 }
 
@@ -225,6 +235,11 @@ export function repeated<V>(item: Codec<V>): Codec<V[]> {
       return out;
     },
     encode: (v) => v.map((x) => item.encode(x)),
+    write(v) {
+      let s = '[';
+      for (let i = 0; i < v.length; i++) s += (i === 0 ? '' : ',') + item.write(v[i] as V);
+      return s + ']';
+    },
   };
 }
 
@@ -238,6 +253,7 @@ export function optional<V>(inner: Codec<V>): Codec<V | undefined> {
     isZero: (v) => v === undefined,
     decode: (json, depth) => inner.decode(json, depth),
     encode: (v) => inner.encode(v as V),
+    write: (v) => inner.write(v as V),
   };
 }
 
@@ -248,6 +264,7 @@ export function lazy<V>(get: () => Codec<V>): Codec<V> {
     isZero: (v) => get().isZero(v),
     decode: (json, depth) => get().decode(json, depth),
     encode: (v) => get().encode(v),
+    write: (v) => get().write(v),
   };
 }
 
@@ -261,6 +278,7 @@ export function transform<T, W>(wire: Codec<W>, fromWire: (w: W) => T, toWire: (
     isZero: (v) => wire.isZero(toWire(v)),
     decode: (json, depth) => fromWire(wire.decode(json, depth)),
     encode: (v) => wire.encode(toWire(v)),
+    write: (v) => wire.write(toWire(v)),
   };
 }
 
@@ -276,6 +294,8 @@ interface Field {
   readonly prop: string;
   readonly name: string;
   readonly codec: Codec<unknown>;
+  /** `"name":`, the key as written in JSON text. */
+  readonly key: string;
 }
 
 export interface MessageCodec<T> extends Codec<T> {
@@ -302,6 +322,7 @@ export function message<T extends object>(goName: string, table: MessageFields<T
     prop,
     name,
     codec,
+    key: `${JSON.stringify(name)}:`,
   }));
   // A 32-bit mask records which fields were given under their proto name.
   if (fields.length > 31) throw new TypeError(`${goName}: too many fields for one table`);
@@ -366,6 +387,16 @@ export function message<T extends object>(goName: string, table: MessageFields<T
         if (!f.codec.isZero(x)) out[f.name] = f.codec.encode(x);
       }
       return out;
+    },
+    write(value: T): string {
+      const v = value as Record<string, unknown>;
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const f = fields[i] as Field;
+        const x = v[f.prop];
+        if (!f.codec.isZero(x)) s += (s === '' ? f.key : `,${f.key}`) + f.codec.write(x);
+      }
+      return `{${s}}`;
     },
   };
 }
