@@ -119,11 +119,20 @@ export function ceilingTable(r: TargetResult): Table {
     header: [...CELL_HEADER, 'gen ELU', 'gen µs/req'],
     numeric: [...CELL_NUMERIC, true, true],
     rows: r.cells.map((c) => [...cellRow('constant', c), c.genElu.toFixed(2), c.genCpuUsPerReq.toFixed(1)]),
-    notes: [
-      'Both processes share the machine: req/s here is a floor for the generator on its own.',
-      'gen µs/req = generator CPU per request; 1e6 / that is what one generator core could drive.',
-    ],
+    notes: [...ceilingSummary(r), 'Generator and constant server share the cores: req/s here is a floor for the generator alone.'],
   };
+}
+
+/** One line: what the generator costs per request and the most it reached. */
+export function ceilingSummary(r: TargetResult): string[] {
+  const costs = r.cells.map((c) => c.genCpuUsPerReq).filter(Number.isFinite).sort((a, b) => a - b);
+  if (costs.length === 0) return [];
+  const median = costs[costs.length >> 1]!;
+  const best = r.cells.reduce((a, c) => (c.throughput > a.throughput ? c : a));
+  return [
+    `generator: ${median.toFixed(1)} µs CPU per request (median over cells), i.e. ~${fmtRate(1e6 / median)} req/s per core; ` +
+      `best seen ${fmtRate(best.throughput)} req/s (${best.op}, ${best.connections} conns, server CPU ${fmtPct(best.serverCpuPct)})`,
+  ];
 }
 
 export function targetsTable(targets: TargetResult[]): Table {
