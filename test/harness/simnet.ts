@@ -452,8 +452,12 @@ export class Cluster {
     while (n.up && n.raw.hasReady()) {
       const rd = n.raw.ready();
       this.stats.readies++;
+      if (n.sendBeforePersist) {
+        // The broken driver: messages out first; a crash now loses what they vouch for.
+        this.sendAll(rd);
+        if (n.crashAt === 'afterSend') return this.crash(n.id);
+      }
       if (n.crashAt === 'beforePersist') return this.crash(n.id);
-      if (n.sendBeforePersist) this.sendAll(rd);
       this.persist(n, rd);
       if (n.crashAt === 'afterPersist') return this.crash(n.id);
       if (!n.sendBeforePersist) this.sendAll(rd);
