@@ -103,6 +103,7 @@ test('the comparison is Keyward over etcd and the goal applies only at 16 and 64
     genElu: 0.1,
     genCpuUsPerReq: 10,
     serverCpuPct: null,
+    idleTargetsCpuPct: null,
   });
   const target = (label: string, cells: CellResult[]): TargetResult => ({
     label,

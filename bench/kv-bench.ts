@@ -118,13 +118,17 @@ class Generator {
 async function measureCell(
   gen: Generator,
   server: ServerUnderTest,
+  idle: ServerUnderTest[],
   opts: Options,
   op: Op,
   connections: number,
   round: number,
 ): Promise<CellResult> {
-  let cpuStart: number | null = null;
-  let cpuEnd: number | null = null;
+  // CPU of the server under test, and of the targets waiting for their turn (to expose any
+  // background work of theirs bleeding into this cell).
+  const watched = [server, ...idle];
+  let cpuStart: Array<number | null> = [];
+  let cpuEnd: Array<number | null> = [];
   const m = await gen.run(
     {
       url: server.url,
@@ -138,12 +142,20 @@ async function measureCell(
       seed: opts.seed,
     },
     (edge) => {
-      if (edge === 'start') cpuStart = server.cpuSeconds();
-      else cpuEnd = server.cpuSeconds();
+      const sample = watched.map((s) => s.cpuSeconds());
+      if (edge === 'start') cpuStart = sample;
+      else cpuEnd = sample;
     },
   );
-  const serverCpuPct = cpuStart !== null && cpuEnd !== null ? ((cpuEnd - cpuStart) / m.windowS) * 100 : null;
-  const cell: CellResult = { ...m, serverCpuPct };
+  const pct = (i: number): number | null => {
+    const a = cpuStart[i] ?? null;
+    const b = cpuEnd[i] ?? null;
+    return a !== null && b !== null ? ((b - a) / m.windowS) * 100 : null;
+  };
+  const serverCpuPct = pct(0);
+  const idlePcts = idle.map((_, i) => pct(i + 1));
+  const idleTargetsCpuPct = idle.length > 0 && idlePcts.every((x) => x !== null) ? idlePcts.reduce<number>((a, x) => a + (x ?? 0), 0) : null;
+  const cell: CellResult = { ...m, serverCpuPct, idleTargetsCpuPct };
   log(
     `  ${opts.rounds > 1 ? `round ${round + 1}/${opts.rounds} ` : ''}` +
       `${server.label.padEnd(8)} ${op.padEnd(5)} c=${String(connections).padStart(3)}  ` +
@@ -186,7 +198,10 @@ async function runRounds(gen: Generator, running: Running[], opts: Options): Pro
     for (let k = 0; k < cells.length; k++) {
       const { op, connections } = cells[k]!;
       const order = turn++ % 2 === 0 ? running : [...running].reverse();
-      for (const r of order) r.measured[k]!.push(await measureCell(gen, r.server, opts, op, connections, round));
+      for (const r of order) {
+        const idle = running.filter((o) => o !== r).map((o) => o.server);
+        r.measured[k]!.push(await measureCell(gen, r.server, idle, opts, op, connections, round));
+      }
     }
   }
   for (const r of running) {
@@ -208,6 +223,7 @@ function combineRounds(rounds: CellResult[]): CellResult {
   if (rounds.length === 1) return first;
   const med = (f: (c: CellResult) => number): number => median(rounds.map(f));
   const cpu = rounds.map((c) => c.serverCpuPct).filter((x): x is number => x !== null);
+  const idleCpu = rounds.map((c) => c.idleTargetsCpuPct).filter((x): x is number => x !== null);
   return {
     op: first.op,
     connections: first.connections,
@@ -229,6 +245,7 @@ function combineRounds(rounds: CellResult[]): CellResult {
     genElu: med((c) => c.genElu),
     genCpuUsPerReq: med((c) => c.genCpuUsPerReq),
     serverCpuPct: cpu.length === rounds.length ? median(cpu) : null,
+    idleTargetsCpuPct: idleCpu.length === rounds.length ? Math.max(...idleCpu) : null,
   };
 }
 
@@ -393,7 +410,7 @@ async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult
     });
     result.url = server.url;
     result.command = server.command;
-    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, opts, op, connections, 0));
+    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, [], opts, op, connections, 0));
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`generator ceiling: FAILED: ${result.error}`);

@@ -7,6 +7,12 @@ import type { Op } from './workload.js';
 export interface CellResult extends CellMeasurement {
   /** Server process-group CPU over the window, percent of one core; null when unknown. */
   serverCpuPct: number | null;
+  /**
+   * CPU of the other targets, idle while this one is measured (interleaved mode), percent of
+   * one core; null when none. More than a few percent means background work (flushes,
+   * snapshots) of one target bleeds into another's cell. With --rounds, the max over rounds.
+   */
+  idleTargetsCpuPct: number | null;
 }
 
 export interface TargetResult {
@@ -63,6 +69,9 @@ export function compare(subject: TargetResult, baseline: TargetResult): Comparis
   }
   return out;
 }
+
+/** Idle-target CPU (percent of a core) above which a cell gets a note. */
+const IDLE_CPU_WARN_PCT = 10;
 
 const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -143,6 +152,9 @@ export function targetsTable(targets: TargetResult[]): Table {
     if (t.error !== null) notes.push(`${t.label}: ${t.error.split('\n')[0]}`);
     for (const c of t.cells) {
       if (c.firstError !== null && c.errors > 0) notes.push(`${t.label} ${c.op} c=${c.connections}: first error: ${c.firstError.slice(0, 160)}`);
+      if (c.idleTargetsCpuPct !== null && c.idleTargetsCpuPct > IDLE_CPU_WARN_PCT) {
+        notes.push(`${t.label} ${c.op} c=${c.connections}: the idle target(s) used ${fmtPct(c.idleTargetsCpuPct)} CPU meanwhile`);
+      }
       if (c.genElu > 0.9) notes.push(`${t.label} ${c.op} c=${c.connections}: generator event loop ${Math.round(c.genElu * 100)}% busy; it may be the bottleneck`);
     }
   }
