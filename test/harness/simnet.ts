@@ -324,6 +324,9 @@ export class Cluster {
   readonly blocked = new Set<string>();
   /** Extra per-message filter for scripted tests (return false to drop). */
   filter: ((m: Message) => boolean) | null = null;
+  /** Scripted tests: matching messages are parked in `held` (a very slow link; nothing is reported). */
+  hold: ((m: Message) => boolean) | null = null;
+  held: Message[] = [];
   now = 0;
   readonly tickMs = 10;
   private queue: Envelope[] = [];
@@ -574,6 +577,10 @@ export class Cluster {
   }
 
   private send(m: Message): void {
+    if (this.hold !== null && this.hold(m)) {
+      this.held.push(m);
+      return;
+    }
     if (!this.linkOpen(m.from, m.to) || (this.filter !== null && !this.filter(m))) {
       this.stats.dropped++;
       this.reportSnap(m, false, true);
