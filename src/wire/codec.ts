@@ -18,6 +18,7 @@ import {
   type CompactionRequest,
   type CompactionResponse,
   type Compare,
+  type CompareOperand,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
   type KeyValue,
@@ -155,15 +156,14 @@ function oneofError(what: string, members: string): DecodeError {
 }
 
 function compareFromWire(w: CompareWire): Compare {
-  let operand: Compare['operand'] = { kind: 'none' };
-  let set = 0;
-  if (w.version !== undefined) (operand = { kind: 'version', version: w.version }), set++;
-  if (w.createRevision !== undefined) (operand = { kind: 'createRevision', createRevision: w.createRevision }), set++;
-  if (w.modRevision !== undefined) (operand = { kind: 'modRevision', modRevision: w.modRevision }), set++;
-  if (w.value !== undefined) (operand = { kind: 'value', value: w.value }), set++;
-  if (w.lease !== undefined) (operand = { kind: 'lease', lease: w.lease }), set++;
-  if (set > 1) throw oneofError('a compare', 'version, create_revision, mod_revision, value, lease');
-  return { key: w.key, rangeEnd: w.rangeEnd, target: w.target, result: w.result, operand };
+  const set: CompareOperand[] = [];
+  if (w.version !== undefined) set.push({ kind: 'version', version: w.version });
+  if (w.createRevision !== undefined) set.push({ kind: 'createRevision', createRevision: w.createRevision });
+  if (w.modRevision !== undefined) set.push({ kind: 'modRevision', modRevision: w.modRevision });
+  if (w.value !== undefined) set.push({ kind: 'value', value: w.value });
+  if (w.lease !== undefined) set.push({ kind: 'lease', lease: w.lease });
+  if (set.length > 1) throw oneofError('a compare', 'version, create_revision, mod_revision, value, lease');
+  return { key: w.key, rangeEnd: w.rangeEnd, target: w.target, result: w.result, operand: set[0] ?? { kind: 'none' } };
 }
 
 function compareToWire(c: Compare): CompareWire {
@@ -201,14 +201,13 @@ const RequestOpWireCodec = message<RequestOpWire>('etcdserverpb.RequestOp', {
 });
 
 function requestOpFromWire(w: RequestOpWire): RequestOp {
-  let op: RequestOp = { type: 'none' };
-  let set = 0;
-  if (w.requestRange !== undefined) (op = { type: 'range', range: w.requestRange }), set++;
-  if (w.requestPut !== undefined) (op = { type: 'put', put: w.requestPut }), set++;
-  if (w.requestDeleteRange !== undefined) (op = { type: 'deleteRange', deleteRange: w.requestDeleteRange }), set++;
-  if (w.requestTxn !== undefined) (op = { type: 'txn', txn: w.requestTxn }), set++;
-  if (set > 1) throw oneofError('a request op', 'request_range, request_put, request_delete_range, request_txn');
-  return op;
+  const set: RequestOp[] = [];
+  if (w.requestRange !== undefined) set.push({ type: 'range', range: w.requestRange });
+  if (w.requestPut !== undefined) set.push({ type: 'put', put: w.requestPut });
+  if (w.requestDeleteRange !== undefined) set.push({ type: 'deleteRange', deleteRange: w.requestDeleteRange });
+  if (w.requestTxn !== undefined) set.push({ type: 'txn', txn: w.requestTxn });
+  if (set.length > 1) throw oneofError('a request op', 'request_range, request_put, request_delete_range, request_txn');
+  return set[0] ?? { type: 'none' };
 }
 
 function requestOpToWire(op: RequestOp): RequestOpWire {
@@ -257,14 +256,14 @@ const ResponseOpWireCodec = message<ResponseOpWire>('etcdserverpb.ResponseOp', {
 });
 
 function responseOpFromWire(w: ResponseOpWire): ResponseOp {
-  let op: ResponseOp | undefined;
-  let set = 0;
-  if (w.responseRange !== undefined) (op = { type: 'range', range: w.responseRange }), set++;
-  if (w.responsePut !== undefined) (op = { type: 'put', put: w.responsePut }), set++;
-  if (w.responseDeleteRange !== undefined) (op = { type: 'deleteRange', deleteRange: w.responseDeleteRange }), set++;
-  if (w.responseTxn !== undefined) (op = { type: 'txn', txn: w.responseTxn }), set++;
+  const set: ResponseOp[] = [];
+  if (w.responseRange !== undefined) set.push({ type: 'range', range: w.responseRange });
+  if (w.responsePut !== undefined) set.push({ type: 'put', put: w.responsePut });
+  if (w.responseDeleteRange !== undefined) set.push({ type: 'deleteRange', deleteRange: w.responseDeleteRange });
+  if (w.responseTxn !== undefined) set.push({ type: 'txn', txn: w.responseTxn });
   const members = 'response_range, response_put, response_delete_range, response_txn';
-  if (set > 1) throw oneofError('a response op', members);
+  if (set.length > 1) throw oneofError('a response op', members);
+  const op = set[0];
   if (op === undefined) throw new DecodeError('ONEOF', `keyward: a response op sets none of ${members}`);
   return op;
 }

@@ -20,8 +20,9 @@ export interface Codec<V> {
   /** True when the value is the proto default and so is left out of the JSON. */
   isZero(value: V): boolean;
   /**
-   * Reads a JSON value that is neither null nor undefined. `depth` is the nesting of the enclosing
-   * object; containers check it so that hand-built input cannot recurse without bound either.
+   * Reads a JSON value that is neither null nor undefined. `depth` is the nesting level the value
+   * sits at, counted as parseJsonBody counts it (the body object is 1); containers check it so that
+   * input built without parseJsonBody cannot recurse without bound either.
    */
   decode(json: unknown, depth: number): V;
   encode(value: V): JsonValue;
@@ -220,7 +221,7 @@ export function repeated<V>(item: Codec<V>): Codec<V[]> {
     isZero: (v) => v.length === 0,
     decode(json, depth) {
       if (!Array.isArray(json)) throw typeError(json, '[]json.RawMessage');
-      checkDepth(depth + 1);
+      checkDepth(depth);
       const out: V[] = new Array<V>(json.length);
       for (let i = 0; i < json.length; i++) {
         const x: unknown = json[i];
