@@ -69,8 +69,8 @@ export interface Ready {
    */
   readonly readStates: readonly ReadState[];
   /**
-   * True when term, vote or entries changed: the write must be flushed to
-   * disk (fsync) before sending. A change of the commit index alone need not be.
+   * True when term, vote, entries or snapshot changed: the write must be
+   * flushed to disk (fsync) before sending. A change of the commit index alone need not be.
    */
   readonly mustSync: boolean;
 }
@@ -251,7 +251,10 @@ export class RawNode {
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || (hardChanged && (hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote)),
+      mustSync:
+        entries.length > 0 ||
+        r.log.unstable.snapshot !== null ||
+        (hardChanged && (hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote)),
     };
     r.msgs = [];
     r.readStates = [];

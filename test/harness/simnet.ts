@@ -848,7 +848,7 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     verbose: o.verbose ?? false,
   });
   const rng = c.rng;
-  const chaosMs = o.chaosMs ?? 1500;
+  const chaosMs = o.chaosMs ?? 3000;
   const livenessMs = o.livenessMs ?? 3000;
   const baseNet: NetPolicy = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 8 };
   c.net = { ...baseNet };
@@ -858,7 +858,8 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     c.propose(n.id, `p${seed}-${proposals++}`);
   };
 
-  const faultRate = 0.004; // per ms
+  // Per-seed storminess: calm runs exercise replication, stormy ones leader churn (Figure 8 shapes).
+  const faultRate = pick.pick([0.003, 0.008, 0.02]); // per ms
   for (let t = 0; t < chaosMs; t++) {
     c.step();
     const live = c.liveNodes();
@@ -870,7 +871,7 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     if (!rng.chance(faultRate)) continue;
     const all = [...c.nodes.values()].filter((n) => !n.removed);
     const victim = rng.pick(all);
-    switch (rng.int(12)) {
+    switch (rng.int(15)) {
       case 0:
         c.net = { dropRate: rng.pick([0.05, 0.2, 0.5]), dupRate: rng.pick([0, 0.1]), minDelay: 1, maxDelay: rng.pick([8, 30, 75]) };
         break;
@@ -915,6 +916,21 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
           const vs = l.confState.voters.filter((x) => x !== l.id);
           if (vs.length > 0) c.transferLeader(l.id, rng.pick(vs));
         }
+        break;
+      }
+      case 12:
+      case 13: {
+        // leader churn: crash the leader, soon after its entries went out
+        const l = c.leader();
+        if (l !== undefined) {
+          if (rng.chance(0.5)) l.crashAt = rng.pick<CrashPoint>(['afterPersist', 'afterSend']);
+          else c.crash(l.id);
+        }
+        break;
+      }
+      case 14: {
+        const down = all.filter((n) => !n.up);
+        if (down.length > 0) c.restart(rng.pick(down).id);
         break;
       }
     }

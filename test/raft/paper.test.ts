@@ -189,6 +189,20 @@ describe('Raft paper §5.3 log replication', () => {
     assert.equal(n.raw.status().commit, 0);
   });
 
+  it('if leaderCommit > commitIndex, a follower sets commitIndex = min(leaderCommit, index of last new entry)', () => {
+    // The follower holds a stale tail (3@1) beyond what this append proves.
+    const n = new TestNode({ id: 2, voters: [1, 2, 3], logTerms: [1, 1, 1], hardState: { term: 1 } });
+    n.drain();
+    const e = { term: 2, index: 2, type: 'normal' as const, data: new Uint8Array([2]) };
+    n.step({ type: 'app', from: 1n, to: 2n, term: 2, index: 1, logTerm: 1, entries: [e], commit: 3 });
+    assert.equal(n.raw.status().commit, 2, 'not 3: entry 3 was not shown to match the leader');
+    // A matching prefix without new entries does not let the commit run past it either.
+    const m = new TestNode({ id: 2, voters: [1, 2, 3], logTerms: [1, 1, 2], hardState: { term: 2 } });
+    m.drain();
+    m.step({ type: 'app', from: 1n, to: 2n, term: 3, index: 1, logTerm: 1, entries: [], commit: 3 });
+    assert.equal(m.raw.status().commit, 1);
+  });
+
   it('the leader forces the followers\' logs to duplicate its own, in one probe per term of divergence (fast back-off)', () => {
     // idx:      1 2 3 4 5 6 7 8 9
     // leader:   1 3 3 3 5 5 5 5 5
