@@ -743,14 +743,21 @@ function stepLeader(r: Raft, m: Message): void {
       return;
     }
     case 'prop': {
-      if (m.entries.length === 0) throw new TypeError('raft: empty proposal');
+      // Proposals may arrive forwarded from the network: malformed ones are dropped, not fatal.
+      if (m.entries.length === 0) throw new RaftError('ProposalDropped', 'empty proposal');
       if (!r.trk.progress.has(r.id)) throw new RaftError('ProposalDropped', 'leader is no longer a member');
       if (r.leadTransferee !== NONE) throw new RaftError('ProposalDropped', `leadership transfer to ${fmtId(r.leadTransferee)} in progress`);
       let confIndex = 0;
       for (let i = 0; i < m.entries.length; i++) {
         const e = m.entries[i]!;
         if (e.type !== 'confChange') continue;
-        const refusal = r.confChangeRefusal(decodeConfChange(e.data));
+        let cc: ConfChange;
+        try {
+          cc = decodeConfChange(e.data);
+        } catch {
+          throw new RaftError('ProposalDropped', 'malformed conf change');
+        }
+        const refusal = r.confChangeRefusal(cc);
         if (refusal !== null || confIndex !== 0) throw new RaftError('ProposalDropped', refusal ?? 'one conf change per proposal');
         confIndex = r.log.lastIndex() + 1 + i;
       }

@@ -193,3 +193,16 @@ describe('purity of src/raft', () => {
     assert.deepEqual(runSeed(4242), runSeed(4242));
   });
 });
+
+describe('untrusted input', () => {
+  it('a malformed forwarded proposal is dropped at the leader, not fatal', () => {
+    const n = new TestNode({ id: 1, voters: [1] });
+    n.raw.campaign();
+    n.drain();
+    n.drain();
+    const before = n.raw.status().lastIndex;
+    n.raw.step({ type: 'prop', from: 2n, to: 1n, term: 0, entries: [] });
+    n.raw.step({ type: 'prop', from: 2n, to: 1n, term: 0, entries: [{ term: 0, index: 0, type: 'confChange', data: new Uint8Array([7]) }] });
+    assert.equal(n.raw.status().lastIndex, before);
+  });
+});
