@@ -2,6 +2,7 @@
 // Runs the raft core's randomized simulation for many seeds.
 //   npm run sim -- --seeds 20000 [--start 1] [--chaos 3000] [--jobs 2]
 //   npm run sim -- --seed 1234 --verbose      (reproduce one seed with raft logs)
+//   add --churn for the leader-churn profile (Figure 8 shapes)
 import { register } from 'tsx/esm/api';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 register();
 
 function parseArgs(argv) {
-  const o = { seeds: 1000, start: 1, seed: undefined, verbose: false, chaos: undefined, jobs: Math.max(1, availableParallelism()) };
+  const o = { seeds: 1000, start: 1, seed: undefined, verbose: false, chaos: undefined, profile: 'mixed', jobs: Math.max(1, availableParallelism()) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -19,6 +20,7 @@ function parseArgs(argv) {
     else if (a === '--chaos') o.chaos = next();
     else if (a === '--jobs') o.jobs = next();
     else if (a === '--verbose') o.verbose = true;
+    else if (a === '--churn') o.profile = 'churn';
     else {
       console.error(`unknown argument ${a}`);
       process.exit(2);
@@ -27,13 +29,13 @@ function parseArgs(argv) {
   return o;
 }
 
-async function runRange(start, count, chaos, verbose) {
+async function runRange(start, count, chaos, verbose, profile) {
   const { runSeed } = await import('../test/harness/simnet.ts');
   const failures = [];
   let elections = 0;
   for (let s = start; s < start + count; s++) {
     try {
-      const r = runSeed(s, { chaosMs: chaos, verbose });
+      const r = runSeed(s, { chaosMs: chaos, verbose, profile });
       elections += r.elections;
       if (verbose) console.log(r);
     } catch (e) {
@@ -44,14 +46,14 @@ async function runRange(start, count, chaos, verbose) {
 }
 
 if (!isMainThread) {
-  const { start, count, chaos } = workerData;
-  parentPort.postMessage(await runRange(start, count, chaos, false));
+  const { start, count, chaos, profile } = workerData;
+  parentPort.postMessage(await runRange(start, count, chaos, false, profile));
 } else {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   let results;
   if (o.seed !== undefined) {
-    results = [await runRange(o.seed, 1, o.chaos, o.verbose)];
+    results = [await runRange(o.seed, 1, o.chaos, o.verbose, o.profile)];
   } else {
     const jobs = Math.min(o.jobs, o.seeds);
     const per = Math.ceil(o.seeds / jobs);
@@ -62,7 +64,7 @@ if (!isMainThread) {
       if (count <= 0) continue;
       parts.push(
         new Promise((resolve, reject) => {
-          const w = new Worker(new URL(import.meta.url), { workerData: { start, count, chaos: o.chaos } });
+          const w = new Worker(new URL(import.meta.url), { workerData: { start, count, chaos: o.chaos, profile: o.profile } });
           w.once('message', resolve);
           w.once('error', reject);
         }),
@@ -73,7 +75,7 @@ if (!isMainThread) {
   const failures = results.flatMap((r) => r.failures);
   const n = o.seed !== undefined ? 1 : o.seeds;
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  for (const f of failures) console.log(`FAIL seed ${f.seed}: ${f.message}\n  reproduce: npm run sim -- --seed ${f.seed} --verbose`);
+  for (const f of failures) console.log(`FAIL seed ${f.seed}: ${f.message}\n  reproduce: npm run sim -- --seed ${f.seed}${o.profile === 'churn' ? ' --churn' : ''} --verbose`);
   console.log(`${n} seeds in ${secs} s, ${failures.length} failing`);
   process.exit(failures.length === 0 ? 0 : 1);
 }

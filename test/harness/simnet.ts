@@ -817,6 +817,12 @@ export interface SeedResult {
 }
 
 export interface SeedOptions {
+  /**
+   * 'mixed' (default): cluster shape and fault mix drawn from the seed.
+   * 'churn': 5 voters, one-entry messages, frequent leader crashes and isolation —
+   * the shapes of the Raft paper's Figure 8 (old-term entries on a majority).
+   */
+  profile?: 'mixed' | 'churn';
   /** Chaos phase length in ms (10 ms per tick). */
   chaosMs?: number;
   /** Bound for the liveness phase in ms. */
@@ -834,21 +840,22 @@ export interface SeedOptions {
  */
 export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
   const pick = new Prng(seed ^ 0x9e3779b9);
-  const voters = pick.chance(0.6) ? 3 : 5;
+  const churn = o.profile === 'churn';
+  const voters = churn ? 5 : pick.chance(0.6) ? 3 : 5;
   const c = new Cluster({
     seed,
     voters,
-    learners: pick.chance(0.2) ? 1 : 0,
+    learners: !churn && pick.chance(0.2) ? 1 : 0,
     preVote: pick.chance(0.5),
     checkQuorum: pick.chance(0.5),
-    maxSizePerMsg: pick.pick([64, 256, 1024 * 1024]),
-    maxInflightMsgs: pick.pick([1, 4, 64]),
-    snapshotEvery: pick.pick([0, 10, 30]),
+    maxSizePerMsg: churn ? 1 : pick.pick([64, 256, 1024 * 1024]),
+    maxInflightMsgs: churn ? pick.pick([1, 2]) : pick.pick([1, 4, 64]),
+    snapshotEvery: churn ? 0 : pick.pick([0, 10, 30]),
     keepLogTail: pick.pick([0, 3, 10]),
     verbose: o.verbose ?? false,
   });
   const rng = c.rng;
-  const chaosMs = o.chaosMs ?? 3000;
+  const chaosMs = o.chaosMs ?? (churn ? 2000 : 3000);
   const livenessMs = o.livenessMs ?? 3000;
   const baseNet: NetPolicy = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 8 };
   c.net = { ...baseNet };
@@ -859,11 +866,11 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
   };
 
   // Per-seed storminess: calm runs exercise replication, stormy ones leader churn (Figure 8 shapes).
-  const faultRate = pick.pick([0.003, 0.008, 0.02]); // per ms
+  const faultRate = churn ? 0.03 : pick.pick([0.003, 0.008, 0.02]); // per ms
   for (let t = 0; t < chaosMs; t++) {
     c.step();
     const live = c.liveNodes();
-    if (live.length > 0 && rng.chance(0.05)) propose(rng.pick(live));
+    if (live.length > 0 && rng.chance(churn ? 0.1 : 0.05)) propose(rng.pick(live));
     if (live.length > 0 && rng.chance(0.01)) {
       c.readIndex(rng.pick(live).id);
       reads++;
@@ -871,7 +878,8 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     if (!rng.chance(faultRate)) continue;
     const all = [...c.nodes.values()].filter((n) => !n.removed);
     const victim = rng.pick(all);
-    switch (rng.int(15)) {
+    // churn: mostly leader crashes (12, 13), leader isolation (3), restarts (14) and heals (5)
+    switch (churn ? rng.pick([3, 3, 5, 12, 12, 13, 13, 14, 14, 8, 2, 1]) : rng.int(15)) {
       case 0:
         c.net = { dropRate: rng.pick([0.05, 0.2, 0.5]), dupRate: rng.pick([0, 0.1]), minDelay: 1, maxDelay: rng.pick([8, 30, 75]) };
         break;
