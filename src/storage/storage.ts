@@ -1,0 +1,376 @@
+// The LMDB environment of one member, reached only through this file (the one importer of `lmdb`).
+//
+// Facts about lmdb-js 3.5 this module is built on (established by reading its source and by the
+// experiment in bench/lmdb-durability.ts; see docs in that script's header):
+// - With `overlappingSync` (the default on Linux/macOS) an asynchronous write transaction
+//   (`transaction`, `childTransaction`, `put`) runs its JS callback on the main thread inside the
+//   write worker's LMDB transaction, commits it WITHOUT fsync, resolves its promise ("committed":
+//   visible to readers), then the worker thread fdatasyncs and writes a synced meta page, and only
+//   then `db.flushed` resolves ("flushed": durable). A crash between the two rolls back to the last
+//   flushed transaction, so anything that must survive a crash waits for `flushed`.
+// - `transactionSync` commits AND fdatasyncs on the calling thread: durable on return, but the
+//   event loop is blocked for the whole fsync. We do not use it.
+// - If the callback of a plain `transaction` throws, the writes it already made stay in the batch
+//   and are committed. `childTransaction` runs the callback in an abortable LMDB child transaction,
+//   so a throw leaves nothing behind. `transact` below relies on that for all-or-nothing.
+// - `keyEncoding: 'binary'` stores Uint8Array keys verbatim; LMDB's default comparator then orders
+//   them bytewise (memcmp, a proper prefix first). Zero-length keys are rejected by LMDB.
+// - A path with a dot in its last component is treated by lmdb-js as a *file* unless `noSubdir`
+//   is false, so it is always passed explicitly.
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { chmodSync, mkdirSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { join } from 'node:path';
+import { ALL_SUB_DBS, type SubDbName } from './registry.js';
+import { StorageError } from './errors.js';
+
+/**
+ * When a write's promise resolves: `committed` = visible to readers in this process but may be
+ * lost by a crash; `flushed` = fsynced, survives a crash. Every write states one.
+ */
+export type Durability = 'committed' | 'flushed';
+
+/**
+ * The largest key any sub-database accepts, whatever the page size. LMDB's limit on 4 KiB pages is
+ * 1982 bytes; lmdb-js caps it at 1978. Modules that derive keys from user input (mvcc) check their
+ * encoded keys against this constant before writing, so the check is stateless and identical on
+ * every member.
+ */
+export const MAX_KEY_BYTES = 1978;
+
+export interface StorageOptions {
+  /**
+   * Accept an existing data directory or files readable by other users. Off by default: data
+   * directories are 0700 and files 0600 (GUARANTEES A22).
+   */
+  allowInsecurePermissions?: boolean;
+}
+
+export interface RangeOptions {
+  /** Inclusive lower bound; absent = from the first key. */
+  gte?: Uint8Array;
+  /** Exclusive upper bound; absent = to the last key. */
+  lt?: Uint8Array;
+  /** Iterate from the largest key below `lt` down to `gte`. */
+  reverse?: boolean;
+  /** At most this many entries (absent or <= 0: no limit). */
+  limit?: number;
+}
+
+export interface StorageStats {
+  /** Size of the data file in bytes. */
+  dbSize: number;
+  /** Bytes of the data file occupied by live B-tree pages (the rest is free pages LMDB reuses). */
+  dbSizeInUse: number;
+}
+
+/**
+ * One sub-database. Reads run against the latest committed snapshot, or, while a `transact`
+ * callback is running, against that write transaction (so they see its earlier writes).
+ * Returned keys and values are fresh copies the caller may keep.
+ */
+export interface Table {
+  readonly name: SubDbName;
+  get(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * Ordered entries in [gte, lt). The iteration is lazy and holds a cursor until finished or
+   * abandoned with `break`. Inside a write transaction, finish iterating before writing to the
+   * same table.
+   */
+  range(opts?: RangeOptions): Iterable<{ key: Uint8Array; value: Uint8Array }>;
+  /** Like `range` without reading values. */
+  keys(opts?: RangeOptions): Iterable<Uint8Array>;
+  /** Number of keys in [gte, lt), counted inside LMDB without materialising entries. */
+  count(opts?: Pick<RangeOptions, 'gte' | 'lt'>): number;
+}
+
+/** Write access, valid only while the `transact` callback that received it is running. */
+export interface WriteTxn {
+  put(table: Table, key: Uint8Array, value: Uint8Array): void;
+  /** Returns whether the key existed. */
+  remove(table: Table, key: Uint8Array): boolean;
+}
+
+// With binary key and value encodings lmdb-js takes Uint8Arrays and returns Buffers (a subclass).
+type BinaryDb = Database<Uint8Array, Uint8Array>;
+
+class LmdbTable implements Table {
+  constructor(
+    readonly name: SubDbName,
+    readonly db: BinaryDb,
+    readonly owner: Storage,
+  ) {}
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    checkKey(key);
+    return this.db.get(key);
+  }
+
+  range(opts: RangeOptions = {}): Iterable<{ key: Uint8Array; value: Uint8Array }> {
+    return this.db.getRange(toLmdbRange(opts)) as Iterable<{ key: Uint8Array; value: Uint8Array }>;
+  }
+
+  keys(opts: RangeOptions = {}): Iterable<Uint8Array> {
+    return this.db.getKeys(toLmdbRange(opts)) as Iterable<Uint8Array>;
+  }
+
+  count(opts: Pick<RangeOptions, 'gte' | 'lt'> = {}): number {
+    return this.db.getKeysCount(toLmdbRange(opts));
+  }
+}
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array)) throw new TypeError('storage key must be a Uint8Array');
+  if (key.length === 0) throw new TypeError('storage key must not be empty');
+  if (key.length > MAX_KEY_BYTES) throw new TypeError(`storage key longer than ${MAX_KEY_BYTES} bytes`);
+}
+
+// lmdb-js: forward ranges are [start, end); reverse ranges start at the first key <= start and stop
+// before end. Bounds are only set when given, because an explicit `undefined` changes its meaning.
+function toLmdbRange(opts: RangeOptions): {
+  start?: Uint8Array;
+  end?: Uint8Array;
+  reverse?: boolean;
+  exclusiveStart?: boolean;
+  inclusiveEnd?: boolean;
+  limit?: number;
+} {
+  if (opts.gte !== undefined) checkKey(opts.gte);
+  if (opts.lt !== undefined) checkKey(opts.lt);
+  const out: ReturnType<typeof toLmdbRange> = {};
+  if (opts.reverse) {
+    out.reverse = true;
+    if (opts.lt !== undefined) {
+      out.start = opts.lt;
+      out.exclusiveStart = true;
+    }
+    if (opts.gte !== undefined) {
+      out.end = opts.gte;
+      out.inclusiveEnd = true;
+    }
+  } else {
+    if (opts.gte !== undefined) out.start = opts.gte;
+    if (opts.lt !== undefined) out.end = opts.lt;
+  }
+  if (opts.limit !== undefined && opts.limit > 0) out.limit = opts.limit;
+  return out;
+}
+
+class ActiveWriteTxn implements WriteTxn {
+  active = true;
+  constructor(private readonly owner: Storage) {}
+
+  private target(table: Table, key: Uint8Array): BinaryDb {
+    if (!this.active) throw new TypeError('write transaction used after its callback returned');
+    if (!(table instanceof LmdbTable) || table.owner !== this.owner) {
+      throw new TypeError('table does not belong to this storage');
+    }
+    checkKey(key);
+    return table.db;
+  }
+
+  put(table: Table, key: Uint8Array, value: Uint8Array): void {
+    const db = this.target(table, key);
+    if (!(value instanceof Uint8Array)) throw new TypeError('storage value must be a Uint8Array');
+    // Inside a write transaction lmdb-js performs putSync immediately in that transaction.
+    db.putSync(key, value);
+  }
+
+  remove(table: Table, key: Uint8Array): boolean {
+    return this.target(table, key).removeSync(key);
+  }
+}
+
+export class Storage {
+  readonly dir: string;
+  private readonly root: RootDatabase;
+  private readonly tables = new Map<SubDbName, LmdbTable>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(dir: string, root: RootDatabase) {
+    this.dir = dir;
+    this.root = root;
+    for (const name of ALL_SUB_DBS) {
+      const db = root.openDB<Uint8Array, Uint8Array>(name, { keyEncoding: 'binary', encoding: 'binary' });
+      this.tables.set(name, new LmdbTable(name, db, this));
+    }
+  }
+
+  /**
+   * Opens (creating if needed) the environment in `dir`. The directory is created with mode 0700;
+   * an existing one must be a writable directory. Synchronous: LMDB opens synchronously.
+   */
+  static open(dir: string, opts: StorageOptions = {}): Storage {
+    prepareDirectory(dir, opts);
+    let root: RootDatabase;
+    try {
+      root = open({
+        path: dir,
+        noSubdir: false,
+        maxDbs: ALL_SUB_DBS.length,
+        // Stated explicitly so a change of lmdb-js defaults cannot silently weaken durability.
+        overlappingSync: process.platform !== 'win32',
+        noSync: false,
+        noMetaSync: false,
+        useWritemap: false,
+      });
+    } catch (err) {
+      throw new StorageError('OPEN_FAILED', `cannot open LMDB environment in ${dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    // lmdb-js exposes the limit on the store object but not in its typings.
+    const maxKeySize = (root as unknown as { maxKeySize?: number }).maxKeySize;
+    if (typeof maxKeySize === 'number' && maxKeySize < MAX_KEY_BYTES) {
+      void root.close();
+      throw new StorageError('OPEN_FAILED', `LMDB key limit ${maxKeySize} is below the required ${MAX_KEY_BYTES}`);
+    }
+    try {
+      for (const f of ['data.mdb', 'lock.mdb']) chmodSync(join(dir, f), 0o600);
+    } catch (err) {
+      void root.close();
+      throw new StorageError('NOT_ACCESSIBLE', `cannot set permissions in ${dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new Storage(dir, root);
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  table(name: SubDbName): Table {
+    this.assertOpen();
+    const t = this.tables.get(name);
+    if (!t) throw new TypeError(`unknown sub-database ${name}`);
+    return t;
+  }
+
+  /**
+   * Runs `fn` synchronously inside one LMDB write transaction and resolves with its result once
+   * the transaction is `durability` (see Durability). All of fn's writes commit together or not at
+   * all: if fn throws, nothing it wrote is kept and the promise rejects with that error. Reads made
+   * by fn through tables see its own earlier writes. fn must not be async.
+   *
+   * Writes from different `transact` calls may share one LMDB transaction (lmdb-js batches an
+   * event turn), which keeps each one atomic and preserves their order.
+   */
+  transact<T>(durability: Durability, fn: (txn: WriteTxn) => T): Promise<T> {
+    this.assertOpen();
+    const txn = new ActiveWriteTxn(this);
+    const run = async (): Promise<T> => {
+      const result = await this.root.childTransaction(() => {
+        try {
+          const r = fn(txn);
+          if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+            throw new TypeError('transact callback must be synchronous');
+          }
+          return r;
+        } finally {
+          txn.active = false;
+        }
+      });
+      if (durability === 'flushed') await this.root.flushed;
+      return result;
+    };
+    return this.track(run());
+  }
+
+  /** Resolves once everything committed before the call is flushed to disk. */
+  flushed(): Promise<void> {
+    this.assertOpen();
+    return this.track(Promise.resolve(this.root.flushed).then(() => undefined));
+  }
+
+  stats(): StorageStats {
+    this.assertOpen();
+    const dbSize = statSync(join(this.dir, 'data.mdb')).size;
+    let pages = 2; // the two LMDB meta pages
+    let pageSize = 4096;
+    let first = true;
+    for (const t of this.tables.values()) {
+      // getStats returns LMDB's MDB_stat for the sub-db plus `root` (main db) and `free` (freelist db).
+      const s = t.db.getStats() as LmdbStats;
+      pageSize = s.pageSize;
+      pages += treePages(s);
+      if (first) {
+        pages += treePages(s.root) + treePages(s.free);
+        first = false;
+      }
+    }
+    return { dbSize, dbSizeInUse: Math.min(dbSize, pages * pageSize) };
+  }
+
+  /** Waits for in-flight transactions, then closes the environment. Safe to call repeatedly. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await Promise.allSettled([...this.pending]);
+        await this.root.close();
+      })();
+    }
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new TypeError('storage is closed');
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const done = (): void => {
+      this.pending.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+}
+
+interface LmdbTreeStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+interface LmdbStats extends LmdbTreeStats {
+  root: LmdbTreeStats;
+  free: LmdbTreeStats;
+}
+
+function treePages(s: LmdbTreeStats): number {
+  return s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
+}
+
+function prepareDirectory(dir: string, opts: StorageOptions): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new StorageError('NOT_ACCESSIBLE', `cannot access data directory ${dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (mkErr) {
+      throw new StorageError('NOT_ACCESSIBLE', `cannot create data directory ${dir}: ${(mkErr as Error).message}`, {
+        cause: mkErr,
+      });
+    }
+    return;
+  }
+  if (!st.isDirectory()) throw new StorageError('NOT_A_DIRECTORY', `data directory ${dir} is not a directory`);
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new StorageError('NOT_ACCESSIBLE', `data directory ${dir} is not readable and writable`, { cause: err });
+  }
+  if (!opts.allowInsecurePermissions && (st.mode & 0o077) !== 0) {
+    throw new StorageError(
+      'INSECURE_PERMISSIONS',
+      `data directory ${dir} has mode ${(st.mode & 0o777).toString(8)}; it must be 0700`,
+    );
+  }
+}

@@ -1,0 +1,273 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Storage, StorageError, SUB_DBS, ALL_SUB_DBS, MAX_KEY_BYTES, type Table } from '../../src/storage/index.js';
+import { withTmpDir } from '../harness/tmpdir.js';
+
+const b = (s: string): Uint8Array => new TextEncoder().encode(s);
+const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
+const str = (u: Uint8Array): string => Buffer.from(u).toString();
+
+async function withStorage<T>(fn: (s: Storage, dir: string) => Promise<T>): Promise<T> {
+  return withTmpDir(async (tmp) => {
+    const dir = tmp.sub('data');
+    const s = Storage.open(dir);
+    try {
+      return await fn(s, dir);
+    } finally {
+      await s.close();
+    }
+  });
+}
+
+async function fill(s: Storage, t: Table, keys: Uint8Array[]): Promise<void> {
+  await s.transact('committed', (txn) => {
+    for (const k of keys) txn.put(t, k, k);
+  });
+}
+
+test('open creates a 0700 data directory with 0600 files, and reopens it', async () => {
+  await withTmpDir(async (tmp) => {
+    // A dot in the name must not make lmdb-js treat the path as a file.
+    const dir = tmp.sub('member.keyward');
+    const s = Storage.open(dir);
+    assert.equal(statSync(dir).isDirectory(), true);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'data.mdb')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'lock.mdb')).mode & 0o777, 0o600);
+    const t = s.table(SUB_DBS.mvccMeta);
+    await s.transact('flushed', (txn) => txn.put(t, b('k'), b('v')));
+    await s.close();
+    const s2 = Storage.open(dir);
+    assert.equal(str(s2.table(SUB_DBS.mvccMeta).get(b('k'))!), 'v');
+    await s2.close();
+  });
+});
+
+test('open refuses unusable data directories with a typed error', async () => {
+  await withTmpDir(async (tmp) => {
+    const file = tmp.sub('file');
+    writeFileSync(file, 'x');
+    assert.throws(() => Storage.open(file), (e: unknown) => e instanceof StorageError && e.code === 'NOT_A_DIRECTORY');
+    assert.throws(
+      () => Storage.open(join(file, 'below')),
+      (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE',
+    );
+    const open = tmp.sub('open');
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    assert.throws(() => Storage.open(open), (e: unknown) => e instanceof StorageError && e.code === 'INSECURE_PERMISSIONS');
+    const s = Storage.open(open, { allowInsecurePermissions: true });
+    await s.close();
+  });
+});
+
+test('open refuses a directory it cannot write', { skip: process.getuid?.() === 0 ? 'root can write anywhere' : false }, async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('ro');
+    mkdirSync(dir, { mode: 0o500 });
+    try {
+      assert.throws(() => Storage.open(dir), (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE');
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+});
+
+test('registry: every sub-database is opened and names are unique', async () => {
+  assert.equal(new Set(ALL_SUB_DBS).size, ALL_SUB_DBS.length);
+  await withStorage(async (s) => {
+    for (const name of ALL_SUB_DBS) assert.equal(s.table(name).name, name);
+  });
+});
+
+test('values and keys round-trip byte for byte; empty and oversized keys are misuse', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    const value = new Uint8Array([0, 1, 2, 255, 0]);
+    const key = new Uint8Array([0, 0, 255]);
+    await s.transact('committed', (txn) => {
+      txn.put(t, key, value);
+      txn.put(t, b('empty'), new Uint8Array(0));
+    });
+    assert.deepEqual([...t.get(key)!], [...value]);
+    assert.equal(t.get(b('empty'))!.length, 0);
+    assert.equal(t.get(b('missing')), undefined);
+    assert.throws(() => t.get(new Uint8Array(0)), TypeError);
+    await assert.rejects(
+      s.transact('committed', (txn) => txn.put(t, new Uint8Array(MAX_KEY_BYTES + 1), value)),
+      TypeError,
+    );
+    await s.transact('committed', (txn) => txn.put(t, new Uint8Array(MAX_KEY_BYTES).fill(7), value));
+  });
+});
+
+test('keys are ordered bytewise, a proper prefix first (not lmdb-js typed ordering)', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccLatest);
+    const keys = ['ff', '00', '0000', '00ff', '01', '61', '6100', '62', '7f', '80'].map((h) => Buffer.from(h, 'hex'));
+    await fill(s, t, keys.map((k) => new Uint8Array(k)));
+    const all = [...t.keys()].map(hex);
+    assert.deepEqual(all, ['00', '0000', '00ff', '01', '61', '6100', '62', '7f', '80', 'ff']);
+  });
+});
+
+test('range: forward and reverse over [gte, lt), limit, count', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccLatest);
+    await fill(s, t, ['a', 'b', 'c', 'd', 'e'].map(b));
+    const keys = (it: Iterable<{ key: Uint8Array }>): string => [...it].map((e) => str(e.key)).join('');
+    assert.equal(keys(t.range({ gte: b('b'), lt: b('d') })), 'bc');
+    assert.equal(keys(t.range({ gte: b('b'), lt: b('d'), reverse: true })), 'cb');
+    assert.equal(keys(t.range({ gte: b('bb'), lt: b('dd'), reverse: true })), 'dc');
+    assert.equal(keys(t.range({ reverse: true })), 'edcba');
+    assert.equal(keys(t.range({ lt: b('c'), reverse: true })), 'ba');
+    assert.equal(keys(t.range({ gte: b('c'), reverse: true })), 'edc');
+    assert.equal(keys(t.range({ gte: b('b'), limit: 2 })), 'bc');
+    assert.equal(keys(t.range({ reverse: true, limit: 2 })), 'ed');
+    assert.equal(keys(t.range({ gte: b('x') })), '');
+    assert.equal([...t.range({ gte: b('a'), lt: b('b') })][0]!.value.length, 1);
+    assert.equal(t.count(), 5);
+    assert.equal(t.count({ gte: b('b'), lt: b('e') }), 3);
+    assert.equal(t.count({ gte: b('e'), lt: b('b') }), 0);
+    // Abandoning an iteration early releases its cursor; later reads still work.
+    for (const e of t.range()) {
+      assert.equal(str(e.key), 'a');
+      break;
+    }
+    assert.equal(t.count(), 5);
+  });
+});
+
+test('transact is all-or-nothing: a throwing callback leaves no writes', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    await s.transact('committed', (txn) => txn.put(t, b('keep'), b('1')));
+    await assert.rejects(
+      s.transact('flushed', (txn) => {
+        txn.put(t, b('partial'), b('x'));
+        txn.remove(t, b('keep'));
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(t.get(b('partial')), undefined);
+    assert.equal(str(t.get(b('keep'))!), '1');
+  });
+});
+
+test('transact: reads inside see earlier writes of the same transaction; results are returned', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    const r = await s.transact('flushed', (txn) => {
+      txn.put(t, b('x'), b('1'));
+      const seen = str(t.get(b('x'))!);
+      const removed = txn.remove(t, b('x'));
+      const missing = txn.remove(t, b('nothing'));
+      txn.put(t, b('y'), b('2'));
+      return { seen, removed, missing, count: t.count() };
+    });
+    assert.deepEqual(r, { seen: '1', removed: true, missing: false, count: 1 });
+    assert.equal(t.get(b('x')), undefined);
+    assert.equal(str(t.get(b('y'))!), '2');
+  });
+});
+
+test('transact: async callbacks and use of the txn after the callback are misuse', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    await assert.rejects(
+      s.transact('committed', async (txn) => {
+        txn.put(t, b('a'), b('1'));
+      }),
+      TypeError,
+    );
+    assert.equal(t.get(b('a')), undefined);
+    let leaked: { put(table: Table, k: Uint8Array, v: Uint8Array): void } | undefined;
+    await s.transact('committed', (txn) => {
+      leaked = txn;
+    });
+    assert.throws(() => leaked!.put(t, b('a'), b('1')), TypeError);
+  });
+});
+
+test('transactions started in one event turn stay individually atomic', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    const ok1 = s.transact('committed', (txn) => txn.put(t, b('one'), b('1')));
+    const bad = s.transact('committed', (txn) => {
+      txn.put(t, b('two'), b('2'));
+      throw new Error('no');
+    });
+    const ok3 = s.transact('flushed', (txn) => txn.put(t, b('three'), b('3')));
+    await ok1;
+    await assert.rejects(bad, /no/);
+    await ok3;
+    await s.flushed();
+    assert.deepEqual([...t.keys()].map(str), ['one', 'three']);
+  });
+});
+
+test('stats report the file size and the bytes in use', async () => {
+  await withStorage(async (s) => {
+    const t = s.table(SUB_DBS.mvccKv);
+    const before = s.stats();
+    assert.ok(before.dbSize > 0);
+    assert.ok(before.dbSizeInUse > 0 && before.dbSizeInUse <= before.dbSize);
+    await s.transact('flushed', (txn) => {
+      for (let i = 0; i < 2000; i++) txn.put(t, b(`key-${i}`), new Uint8Array(200));
+    });
+    const after = s.stats();
+    assert.ok(after.dbSize > before.dbSize);
+    assert.ok(after.dbSizeInUse > before.dbSizeInUse + 2000 * 200);
+    assert.ok(after.dbSizeInUse <= after.dbSize);
+  });
+});
+
+test('close waits for in-flight transactions, is idempotent, and later use is misuse', async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('data');
+    const s = Storage.open(dir);
+    const t = s.table(SUB_DBS.mvccKv);
+    const w = s.transact('flushed', (txn) => txn.put(t, b('late'), b('1')));
+    const c1 = s.close();
+    const c2 = s.close();
+    assert.equal(c1, c2);
+    await w;
+    await c1;
+    assert.equal(s.closed, true);
+    assert.throws(() => s.table(SUB_DBS.mvccKv), TypeError);
+    assert.throws(() => s.transact('committed', () => undefined), TypeError);
+    const s2 = Storage.open(dir);
+    assert.equal(str(s2.table(SUB_DBS.mvccKv).get(b('late'))!), '1');
+    await s2.close();
+  });
+});
+
+test('a write acknowledged as flushed survives kill -9 of the writing process', async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('data');
+    const script = `
+      import { Storage, SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
+      const s = Storage.open(${JSON.stringify(dir)});
+      const t = s.table(SUB_DBS.mvccKv);
+      for (let i = 0; i < 20; i++) {
+        await s.transact('flushed', (txn) => txn.put(t, new TextEncoder().encode('k' + i), new Uint8Array([i])));
+        process.stdout.write('acked ' + i + '\\n');
+      }
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(res.signal, 'SIGKILL', res.stderr);
+    const acked = res.stdout.trim().split('\n').filter(Boolean).length;
+    assert.equal(acked, 20);
+    const s = Storage.open(dir);
+    const t = s.table(SUB_DBS.mvccKv);
+    for (let i = 0; i < acked; i++) assert.deepEqual([...t.get(b('k' + i))!], [i]);
+    await s.close();
+  });
+});
