@@ -1,0 +1,244 @@
+// KvStore: etcd v3 KV semantics over four LMDB sub-databases.
+//
+//   kv       16-byte revision → history record (codec.ts); one per put or per-key deletion
+//   latest   user key → 16-byte revision of its live record (absent once deleted): current reads
+//            are one `latest` get plus one `kv` get, with no history scan
+//   keyrevs  key index with generations (keyindex.ts): historical reads and compaction
+//   meta     applied index, current revision, compact revision (codec.ts)
+//
+// Writes arrive only through `apply`, as Raft log entries: one LMDB write transaction per batch,
+// with the applied index in the same transaction as the data, resolving once flushed. Because the
+// applied index commits atomically with the changes, re-applying an entry is recognised (index <=
+// appliedIndex) and skipped, across restarts too.
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from '../wire/index.js';
+import { Storage, SUB_DBS, type StorageOptions, type StorageStats, type WriteTxn } from '../storage/index.js';
+import { CorruptError, MvccError } from './errors.js';
+import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
+import { Reader, type Tables } from './reader.js';
+import { Writer, type ChangeEvent } from './writer.js';
+import { DEFAULT_MAX_TXN_OPS, validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
+
+export type WriteRequest =
+  | { type: 'put'; put: PutRequest }
+  | { type: 'deleteRange'; deleteRange: DeleteRangeRequest }
+  | { type: 'txn'; txn: TxnRequest }
+  | { type: 'compaction'; compaction: CompactionRequest };
+
+export type WriteResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+
+/**
+ * The outcome of one entry. `skipped` marks an entry whose index was already applied (a replay):
+ * nothing was done and there is no response to give; whoever proposed it was answered the first
+ * time.
+ */
+export type WriteResult =
+  | { ok: true; response: WriteResponse }
+  | { ok: false; skipped: false; error: MvccError }
+  | { ok: false; skipped: true };
+
+export interface Entry {
+  /** Raft log index: positive, increasing within and across batches. */
+  index: number;
+  request: WriteRequest;
+}
+
+export interface ApplyResult {
+  /** One per entry, in order. */
+  results: WriteResult[];
+  /** One list per entry, in order; empty for reads, errors, skipped entries and compactions. */
+  events: ChangeEvent[][];
+}
+
+export interface KvStoreOptions {
+  /** etcd's --max-txn-ops. Must be the same on every member (apply re-validates with it). */
+  maxTxnOps?: number;
+  storage?: StorageOptions;
+}
+
+const FRESH: MetaState = { appliedIndex: 0, currentRevision: 1, compactRevision: -1 };
+const SKIPPED: WriteResult = { ok: false, skipped: true };
+
+export class KvStore {
+  private readonly tables: Tables;
+  private readonly reader: Reader;
+  private readonly maxTxnOps: number;
+  private applying = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly storage: Storage,
+    private readonly ownsStorage: boolean,
+    opts: KvStoreOptions,
+  ) {
+    this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+    if (!Number.isSafeInteger(this.maxTxnOps) || this.maxTxnOps < 1) throw new TypeError('maxTxnOps must be a positive integer');
+    this.tables = {
+      kv: storage.table(SUB_DBS.mvccKv),
+      latest: storage.table(SUB_DBS.mvccLatest),
+      keyrevs: storage.table(SUB_DBS.mvccKeyRevs),
+      meta: storage.table(SUB_DBS.mvccMeta),
+    };
+    this.reader = new Reader(this.tables);
+    // Fail at open, not at the first request, if the state is unreadable.
+    if (this.tables.meta.get(META_STATE_KEY) === undefined) {
+      if (this.tables.kv.count() + this.tables.latest.count() + this.tables.keyrevs.count() !== 0) {
+        throw new CorruptError('history present but no meta record');
+      }
+    } else {
+      this.meta();
+    }
+  }
+
+  /** Opens (creating if needed) a store in its own LMDB environment in `dir`; close() closes it. */
+  static open(dir: string, opts: KvStoreOptions = {}): KvStore {
+    const storage = Storage.open(dir, opts.storage);
+    try {
+      return new KvStore(storage, true, opts);
+    } catch (err) {
+      void storage.close();
+      throw err;
+    }
+  }
+
+  /** A store in an environment someone else owns (and closes); close() only detaches. */
+  static inStorage(storage: Storage, opts: KvStoreOptions = {}): KvStore {
+    return new KvStore(storage, false, opts);
+  }
+
+  /** Revision of the last write (1 on a fresh store). */
+  get currentRevision(): number {
+    return this.meta().currentRevision;
+  }
+
+  /** Revision of the last finished compaction; -1 if none has run (compaction at 0 is allowed). */
+  get compactRevision(): number {
+    return this.meta().compactRevision;
+  }
+
+  /** Index of the last applied entry (0 on a fresh store). */
+  get appliedIndex(): number {
+    return this.meta().appliedIndex;
+  }
+
+  /**
+   * Reads the latest committed state. header.revision is the current revision (also for a
+   * historical read); the other header fields are 0 for the server to fill. Throws MvccError for
+   * rejected requests and TypeError for malformed ones.
+   */
+  range(req: RangeRequest): RangeResponse {
+    this.assertOpen();
+    validateRange(req);
+    // Meta and data come from the same read snapshot, so the header matches the data.
+    const m = this.meta();
+    return this.reader.range(req, m.currentRevision, m.compactRevision);
+  }
+
+  /**
+   * Applies a batch of committed log entries in ONE write transaction together with the new
+   * applied index, and resolves once that transaction is flushed (durable). Entries at or below
+   * the applied index are skipped. A rejected entry records its MvccError, writes nothing, and
+   * still advances the applied index; the batch goes on. Rejects (and writes nothing of the whole
+   * batch) only on misuse (TypeError: malformed request, overlapping calls) or corruption.
+   * Callers must wait for one call to settle before the next.
+   */
+  async apply(entries: Entry[]): Promise<ApplyResult> {
+    this.assertOpen();
+    if (this.applying) throw new TypeError('KvStore.apply called before the previous apply settled');
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.index) || e.index < 1) throw new TypeError(`entry index ${String(e.index)} is not a positive integer`);
+    }
+    if (entries.length === 0) return { results: [], events: [] };
+    this.applying = true;
+    try {
+      return await this.storage.transact('flushed', (txn) => this.applyBatch(txn, entries));
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  stats(): StorageStats {
+    this.assertOpen();
+    return this.storage.stats();
+  }
+
+  /** Waits for an in-flight apply, then closes the environment if this store opened it. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = this.ownsStorage ? this.storage.close() : Promise.resolve();
+    }
+    return this.closing;
+  }
+
+  private applyBatch(txn: WriteTxn, entries: Entry[]): ApplyResult {
+    const state = this.meta();
+    const results: WriteResult[] = [];
+    const events: ChangeEvent[][] = [];
+    let applied = false;
+    for (const entry of entries) {
+      if (entry.index <= state.appliedIndex) {
+        results.push(SKIPPED);
+        events.push([]);
+        continue;
+      }
+      const writer = new Writer(this.tables, txn, state);
+      try {
+        const response = this.execute(writer, entry.request);
+        results.push({ ok: true, response });
+        events.push(writer.events);
+      } catch (err) {
+        if (!(err instanceof MvccError)) throw err;
+        if (writer.touched) {
+          // Would leave a half-applied entry: fail the whole batch (nothing is committed) instead.
+          throw new Error(`mvcc: ${err.code} raised after entry ${entry.index} started writing`, { cause: err });
+        }
+        results.push({ ok: false, skipped: false, error: err });
+        events.push([]);
+      }
+      if (writer.changes > 0) state.currentRevision = writer.beginRev + 1;
+      state.appliedIndex = entry.index;
+      applied = true;
+    }
+    if (applied) txn.put(this.tables.meta, META_STATE_KEY, encodeMeta(state));
+    return { results, events };
+  }
+
+  private execute(w: Writer, req: WriteRequest): WriteResponse {
+    switch (req.type) {
+      case 'put':
+        validatePut(req.put);
+        return w.put(req.put);
+      case 'deleteRange':
+        validateDeleteRange(req.deleteRange);
+        return w.deleteRange(req.deleteRange);
+      case 'txn':
+        validateTxn(req.txn, this.maxTxnOps);
+        return w.txn(req.txn);
+      case 'compaction':
+        if (!Number.isSafeInteger(req.compaction.revision)) throw new TypeError('compaction revision must be a safe integer');
+        return w.compaction(req.compaction);
+      default:
+        throw new TypeError(`unknown write request ${(req as { type: unknown }).type as string}`);
+    }
+  }
+
+  /** The meta record as the current reader (snapshot or write transaction) sees it. */
+  private meta(): MetaState {
+    const buf = this.tables.meta.get(META_STATE_KEY);
+    return buf === undefined ? { ...FRESH } : decodeMeta(buf);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new TypeError('KvStore is closed');
+  }
+}
