@@ -1,0 +1,79 @@
+// The transport module's one error family.
+//
+// Untrusted input from a peer (a frame, a header, a request body) that is wrong gets a
+// TransportError with a stable `code`; the receiver turns the code into an HTTP status through
+// HTTP_STATUS below, the only place a transport status code is chosen. Misuse of the API by the
+// local process (a bad option, a message with a negative term) throws TypeError instead.
+
+export type TransportErrorCode =
+  /** The input ended before a declared length or a fixed-size field. */
+  | 'Truncated'
+  /** A frame, body or declared length is over the configured maximum. */
+  | 'TooLarge'
+  /** Bytes that do not parse: unknown type, bad flag byte, overlong varint, number out of range, trailing bytes. */
+  | 'Malformed'
+  /** The codec version byte or the protocol header names a version this build does not speak. */
+  | 'UnsupportedVersion'
+  /** A snapshot body whose CRC-32 trailer does not match its contents. */
+  | 'ChecksumMismatch'
+  /** The request's cluster ID header differs from ours: a member of another cluster. */
+  | 'ClusterMismatch'
+  /** The sender is not in our peer map (never added, or removed). */
+  | 'UnknownSender'
+  /** A message inside a stream claims a `from` other than the stream's sender. */
+  | 'SenderMismatch'
+  /** The request or a message in it is addressed to another member. */
+  | 'WrongRecipient'
+  /** Missing or unparsable headers. */
+  | 'BadRequest'
+  /** No such endpoint. */
+  | 'NotFound'
+  /** Endpoint exists but only accepts POST. */
+  | 'MethodNotAllowed'
+  /** A snapshot request without Content-Length. */
+  | 'LengthRequired'
+  /** A second concurrent snapshot from the same sender. */
+  | 'Busy'
+  /** The receiver is shutting down or the stream went idle. */
+  | 'Unavailable';
+
+/** The one table from error code to the HTTP status a peer receiver answers with. */
+export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
+  Truncated: 400,
+  TooLarge: 413,
+  Malformed: 400,
+  UnsupportedVersion: 412,
+  ChecksumMismatch: 400,
+  // 412 like etcd's rafthttp: the request is well formed but our preconditions (same cluster) fail.
+  ClusterMismatch: 412,
+  UnknownSender: 403,
+  SenderMismatch: 403,
+  // 421 Misdirected Request says exactly this: the right protocol, the wrong member.
+  WrongRecipient: 421,
+  BadRequest: 400,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  LengthRequired: 411,
+  Busy: 429,
+  Unavailable: 503,
+};
+
+const CODES = new Set<string>(Object.keys(HTTP_STATUS));
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message?: string) {
+    super(message === undefined ? `transport: ${code}` : `transport: ${code}: ${message}`);
+    this.code = code;
+  }
+}
+
+export function isTransportError(e: unknown, code?: TransportErrorCode): e is TransportError {
+  return e instanceof TransportError && (code === undefined || e.code === code);
+}
+
+/** Parses the X-Keyward-Error response header back into a code (for the sender's logs). */
+export function parseErrorCode(value: string | undefined): TransportErrorCode | undefined {
+  return value !== undefined && CODES.has(value) ? (value as TransportErrorCode) : undefined;
+}
