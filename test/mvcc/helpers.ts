@@ -10,7 +10,11 @@ import type {
   TxnRequest,
 } from '../../src/wire/index.js';
 import { KvStore, type WriteRequest, type WriteResult, type ApplyResult, type KvStoreOptions } from '../../src/mvcc/index.js';
+import { Storage, SUB_DBS } from '../../src/storage/index.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
+import { decodeRecord, decodeMeta, META_STATE_KEY } from '../../src/mvcc/codec.js';
+import { decodeEntry, isTombstone } from '../../src/mvcc/keyindex.js';
+import { decodeRevision } from '../../src/mvcc/revision.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (u: Uint8Array): string => new TextDecoder().decode(u);
@@ -98,13 +102,18 @@ export function show(kv: KeyValue | undefined): string {
   return `${dec(kv.key)}=${dec(kv.value)}@${kv.createRevision}/${kv.modRevision}/v${kv.version}${lease}`;
 }
 
-/** A store in a temp dir that applies requests one entry at a time with increasing indexes. */
+/**
+ * A store in a temp dir that applies requests one entry at a time with increasing indexes. The
+ * fixture owns the Storage so tests can inspect the raw sub-databases (checkInvariants).
+ */
 export class Fixture {
   readonly dir = makeTmpDir('keyward-mvcc-');
+  storage: Storage;
   store: KvStore;
   nextIndex = 1;
   constructor(readonly opts: KvStoreOptions = {}) {
-    this.store = KvStore.open(this.dir.sub('data'), opts);
+    this.storage = Storage.open(this.dir.sub('data'));
+    this.store = KvStore.inStorage(this.storage, opts);
   }
 
   async batch(reqs: WriteRequest[]): Promise<ApplyResult> {
@@ -131,9 +140,12 @@ export class Fixture {
     return r.error.code;
   }
 
+  /** Closes everything and opens the same directory again. */
   async reopen(): Promise<void> {
     await this.store.close();
-    this.store = KvStore.open(this.dir.sub('data'), this.opts);
+    await this.storage.close();
+    this.storage = Storage.open(this.dir.sub('data'));
+    this.store = KvStore.inStorage(this.storage, this.opts);
   }
 
   get(key: string, revision = 0): string {
@@ -145,10 +157,94 @@ export class Fixture {
     return this.store.range(rangeReq(key, { end, ...o })).kvs.map((kv) => dec(kv.key));
   }
 
+  /** keyrevs as "key@main.sub[t]" strings, in index order. */
+  index(): string[] {
+    const out: string[] = [];
+    for (const e of this.storage.table(SUB_DBS.mvccKeyRevs).range()) {
+      const d = decodeEntry(e.key);
+      out.push(`${dec(d.key)}@${d.rev.main}.${d.rev.sub}${isTombstone(e.value) ? 't' : ''}`);
+    }
+    return out;
+  }
+
+  /** Revisions present in the kv history, as "main.sub". */
+  history(): string[] {
+    return [...this.storage.table(SUB_DBS.mvccKv).keys()].map((k) => {
+      const r = decodeRevision(k);
+      return `${r.main}.${r.sub}`;
+    });
+  }
+
+  /** Checks the invariants I1-I4 of src/mvcc/keyindex.ts and the meta record on the raw tables. */
+  checkInvariants(): void {
+    checkInvariants(this.storage);
+  }
+
   async close(): Promise<void> {
     await this.store.close();
+    await this.storage.close();
     this.dir.cleanup();
   }
+}
+
+export function checkInvariants(storage: Storage): void {
+  const fail = (m: string): never => {
+    throw new Error(`invariant violated: ${m}`);
+  };
+  const kvT = storage.table(SUB_DBS.mvccKv);
+  const metaBuf = storage.table(SUB_DBS.mvccMeta).get(META_STATE_KEY);
+  const meta = metaBuf ? decodeMeta(metaBuf) : { appliedIndex: 0, currentRevision: 1, compactRevision: -1 };
+  const history = new Map<string, ReturnType<typeof decodeRecord>>();
+  for (const e of kvT.range()) {
+    const r = decodeRevision(e.key);
+    const rec = decodeRecord(e.value);
+    if (rec.modRevision !== r.main) fail(`record ${r.main}.${r.sub} has modRevision ${rec.modRevision}`);
+    if (r.main > meta.currentRevision) fail(`record ${r.main} beyond current revision ${meta.currentRevision}`);
+    history.set(`${r.main}.${r.sub}`, rec);
+  }
+  const byKey = new Map<string, { rev: string; main: number; tomb: boolean }[]>();
+  let matched = 0;
+  for (const e of storage.table(SUB_DBS.mvccKeyRevs).range()) {
+    const d = decodeEntry(e.key);
+    const tomb = isTombstone(e.value);
+    const rev = `${d.rev.main}.${d.rev.sub}`;
+    const rec = history.get(rev);
+    if (!rec) fail(`I2: index entry ${dec(d.key)}@${rev} has no history record`);
+    if (Buffer.compare(rec!.key, d.key) !== 0 || rec!.tombstone !== tomb) fail(`I2: index entry ${rev} disagrees with its record`);
+    matched++;
+    const k = Buffer.from(d.key).toString('latin1');
+    const list = byKey.get(k) ?? [];
+    list.push({ rev, main: d.rev.main, tomb });
+    byKey.set(k, list);
+  }
+  if (matched !== history.size) fail(`I2: ${history.size} history records but ${matched} index entries`);
+  const latest = new Map<string, string>();
+  for (const e of storage.table(SUB_DBS.mvccLatest).range()) {
+    const r = decodeRevision(e.value);
+    latest.set(Buffer.from(e.key).toString('latin1'), `${r.main}.${r.sub}`);
+  }
+  for (const [k, list] of byKey) {
+    // I1: generations are consistent (create revision and version arithmetic).
+    for (let i = 1; i < list.length; i++) {
+      const a = history.get(list[i - 1]!.rev)!;
+      const b = history.get(list[i]!.rev)!;
+      if (b.tombstone) continue;
+      if (a.tombstone) {
+        if (b.version !== 1 || b.createRevision !== b.modRevision) fail(`I1: ${k}@${list[i]!.rev} starts a generation badly`);
+      } else if (b.version !== a.version + 1 || b.createRevision !== a.createRevision) {
+        fail(`I1: ${k}@${list[i]!.rev} does not continue its generation`);
+      }
+    }
+    const last = list[list.length - 1]!;
+    // I3
+    if (last.tomb ? latest.has(k) : latest.get(k) !== last.rev) fail(`I3: latest of ${k} is ${latest.get(k)}, last entry ${last.rev}`);
+    // I4
+    if (meta.compactRevision >= 0) {
+      const upTo = list.filter((x) => x.main <= meta.compactRevision);
+      if (upTo.length > 1 || (upTo.length === 1 && upTo[0]!.tomb)) fail(`I4: ${k} keeps ${upTo.map((x) => x.rev)} at compaction ${meta.compactRevision}`);
+    }
+  }
+  for (const k of latest.keys()) if (!byKey.has(k)) fail(`I3: latest has ${k} without index entries`);
 }
 
 export async function withFixture(fn: (f: Fixture) => Promise<void>, opts?: KvStoreOptions): Promise<void> {
