@@ -9,14 +9,16 @@
 //                                                 backoff timer fires ──▶ connecting ───┘
 //   any state ──close()──▶ closed
 //
-// What happens to a message handed to enqueue() in each state:
-//   connecting  queued (bounded); written once the stream opens
-//   open        queued (bounded) and written at the end of the current turn, all queued frames in
-//               one corked write; when the socket pushes back, later frames wait in the queue
-//   backoff     dropped, onUnreachable: raft's probe state slows the flow until we reconnect
-//   any         over maxQueueMessages or maxQueueBytes: dropped, onUnreachable
-// When a connection fails, whatever is still queued is dropped and onUnreachable fires: raft
-// retransmits from its own log, so the transport never has to.
+// What happens to a message handed to enqueue():
+//   open                 queued and written at the end of the current turn, all queued frames in
+//                        one corked write; when the socket pushes back, later frames wait in the queue
+//   connecting, backoff  queued; written if the next attempt opens the stream, dropped if it fails
+//   any state            over maxQueueMessages or maxQueueBytes: dropped, onUnreachable
+// When a connection attempt or an open stream fails, whatever is queued is dropped and
+// onUnreachable fires (once per failure): raft retransmits from its own log, so the transport
+// never has to, and raft's probe state keeps the flow to a down peer small. Queueing through
+// the backoff (rather than dropping at once, as etcd's pipeline effectively does) means the first
+// messages after a peer comes back are not lost; they are at most maxBackoffMs old.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -123,10 +125,6 @@ export class PeerSender {
 
   enqueue(frame: Uint8Array): void {
     if (this.state === 'closed') return;
-    if (this.state === 'backoff') {
-      this.host.reportUnreachable(this.id);
-      return;
-    }
     if (this.queued >= this.opts.maxQueueMessages || this.queueBytes + frame.byteLength > this.opts.maxQueueBytes) {
       if (!this.overflowing) {
         this.overflowing = true;

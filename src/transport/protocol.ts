@@ -4,7 +4,8 @@
 //                        sequence of length-prefixed frames (frames.ts). The receiver validates the
 //                        headers and answers 200 at once (so the sender knows the stream is accepted),
 //                        then delivers messages as frames complete. If it later drops the stream
-//                        (bad frame, idle, shutdown) it first writes "<code>: <reason>" into the
+//                        (bad frame, idle, shutdown) it first writes the TransportError message
+//                        ("transport: <code>: <reason>") into the
 //                        response body, so the sender's log says why.
 //   POST /raft/snapshot  one request per MsgSnap. Body: encoded message, then a big-endian CRC-32
 //                        of it. Content-Length is required. 204 once the message was handed to raft.

@@ -127,7 +127,7 @@ export class Receiver {
         finish();
         log.warn({ peer, code: err.code, reason: err.message }, 'dropping inbound stream');
         // The 200 is already out; the reason goes into the body so the sender can log it.
-        endAndDestroy(req, res, `${err.code}: ${err.message}\n`);
+        endAndDestroy(req, res, `${err.message}\n`);
       },
     };
     const dog = this.watchdog(this.opts.idleTimeoutMs, () => st.terminate(new TransportError('Unavailable', `nothing received for ${this.opts.idleTimeoutMs} ms`)));
@@ -225,11 +225,17 @@ export class Receiver {
       if (sn.done) return;
       try {
         if (received !== declared) throw new TransportError('Truncated', `snapshot body of ${received} bytes, declared ${declared}`);
-        const body = Buffer.concat(chunks, received);
+        // One exact-size, unpooled buffer: the decoded snapshot data is a view into it.
+        const body = new Uint8Array(received);
+        let off = 0;
+        for (const c of chunks) {
+          body.set(c, off);
+          off += c.byteLength;
+        }
         chunks = [];
         const end = received - SNAPSHOT_TRAILER_BYTES;
         const msgBytes = body.subarray(0, end);
-        if (crc32(msgBytes) !== body.readUInt32BE(end)) throw new TransportError('ChecksumMismatch', 'snapshot body does not match its CRC-32');
+        if (crc32(msgBytes) !== new DataView(body.buffer).getUint32(end)) throw new TransportError('ChecksumMismatch', 'snapshot body does not match its CRC-32');
         const m = decodeMessage(msgBytes, this.opts.maxSnapshotBytes);
         if (m.type !== 'snap') throw new TransportError('BadRequest', `expected a MsgSnap on ${SNAPSHOT_PATH}, got ${m.type}`);
         this.checkEnvelope(m, from);
@@ -268,11 +274,11 @@ export class Receiver {
 /** Answers with the status for the error's code and closes the connection. */
 function reject(req: http.IncomingMessage, res: http.ServerResponse, err: TransportError): void {
   if (res.headersSent) {
-    endAndDestroy(req, res, `${err.code}: ${err.message}\n`);
+    endAndDestroy(req, res, `${err.message}\n`);
     return;
   }
   res.writeHead(HTTP_STATUS[err.code], { 'content-type': 'text/plain; charset=utf-8', [H_ERROR]: err.code, connection: 'close' });
-  endAndDestroy(req, res, `${err.code}: ${err.message}\n`);
+  endAndDestroy(req, res, `${err.message}\n`);
 }
 
 /**

@@ -65,8 +65,8 @@ export class Transport {
 
   /** Binds the listeners and starts connecting to peers. Idempotent; rejects if a URL cannot be bound. */
   start(): Promise<void> {
-    if (this.starting !== null) return this.starting;
     if (this.state === 'closed') return Promise.reject(new TypeError('transport: start() after close()'));
+    if (this.starting !== null) return this.starting;
     this.state = 'starting';
     this.starting = this.listenAll().then(
       () => {

@@ -64,9 +64,11 @@ export class Events<T> {
   readonly all: T[] = [];
   private consumed = 0;
   private waiters: { pred: (v: T) => boolean; resolve: (v: T) => void }[] = [];
+  private listeners: ((v: T) => void)[] = [];
 
   push = (v: T): void => {
     this.all.push(v);
+    for (const l of [...this.listeners]) l(v);
     const w = this.waiters.find((x) => x.pred(v));
     if (w !== undefined) {
       this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -94,6 +96,17 @@ export class Events<T> {
       };
       this.waiters.push({ pred, resolve: done });
     });
+  }
+
+  /** Calls `fn` for every later event matching `pred`; returns the unsubscribe function. */
+  on(pred: (v: T) => boolean, fn: (v: T) => void): () => void {
+    const l = (v: T): void => {
+      if (pred(v)) fn(v);
+    };
+    this.listeners.push(l);
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== l);
+    };
   }
 
   /** Resolves once `n` events in total have arrived. */
