@@ -68,8 +68,14 @@ export class Receiver {
       reject(req, res, err);
       return;
     }
-    if (path === STREAM_PATH) this.acceptStream(from, req, res);
-    else this.acceptSnapshot(from, req, res);
+    try {
+      if (path === STREAM_PATH) this.acceptStream(from, req, res);
+      else this.acceptSnapshot(from, req, res);
+    } catch (e) {
+      // A bug of ours, not the peer's; an exception out of a 'request' listener would crash the member.
+      this.opts.logger.error({ peer: fmtId(from), err: e instanceof Error ? e.message : String(e) }, 'peer request handler failed');
+      req.socket.destroy();
+    }
   };
 
   private checkHeaders(req: http.IncomingMessage): NodeId {

@@ -454,7 +454,7 @@ test('misconfiguration is a TypeError at construction', () => {
   assert.throws(() => new Transport({ ...base, keepAliveMs: 1000, idleTimeoutMs: 1500 }), TypeError);
 });
 
-test('GUARANTEES D9: a connection that drips its headers is closed by headersTimeout', async () => {
+test('GUARANTEES D9: a connection that drips its headers is closed by headersTimeout', { timeout: 10_000 }, async () => {
   const b = await member(2n, { headersTimeoutMs: 200 });
   try {
     const port = Number(new URL(b.t.listenUrl).port);
@@ -467,7 +467,7 @@ test('GUARANTEES D9: a connection that drips its headers is closed by headersTim
       sock.on('data', (d: string) => (s += d));
       sock.on('close', () => resolve(s));
     });
-    assert.match(answer, /^$|408/);
+    assert.equal(answer, '', 'cut without an answer');
   } finally {
     await b.t.close();
   }
