@@ -27,6 +27,7 @@ import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, type Tables } from './reader.js';
 import { Writer, type ChangeEvent } from './writer.js';
+import { equalBytes } from './bytes.js';
 import { DEFAULT_MAX_TXN_OPS, validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
 
 export type WriteRequest =
@@ -74,6 +75,7 @@ export class KvStore {
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
   private applying = false;
+  private metaCache: { bytes: Uint8Array; state: MetaState } | undefined;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -235,7 +237,13 @@ export class KvStore {
   /** The meta record as the current reader (snapshot or write transaction) sees it. */
   private meta(): MetaState {
     const buf = this.tables.meta.get(META_STATE_KEY);
-    return buf === undefined ? { ...FRESH } : decodeMeta(buf);
+    if (buf === undefined) return { ...FRESH };
+    // Every read starts here: skip re-decoding (and re-checksumming) bytes seen last time.
+    const cached = this.metaCache;
+    if (cached !== undefined && equalBytes(cached.bytes, buf)) return { ...cached.state };
+    const state = decodeMeta(buf);
+    this.metaCache = { bytes: buf, state: { ...state } };
+    return state;
   }
 
   private assertOpen(): void {
