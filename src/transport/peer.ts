@@ -330,6 +330,8 @@ export class PeerSender {
       s.cancelTick?.();
       s.req.destroy();
       this.stream = null;
+      // Frames already handed to the old socket may be lost: let raft re-probe rather than wait.
+      if (this.state === 'open') this.host.reportUnreachable(this.id);
     }
     this.cancelBackoff?.();
     this.backoffMs = this.opts.minBackoffMs;

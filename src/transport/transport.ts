@@ -104,6 +104,8 @@ export class Transport {
           rejectUnauthorized: secure.rejectUnauthorized ?? true,
           handshakeTimeout: handshakeTimeoutMs ?? 10_000,
         });
+        // Node already destroyed the socket; the log is how an operator finds a bad peer certificate.
+        server.on('tlsClientError', (err: Error, socket) => this.opts.logger.warn({ err: err.message, remote: socket.remoteAddress }, 'peer TLS handshake failed'));
       } else {
         server = http.createServer(common);
       }

@@ -75,6 +75,7 @@ test('a member whose certificate another CA signed cannot reach us', { skip }, a
       c.t.addPeer(2n, [b.t.listenUrl]);
       c.t.send([app(1n, 2n, 1)]);
       assert.equal(await c.unreachable.next(), 2n);
+      await b.logs.next((l) => l.msg === 'peer TLS handshake failed');
       assert.equal(b.inbox.all.length, 0);
     } finally {
       await Promise.all([b.t.close(), c.t.close()]);
