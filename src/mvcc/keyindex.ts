@@ -20,8 +20,8 @@
 //   I2. Every entry has a history record in `kv` at the same revision, a tombstone entry a
 //       tombstone record, and every history record has its entry.
 //   I3. `latest[k]` exists iff k's last entry is live, and then holds that entry's revision.
-//   I4. After compaction at C, no key has an entry with main ≤ C other than its last such entry,
-//       and that one is live.
+//   I4. After compaction at C, a key has at most one entry with main ≤ C: a live one, or a
+//       tombstone at exactly C (kept so a watch starting at C still sees that deletion).
 //
 // READING k at revision R: take k's last entry with main ≤ R. None, or a tombstone → k did not
 // exist at R. Live → the history record at that revision is k's state at R.
@@ -38,13 +38,14 @@
 //   read @5 → foo=c (create 5, version 1): a new generation restarts create revision and version.
 //
 // COMPACTION at C removes, for every key, each entry (with its history record) superseded at or
-// before C: all entries with main ≤ C except the last one, and that one too if it is a tombstone.
-// Reads at revisions ≥ C are unchanged. Continuing the example:
+// before C: all entries with main ≤ C except the last one, and that one too if it is a tombstone
+// older than C. Reads at revisions ≥ C are unchanged. Continuing the example:
 //   compact 3 → remove @2.0               foo: {3.0 4.1t} {5.0 6.0}    (read @3 still gives b)
-//   compact 4 → remove @3.0 and @4.1t     foo: {5.0 6.0}               (ended generation gone)
-//   compact 5 → nothing (5.0 is live)     foo: {5.0 6.0}
+//   compact 4 → remove @3.0               foo: {4.1t} {5.0 6.0}        (tombstone at C kept)
+//   compact 5 → remove @4.1t              foo: {5.0 6.0}               (ended generation gone)
 //   compact 6 → remove @5.0               foo: {6.0}
-//   rev 7 del foo, compact 7 → remove @6.0 and @7.0t; foo has no entries, no latest, no history.
+//   rev 7 del foo, compact 7 → remove @6.0; foo: {7.0t}, no latest: reads at 7 see no foo.
+//   rev 8 put bar, compact 8 → remove @7.0t; foo has no entries and no history left.
 // test/mvcc/keyindex.test.ts replays this example.
 import type { Table } from '../storage/index.js';
 import { CorruptError } from './errors.js';

@@ -75,6 +75,7 @@ export class KvStore {
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
   private applying = false;
+  private inflight: Promise<ApplyResult> | undefined;
   private metaCache: { bytes: Uint8Array; state: MetaState } | undefined;
   private closing: Promise<void> | undefined;
 
@@ -162,10 +163,13 @@ export class KvStore {
     }
     if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
+    const run = this.storage.transact('flushed', (txn) => this.applyBatch(txn, entries));
+    this.inflight = run;
     try {
-      return await this.storage.transact('flushed', (txn) => this.applyBatch(txn, entries));
+      return await run;
     } finally {
       this.applying = false;
+      this.inflight = undefined;
     }
   }
 
@@ -177,7 +181,11 @@ export class KvStore {
   /** Waits for an in-flight apply, then closes the environment if this store opened it. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {
-      this.closing = this.ownsStorage ? this.storage.close() : Promise.resolve();
+      const inflight = this.inflight;
+      this.closing = (async () => {
+        if (inflight) await inflight.catch(() => undefined);
+        if (this.ownsStorage) await this.storage.close();
+      })();
     }
     return this.closing;
   }

@@ -227,12 +227,13 @@ export class Writer {
 
   /**
    * Removes every history record superseded at or before `to` (keyindex.ts, COMPACTION). Only
-   * keys written after the previous compaction `from` can have such records: older keys kept at
-   * most one live entry at or before `from`.
+   * keys with a record in [from, to] can have such records: after the previous compaction at
+   * `from`, any other key kept at most its one live entry at or before `from`. (The window starts
+   * at `from`, not after it, because a tombstone at exactly `from` was kept and must go now.)
    */
   private compact(from: number, to: number): void {
     const keys = new Map<string, Uint8Array>();
-    const window = { gte: encodeRevision(Math.max(from + 1, 0), 0), lt: encodeRevision(to + 1, 0) };
+    const window = { gte: encodeRevision(Math.max(from, 0), 0), lt: encodeRevision(to + 1, 0) };
     for (const e of this.t.kv.range(window)) {
       const rev = decodeRevision(e.key);
       const rec = decodeRecord(e.value, false);
@@ -243,7 +244,9 @@ export class Writer {
       const entries = entriesUpTo(this.t.keyrevs, key, to);
       const last = entries[entries.length - 1];
       if (last === undefined) continue;
-      const doomed = last.tombstone ? entries : entries.slice(0, -1);
+      // A tombstone at exactly `to` stays so a watch starting at `to` still sees the deletion
+      // (etcd PR 18274); reads are unaffected, a tombstone reads as absent.
+      const doomed = last.tombstone && last.rev.main < to ? entries : entries.slice(0, -1);
       for (const e of doomed) {
         this.remove(this.t.keyrevs, encodeEntry(e.key, e.rev.main, e.rev.sub));
         this.remove(this.t.kv, e.revBytes);

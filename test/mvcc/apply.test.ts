@@ -150,6 +150,21 @@ test('overlapping apply calls are misuse; an empty batch resolves at once', asyn
   });
 });
 
+test('close waits for an in-flight apply, which completes', async () => {
+  await withFixture(async (f) => {
+    let done = false;
+    const p = f.store.apply([{ index: 1, request: w.put('a', '1') }]).then(() => {
+      done = true;
+    });
+    await f.store.close();
+    assert.equal(done, true);
+    await p;
+    assert.throws(() => f.store.range(rangeReq('a')), TypeError);
+    const reopened = KvStore.inStorage(f.storage);
+    assert.equal(show(reopened.range(rangeReq('a')).kvs[0]), 'a=1@2/2/v1');
+  });
+});
+
 test('reads after apply resolves see the batch; reads never see a batch half-applied', async () => {
   await withFixture(async (f) => {
     const p = f.batch([w.put('a', '1'), w.put('b', '1')]);

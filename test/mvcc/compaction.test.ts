@@ -101,3 +101,19 @@ test('compaction survives reopen; entries after it still compact incrementally',
     f.checkInvariants();
   });
 });
+
+test('a tombstone at exactly the compaction revision stays in history (a watch from there sees the delete) until the next compaction', async () => {
+  await withFixture(async (f) => {
+    await f.ok(w.put('k', '1')); // 2
+    await f.ok(w.put('j', '1')); // 3
+    await f.ok(w.del('k')); // 4
+    await f.ok(w.compact(4));
+    assert.deepEqual(f.history(), ['3.0', '4.0']);
+    assert.deepEqual(f.index(), ['j@3.0', 'k@4.0t']);
+    assert.equal(f.get('k', 4), '-');
+    await f.ok(w.put('j', '2')); // 5
+    await f.ok(w.compact(5));
+    assert.deepEqual(f.index(), ['j@5.0']);
+    f.checkInvariants();
+  });
+});

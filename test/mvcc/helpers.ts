@@ -241,7 +241,7 @@ export function checkInvariants(storage: Storage): void {
     // I4
     if (meta.compactRevision >= 0) {
       const upTo = list.filter((x) => x.main <= meta.compactRevision);
-      if (upTo.length > 1 || (upTo.length === 1 && upTo[0]!.tomb)) fail(`I4: ${k} keeps ${upTo.map((x) => x.rev)} at compaction ${meta.compactRevision}`);
+      if (upTo.length > 1 || (upTo.length === 1 && upTo[0]!.tomb && upTo[0]!.main !== meta.compactRevision)) fail(`I4: ${k} keeps ${upTo.map((x) => x.rev)} at compaction ${meta.compactRevision}`);
     }
   }
   for (const k of latest.keys()) if (!byKey.has(k)) fail(`I3: latest has ${k} without index entries`);

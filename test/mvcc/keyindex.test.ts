@@ -98,7 +98,7 @@ test('worked example of src/mvcc/keyindex.ts: generations, reads and compaction'
     f.checkInvariants();
 
     await f.ok(w.compact(4));
-    assert.deepEqual(foo(), ['foo@5.0', 'foo@6.0']);
+    assert.deepEqual(foo(), ['foo@4.1t', 'foo@5.0', 'foo@6.0']);
     assert.equal(f.get('foo', 4), '-');
     assert.equal(f.get('bar', 4), 'bar=x@4/4/v1');
     f.checkInvariants();
@@ -112,10 +112,16 @@ test('worked example of src/mvcc/keyindex.ts: generations, reads and compaction'
 
     await f.ok(w.del('foo')); // rev 7
     await f.ok(w.compact(7));
-    assert.deepEqual(f.index(), ['bar@4.0']);
-    assert.deepEqual(f.history(), ['4.0']);
+    assert.deepEqual(f.index(), ['bar@4.0', 'foo@7.0t']);
+    assert.deepEqual(f.history(), ['4.0', '7.0']);
     assert.equal(f.get('foo'), '-');
     assert.equal(f.get('foo', 7), '-');
+    f.checkInvariants();
+
+    await f.ok(w.put('bar', 'y')); // rev 8
+    await f.ok(w.compact(8));
+    assert.deepEqual(f.index(), ['bar@8.0']);
+    assert.deepEqual(f.history(), ['8.0']);
     f.checkInvariants();
   });
 });
