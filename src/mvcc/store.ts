@@ -26,7 +26,8 @@ import { Storage, SUB_DBS, type StorageOptions, type StorageStats, type WriteTxn
 import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, type Tables } from './reader.js';
-import { Writer, type ChangeEvent } from './writer.js';
+import { Writer } from './writer.js';
+import { readHistory, type ChangeEvent, type HistoryPage } from './events.js';
 import { equalBytes } from './bytes.js';
 import { DEFAULT_MAX_TXN_OPS, validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
 
@@ -121,16 +122,19 @@ export class KvStore {
 
   /** Revision of the last write (1 on a fresh store). */
   get currentRevision(): number {
+    this.assertOpen();
     return this.meta().currentRevision;
   }
 
   /** Revision of the last finished compaction; -1 if none has run (compaction at 0 is allowed). */
   get compactRevision(): number {
+    this.assertOpen();
     return this.meta().compactRevision;
   }
 
   /** Index of the last applied entry (0 on a fresh store). */
   get appliedIndex(): number {
+    this.assertOpen();
     return this.meta().appliedIndex;
   }
 
@@ -171,6 +175,22 @@ export class KvStore {
       this.applying = false;
       this.inflight = undefined;
     }
+  }
+
+  /**
+   * Change events of revisions >= fromRevision, for watch catch-up: at most about `limit` events
+   * (default 1000; a page never splits a revision), then `nextRevision` to continue from.
+   * prevKv is looked up only when asked. fromRevision below the compact revision is COMPACTED
+   * (those events are gone); beyond the current revision gives an empty page.
+   */
+  changes(fromRevision: number, opts: { limit?: number; prevKv?: boolean } = {}): HistoryPage {
+    this.assertOpen();
+    if (!Number.isSafeInteger(fromRevision) || fromRevision < 1) throw new TypeError('fromRevision must be a positive integer');
+    const limit = opts.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+    const m = this.meta();
+    if (fromRevision < m.compactRevision) throw new MvccError('COMPACTED');
+    return readHistory(this.tables, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
   }
 
   stats(): StorageStats {

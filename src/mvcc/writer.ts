@@ -3,9 +3,9 @@
 // Every request is checked completely before its first write: validation, then (for a txn) the
 // compare path, the ignore_value/ignore_lease existence checks and the range revision checks, all
 // against the state before the request, exactly where etcd 3.4's applier checks them. So an
-// MvccError can only come before anything was written, and a rejected entry leaves no trace. A
-// throw after the first write is a bug or corruption; `Writer.assertUntouched` turns it into a
-// failure of the whole batch rather than a half-applied entry.
+// MvccError can only come before anything was written, and a rejected entry leaves no trace. The
+// store double-checks with `touched`: an MvccError after a write (a bug) fails the whole batch
+// rather than committing a half-applied entry.
 import type {
   Compare,
   CompactionRequest,
@@ -29,14 +29,7 @@ import { decodeRevision, encodeRevision } from './revision.js';
 import { encodeEntry, entriesUpTo, LIVE, TOMBSTONE } from './keyindex.js';
 import { Reader, bounds, header, toKeyValue, type Tables } from './reader.js';
 import { byteKey, compareBytes } from './bytes.js';
-
-export interface ChangeEvent {
-  type: 'put' | 'delete';
-  /** For a delete: only `key` and `modRevision` are set (etcd's DELETE event shape). */
-  kv: KeyValue;
-  /** The key's previous live value, if it had one. */
-  prevKv: KeyValue | undefined;
-}
+import type { ChangeEvent } from './events.js';
 
 /** Changes of one request: all writes share revision `beginRev + 1`, subs in op order. */
 export class Writer {

@@ -191,6 +191,8 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     const model = new Model();
     const g = new Gen(mulberry32(seed), model);
     let lastBatch: { index: number; request: WriteRequest }[] = [];
+    const recorded: string[] = []; // normalized events, in revision order
+    const recordedRev: number[] = [];
     for (let step = 0; step < steps; step++) {
       const where = `seed ${seed} step ${step}`;
       const what = g.int(10);
@@ -199,7 +201,14 @@ async function runSeed(seed: number, steps: number): Promise<void> {
         const batch = reqs.map((request) => ({ index: f.nextIndex++, request }));
         const out = await f.store.apply(batch);
         for (let i = 0; i < reqs.length; i++) {
-          const expected = modelResult(model.apply(reqs[i]!));
+          const m = model.apply(reqs[i]!);
+          if (m.ok) {
+            for (const e of m.events) {
+              recorded.push(norm(e));
+              recordedRev.push(e.kv.modRevision);
+            }
+          }
+          const expected = modelResult(m);
           const actual = storeResult(out.results[i]!, out.events[i]);
           if (actual !== expected) {
             assert.fail(`${where} entry ${i}: ${norm(reqs[i])}\n store: ${actual}\n model: ${expected}`);
@@ -207,6 +216,28 @@ async function runSeed(seed: number, steps: number): Promise<void> {
         }
         lastBatch = batch;
         f.checkInvariants();
+      } else if (what < 7 && g.chance(0.5)) {
+        // Watch catch-up: history from a revision after the compaction equals the events applied.
+        const from = Math.max(1, model.compact + 1) + g.int(Math.max(1, model.rev - model.compact + 1));
+        const limit = 1 + g.int(8);
+        const got: string[] = [];
+        let next = from;
+        for (;;) {
+          const page = f.store.changes(next, { limit, prevKv: true });
+          // A page only goes past the limit to finish the revision it reached the limit in.
+          const lastRev = page.events.at(-1)?.kv.modRevision;
+          assert.ok(page.events.filter((e) => e.kv.modRevision !== lastRev).length < limit, `${where}: page too long`);
+          if (page.events.length > 0) assert.ok(page.events[0]!.kv.modRevision >= next, `${where}: page starts before ${next}`);
+          got.push(...page.events.map((e) => norm(e)));
+          assert.ok(page.nextRevision > next || page.events.length === 0, `${where}: no progress`);
+          if (page.events.length === 0) break;
+          next = page.nextRevision;
+        }
+        const want = recorded.filter((_, i) => recordedRev[i]! >= from);
+        assert.deepEqual(got, want, `${where}: history from ${from}`);
+        if (model.compact > 1) {
+          assert.throws(() => f.store.changes(model.compact - 1), (e: unknown) => e instanceof MvccError && e.code === 'COMPACTED');
+        }
       } else if (what < 9) {
         for (let i = 0; i < 3; i++) {
           const req = g.range(false);
