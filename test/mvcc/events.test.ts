@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MvccError } from '../../src/mvcc/index.js';
-import { withFixture, w, op, putReq, delReq, txnReq, show } from './helpers.js';
+import { withFixture, w, op, putReq, txnReq, show } from './helpers.js';
 
 const brief = (page: { events: { type: string; kv: Parameters<typeof show>[0]; prevKv: Parameters<typeof show>[0] }[] }): string[] =>
   page.events.map((e) => `${e.type} ${show(e.kv)} prev ${show(e.prevKv)}`);
