@@ -53,8 +53,10 @@ interface Ref {
 }
 
 const SortOrderNone = 0;
+const SortOrderAscend = 1;
 const SortOrderDescend = 2;
 const SortTargetKey = 0;
+const SortTargetValue = 4;
 
 export class Reader {
   constructor(private readonly t: Tables) {}
@@ -136,34 +138,41 @@ export class Reader {
       req.minModRevision !== 0 || req.maxModRevision !== 0 || req.minCreateRevision !== 0 || req.maxCreateRevision !== 0;
     const limit = req.limit > 0 ? req.limit : Infinity;
 
-    if (!filtered && req.sortTarget === SortTargetKey) {
-      // Key order straight from the index: fetch only the records returned.
+    // etcd 3.4 fetches everything before sorting only when sort_order is set or a filter is. With
+    // sort_order NONE it fetches the first limit+1 keys in key order and, for a target other than
+    // KEY, sorts just those ascending: a quirk kept for compatibility (observed against etcd).
+    if (!filtered && (req.sortTarget === SortTargetKey || req.sortOrder === SortOrderNone)) {
       const descend = req.sortOrder === SortOrderDescend;
-      const kvs: KeyValue[] = [];
+      const wanted = limit === Infinity ? Infinity : limit + 1;
+      let refs: Ref[];
+      let count: number;
       if (isCurrent) {
-        let seen = 0;
+        refs = [];
         for (const ref of this.currentRefs(b, descend)) {
-          if (seen === limit) {
-            // More keys than the limit: count them inside LMDB instead of walking them here.
-            return { header: hdr, kvs, more: true, count: this.currentCount(b) };
-          }
-          kvs.push(toKeyValue(this.record(ref, !req.keysOnly), !req.keysOnly));
-          seen++;
+          if (refs.length === wanted) break;
+          refs.push(ref);
         }
-        return { header: hdr, kvs, more: false, count: seen };
+        // More keys than fetched: count them inside LMDB instead of walking them here.
+        count = refs.length === wanted ? this.currentCount(b) : refs.length;
+      } else {
+        // Historical: every key is visited anyway to count it.
+        refs = [...this.historicalRefs(b, rev)];
+        count = refs.length;
+        if (descend) refs.reverse();
+        if (refs.length > wanted) refs.length = wanted;
       }
-      // Historical: every key must be visited anyway to count it.
-      const refs = [...this.historicalRefs(b, rev)];
-      if (descend) refs.reverse();
-      const n = Math.min(refs.length, limit);
-      for (let i = 0; i < n; i++) kvs.push(toKeyValue(this.record(refs[i]!, !req.keysOnly), !req.keysOnly));
-      return { header: hdr, kvs, more: refs.length > limit, count: refs.length };
+      const needValue = !req.keysOnly || req.sortTarget === SortTargetValue;
+      const recs = refs.map((ref) => this.record(ref, needValue));
+      if (req.sortTarget !== SortTargetKey) sortRecords(recs, SortOrderAscend, req.sortTarget);
+      const more = recs.length > limit;
+      if (more) recs.length = limit;
+      return { header: hdr, kvs: recs.map((r) => toKeyValue(r, !req.keysOnly)), more, count };
     }
 
     // Filters or a non-key sort: load everything, filter, sort, then cut (etcd's order).
     const refs = isCurrent ? [...this.currentRefs(b)] : [...this.historicalRefs(b, rev)];
     const count = refs.length;
-    const needValue = !req.keysOnly || req.sortTarget === 4;
+    const needValue = !req.keysOnly || req.sortTarget === SortTargetValue;
     let recs = refs.map((ref) => this.record(ref, needValue));
     if (filtered) recs = recs.filter((r) => keep(req, r));
     sortRecords(recs, req.sortOrder, req.sortTarget);

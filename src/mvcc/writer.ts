@@ -130,7 +130,10 @@ export class Writer {
       if (op.type !== 'range') return;
       const rev = op.range.revision;
       if (rev > this.beginRev) throw new MvccError('FUTURE_REV');
-      if (rev > 0 && rev < this.state.compactRevision) throw new MvccError('COMPACTED');
+      // etcd 3.4 quirk, kept for compatibility (observed): inside a txn a NEGATIVE revision below
+      // the compact revision (-1 before any compaction) is COMPACTED, while a top-level range
+      // treats any negative revision as "current".
+      if (rev !== 0 && rev < this.state.compactRevision) throw new MvccError('COMPACTED');
     });
   }
 

@@ -88,6 +88,9 @@ export class Model {
         (req.maxCreateRevision === 0 || kv.createRevision <= req.maxCreateRevision) &&
         (req.minCreateRevision === 0 || kv.createRevision >= req.minCreateRevision),
     );
+    // etcd 3.4: with sort_order NONE and no filter only the first limit+1 keys are fetched and sorted.
+    const filtered = req.minModRevision !== 0 || req.maxModRevision !== 0 || req.minCreateRevision !== 0 || req.maxCreateRevision !== 0;
+    if (req.sortOrder === 0 && !filtered && req.limit > 0) kvs = kvs.slice(0, req.limit + 1);
     const order = req.sortOrder === 0 && req.sortTarget !== 0 ? 1 : req.sortOrder;
     if (order !== 0) {
       const field = (kv: KeyValue): number | string =>
@@ -194,7 +197,7 @@ export class Model {
         if (op.type === 'txn') checkRanges(op.txn);
         if (op.type === 'range') {
           if (op.range.revision > begin) throw new Fail('FUTURE_REV');
-          if (op.range.revision > 0 && op.range.revision < this.compact) throw new Fail('COMPACTED');
+          if (op.range.revision !== 0 && op.range.revision < this.compact) throw new Fail('COMPACTED');
         }
       }
     };

@@ -199,6 +199,10 @@ test('a txn range at a future or compacted revision fails the whole txn; nothing
     // A historical range inside a writing txn reads history, not the txn's writes.
     const r = await f.ok<TxnResponse>(w.txn(txnReq([], [op.put(putReq('c', '9')), op.range(rangeReq('c', { revision: 3 }))])));
     assert.deepEqual(summary(r.responses), [['put', 4, '-'], ['range', 4, ['c=2@2/3/v2']]]);
+    // etcd 3.4 quirk: inside a txn a negative revision below the compact revision is COMPACTED
+    // (a top-level range reads it as "current").
+    assert.equal(await f.fail(w.txn(txnReq([], [op.range(rangeReq('c', { revision: -1 }))]))), 'COMPACTED');
+    assert.equal(f.store.range(rangeReq('c', { revision: -1 })).kvs.length, 1);
     // Only the branch that runs is checked.
     const skipped = await f.ok<TxnResponse>(w.txn(txnReq([], [op.range(rangeReq('c'))], [op.range(rangeReq('c', { revision: 99 }))])));
     assert.equal(skipped.succeeded, true);
@@ -235,4 +239,11 @@ test('txn validation runs at apply: duplicates, {} ops, too many ops (with the c
     },
     { maxTxnOps: 3 },
   );
+});
+
+test('etcd quirk: a txn range at revision -1 works on a fresh store, below -1 it is COMPACTED', async () => {
+  await withFixture(async (f) => {
+    assert.equal((await f.ok<TxnResponse>(w.txn(txnReq([], [op.range(rangeReq('a', { revision: -1 }))])))).succeeded, true);
+    assert.equal(await f.fail(w.txn(txnReq([], [op.range(rangeReq('a', { revision: -2 }))]))), 'COMPACTED');
+  });
 });
