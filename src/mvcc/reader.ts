@@ -162,11 +162,12 @@ export class Reader {
         if (refs.length > wanted) refs.length = wanted;
       }
       const needValue = !req.keysOnly || req.sortTarget === SortTargetValue;
-      const recs = refs.map((ref) => this.record(ref, needValue));
+      // In key order the extra ref only answers `more`; its record is needed only to sort.
+      const fetch = req.sortTarget === SortTargetKey && refs.length > limit ? refs.slice(0, limit) : refs;
+      const recs = fetch.map((ref) => this.record(ref, needValue));
       if (req.sortTarget !== SortTargetKey) sortRecords(recs, SortOrderAscend, req.sortTarget);
-      const more = recs.length > limit;
-      if (more) recs.length = limit;
-      return { header: hdr, kvs: recs.map((r) => toKeyValue(r, !req.keysOnly)), more, count };
+      if (recs.length > limit) recs.length = limit;
+      return { header: hdr, kvs: recs.map((r) => toKeyValue(r, !req.keysOnly)), more: refs.length > limit, count };
     }
 
     // Filters or a non-key sort: load everything, filter, sort, then cut (etcd's order).
