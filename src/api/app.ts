@@ -6,12 +6,12 @@ import {
   decodePutRequest,
   decodeRangeRequest,
   decodeTxnRequest,
-  encodeCompactionResponse,
-  encodeDeleteRangeResponse,
-  encodePutResponse,
-  encodeRangeResponse,
-  encodeStatusResponse,
-  encodeTxnResponse,
+  encodeCompactionResponseText,
+  encodeDeleteRangeResponseText,
+  encodePutResponseText,
+  encodeRangeResponseText,
+  encodeStatusResponseText,
+  encodeTxnResponseText,
   parseJsonBody,
 } from '../wire/index.js';
 import { readBody } from './body.js';
@@ -31,7 +31,8 @@ export interface ApiOptions {
 /** gRPC's receive slack over --max-request-bytes, as in etcd (1.5 MiB + 512 KiB = 2 MiB). */
 const GRPC_SLACK_BYTES = 512 * 1024;
 
-type Handler = (body: unknown) => Promise<unknown>;
+/** Decodes a parsed body, delegates, and answers the response already encoded as JSON text. */
+type Handler = (body: unknown) => Promise<string>;
 
 /**
  * etcd's v3 HTTP/JSON API on express. Handlers decode, delegate to the server and encode; nothing
@@ -49,12 +50,12 @@ export function createApp(server: KeywardServer, opts: ApiOptions): express.Expr
   app.set('query parser', false);
 
   const rpcs: Record<string, Handler> = {
-    '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponse),
-    '/kv/put': (b) => server.put(decodePutRequest(b)).then(encodePutResponse),
-    '/kv/deleterange': (b) => server.deleteRange(decodeDeleteRangeRequest(b)).then(encodeDeleteRangeResponse),
-    '/kv/txn': (b) => server.txn(decodeTxnRequest(b)).then(encodeTxnResponse),
-    '/kv/compaction': (b) => server.compact(decodeCompactionRequest(b)).then(encodeCompactionResponse),
-    '/maintenance/status': () => server.status().then(encodeStatusResponse),
+    '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponseText),
+    '/kv/put': (b) => server.put(decodePutRequest(b)).then(encodePutResponseText),
+    '/kv/deleterange': (b) => server.deleteRange(decodeDeleteRangeRequest(b)).then(encodeDeleteRangeResponseText),
+    '/kv/txn': (b) => server.txn(decodeTxnRequest(b)).then(encodeTxnResponseText),
+    '/kv/compaction': (b) => server.compact(decodeCompactionRequest(b)).then(encodeCompactionResponseText),
+    '/maintenance/status': () => server.status().then(encodeStatusResponseText),
   };
 
   const v3: Router = express.Router({ caseSensitive: true, strict: true });
@@ -63,7 +64,7 @@ export function createApp(server: KeywardServer, opts: ApiOptions): express.Expr
       readBody(req, bodyCap)
         .then((text) => handler(parseJsonBody(text)))
         .then(
-          (out) => sendJson(res, 200, JSON.stringify(out)),
+          (out) => sendJson(res, 200, out),
           (err: unknown) => {
             const failure = toWireFailure(err, maxMessage);
             if (failure.internal) opts.logger.error({ err, path: req.path }, 'request failed');

@@ -135,7 +135,11 @@ export class KeywardServer {
       throw new ServerError('REQUEST_TOO_LARGE', 'request is too large');
     }
     const result = await this.loop.propose(request);
-    if (!result.ok) throw result.error;
+    if (!result.ok) {
+      // Fresh entries always get a new index, so "skipped" (a replayed entry) cannot happen here.
+      if (result.skipped) throw new TypeError('apply skipped a freshly proposed entry');
+      throw result.error;
+    }
     const res = result.response;
     return { ...res, header: this.header(res.header) };
   }
