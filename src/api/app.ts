@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ETCD_API_VERSION, type KeywardServer } from '../server/index.js';
 import {
   decodeCompactionRequest,
@@ -34,20 +35,27 @@ const GRPC_SLACK_BYTES = 512 * 1024;
 /** Decodes a parsed body, delegates, and answers the response already encoded as JSON text. */
 type Handler = (body: unknown) => Promise<string>;
 
+export interface Api {
+  /** The express application hosting every route. */
+  app: express.Express;
+  /**
+   * The listener to hand to the HTTP server: unary RPCs on their exact paths are answered
+   * directly, everything else goes through `app`. Measured on this 2-core machine, express's
+   * router costs ~40 µs per request (about half a put's total CPU); the RPC handlers are the same
+   * functions either way, so behaviour does not depend on which door a request used.
+   */
+  listener: RequestListener;
+}
+
 /**
- * etcd's v3 HTTP/JSON API on express. Handlers decode, delegate to the server and encode; nothing
- * else. There is deliberately no global body-parsing or per-request logging middleware: the KV
- * path is hot, and each request is read once and parsed once here.
+ * etcd's v3 HTTP/JSON API. Handlers decode, delegate to the server and encode; nothing else.
+ * There is deliberately no global body-parsing or per-request logging middleware: the KV path is
+ * hot, and each request is read once and parsed once here.
  */
-export function createApp(server: KeywardServer, opts: ApiOptions): express.Express {
+export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
   // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
   const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.set('query parser', false);
 
   const rpcs: Record<string, Handler> = {
     '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponseText),
@@ -58,20 +66,27 @@ export function createApp(server: KeywardServer, opts: ApiOptions): express.Expr
     '/maintenance/status': () => server.status().then(encodeStatusResponseText),
   };
 
+  const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
+    readBody(req, bodyCap)
+      .then((text) => handler(parseJsonBody(text)))
+      .then(
+        (out) => sendJson(res, 200, out),
+        (err: unknown) => {
+          const failure = toWireFailure(err, maxMessage);
+          if (failure.internal) opts.logger.error({ err, path: req.url }, 'request failed');
+          if (!res.headersSent) sendJson(res, failure.status, JSON.stringify(failure.body), true);
+        },
+      );
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
   const v3: Router = express.Router({ caseSensitive: true, strict: true });
   for (const [path, handler] of Object.entries(rpcs)) {
-    v3.post(path, (req, res) => {
-      readBody(req, bodyCap)
-        .then((text) => handler(parseJsonBody(text)))
-        .then(
-          (out) => sendJson(res, 200, out),
-          (err: unknown) => {
-            const failure = toWireFailure(err, maxMessage);
-            if (failure.internal) opts.logger.error({ err, path: req.path }, 'request failed');
-            if (!res.headersSent) sendJson(res, failure.status, JSON.stringify(failure.body), true);
-          },
-        );
-    });
+    v3.post(path, (req, res) => serveRpc(handler, req, res));
     v3.options(path, (_req, res) => {
       res.writeHead(200, { 'Content-Length': '0' }).end();
     });
@@ -91,10 +106,21 @@ export function createApp(server: KeywardServer, opts: ApiOptions): express.Expr
     );
   });
   app.use((_req: Request, res: Response) => sendText(res, 404, '404 page not found'));
-  return app;
+
+  const fast = new Map<string, Handler>();
+  for (const [path, handler] of Object.entries(rpcs)) {
+    fast.set('/v3' + path, handler);
+    fast.set('/v3beta' + path, handler);
+  }
+  const listener: RequestListener = (req, res) => {
+    const handler = req.method === 'POST' ? fast.get(req.url ?? '') : undefined;
+    if (handler !== undefined) serveRpc(handler, req, res);
+    else app(req, res);
+  };
+  return { app, listener };
 }
 
-function sendJson(res: Response, status: number, body: string, error = false): void {
+function sendJson(res: ServerResponse, status: number, body: string, error = false): void {
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json',
     'Grpc-Metadata-Content-Type': 'application/grpc',
@@ -105,6 +131,6 @@ function sendJson(res: Response, status: number, body: string, error = false): v
   res.writeHead(status, headers).end(body);
 }
 
-function sendText(res: Response, status: number, text: string): void {
+function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }

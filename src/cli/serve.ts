@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { createApp, HttpListener } from '../api/index.js';
+import { createApi, HttpListener } from '../api/index.js';
 import { KeywardServer } from '../server/index.js';
 import type { ServeConfig } from './config.js';
 
@@ -28,11 +28,11 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       process.exitCode = 1;
     },
   });
-  const app = createApp(server, { maxRequestBytes: config.maxRequestBytes, logger });
+  const api = createApi(server, { maxRequestBytes: config.maxRequestBytes, logger });
   const listeners: HttpListener[] = [];
   try {
     for (const url of config.listenClientUrls) {
-      listeners.push(await HttpListener.listen(app, url));
+      listeners.push(await HttpListener.listen(api.listener, url));
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));

@@ -2,13 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type express from 'express';
-import { createApp } from '../../src/api/index.js';
+import type { RequestListener } from 'node:http';
+import { createApi } from '../../src/api/index.js';
 import { KeywardServer } from '../../src/server/index.js';
 
 /** An in-process member on a real LMDB environment in a fresh temp dir, with its express app. */
 export interface TestMember {
   server: KeywardServer;
-  app: express.Express;
+  /** The express app alone (every route, no fast path). */
+  express: express.Express;
+  /** What the HTTP server runs: the fast path for unary RPCs, express for the rest. */
+  app: RequestListener;
   dataDir: string;
   /** Closes the server and removes the data dir. */
   dispose(): Promise<void>;
@@ -27,10 +31,11 @@ export async function openTestMember(opts: { maxRequestBytes?: number; maxTxnOps
     maxRequestBytes,
     maxTxnOps: opts.maxTxnOps ?? 128,
   });
-  const app = createApp(server, { maxRequestBytes, logger: silentLogger });
+  const api = createApi(server, { maxRequestBytes, logger: silentLogger });
   return {
     server,
-    app,
+    express: api.app,
+    app: api.listener,
     dataDir,
     async dispose() {
       await server.close();
