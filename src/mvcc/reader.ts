@@ -118,15 +118,17 @@ export class Reader {
 
   /**
    * etcd's Range at store revision `curRev` with compaction at `compactRev`. The response header
-   * carries `curRev`. Assumes the request passed validateRange.
+   * carries `curRev`. Assumes the request passed validateRange. `latestRev` is the revision the
+   * tables actually hold; when a caller reads as of an earlier revision, only the history path
+   * may answer, since the current-state tables already hold later writes.
    */
-  range(req: RangeRequest, curRev: number, compactRev: number): RangeResponse {
+  range(req: RangeRequest, curRev: number, compactRev: number, latestRev = curRev): RangeResponse {
     let rev = req.revision;
     if (rev > curRev) throw new MvccError('FUTURE_REV');
     if (rev <= 0) rev = curRev;
     if (rev < compactRev) throw new MvccError('COMPACTED');
     const b = bounds(req.key, req.rangeEnd);
-    const isCurrent = rev === curRev;
+    const isCurrent = rev === latestRev;
     const hdr = header(curRev);
 
     if (req.countOnly) {

@@ -22,7 +22,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../wire/index.js';
-import { Storage, SUB_DBS, type StorageOptions, type StorageStats, type WriteTxn } from '../storage/index.js';
+import { Storage, SUB_DBS, type Durability, type StorageOptions, type StorageStats, type WriteTxn } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, type Tables } from './reader.js';
@@ -143,12 +143,17 @@ export class KvStore {
    * historical read); the other header fields are 0 for the server to fill. Throws MvccError for
    * rejected requests and TypeError for malformed ones.
    */
-  range(req: RangeRequest): RangeResponse {
+  range(req: RangeRequest, asOf?: number): RangeResponse {
     this.assertOpen();
     validateRange(req);
     // Meta and data come from the same read snapshot, so the header matches the data.
     const m = this.meta();
-    return this.reader.range(req, m.currentRevision, m.compactRevision);
+    if (asOf === undefined || asOf >= m.currentRevision) return this.reader.range(req, m.currentRevision, m.compactRevision);
+    // The store as it was at `asOf`: revisions after it do not exist for this read, so reading
+    // "now" means reading at asOf, and asking for a later revision is asking for the future.
+    if (!Number.isSafeInteger(asOf) || asOf < 1) throw new TypeError('asOf must be a positive integer');
+    const asked = req.revision > 0 ? req.revision : asOf;
+    return this.reader.range({ ...req, revision: asked }, asOf, m.compactRevision, m.currentRevision);
   }
 
   /**
@@ -158,8 +163,12 @@ export class KvStore {
    * still advances the applied index; the batch goes on. Rejects (and writes nothing of the whole
    * batch) only on misuse (TypeError: malformed request, overlapping calls) or corruption.
    * Callers must wait for one call to settle before the next.
+   *
+   * `durability` 'committed' resolves as soon as the batch is visible, before it is on disk; the
+   * caller then owns the wait (see `flushed`). The server uses it to commit the next batch while
+   * this one is being flushed.
    */
-  async apply(entries: Entry[]): Promise<ApplyResult> {
+  async apply(entries: Entry[], durability: Durability = 'flushed'): Promise<ApplyResult> {
     this.assertOpen();
     if (this.applying) throw new TypeError('KvStore.apply called before the previous apply settled');
     for (const e of entries) {
@@ -167,7 +176,7 @@ export class KvStore {
     }
     if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
-    const run = this.storage.transact('flushed', (txn) => this.applyBatch(txn, entries));
+    const run = this.storage.transact(durability, (txn) => this.applyBatch(txn, entries));
     this.inflight = run;
     try {
       return await run;
@@ -191,6 +200,12 @@ export class KvStore {
     const m = this.meta();
     if (fromRevision < m.compactRevision) throw new MvccError('COMPACTED');
     return readHistory(this.tables, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
+  }
+
+  /** Resolves once every batch committed before the call is on disk. */
+  flushed(): Promise<void> {
+    this.assertOpen();
+    return this.storage.flushed();
   }
 
   stats(): StorageStats {

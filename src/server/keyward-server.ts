@@ -80,7 +80,7 @@ export class KeywardServer {
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     validateRange(req);
-    const res = await this.loop.read(() => this.kv.range(req));
+    const res = await this.loop.read((view) => this.kv.range(req, view.asOf));
     return { ...res, header: this.header(res.header) };
   }
 
@@ -104,16 +104,16 @@ export class KeywardServer {
   }
 
   async status(): Promise<StatusResponse> {
-    return this.loop.read(() => {
+    return this.loop.read((view) => {
       const stats = this.kv.stats();
       return {
-        header: this.header({ revision: this.kv.currentRevision }),
+        header: this.header({ revision: view.asOf ?? this.kv.currentRevision }),
         version: ETCD_API_VERSION,
         dbSize: stats.dbSize,
         leader: this.memberId,
-        raftIndex: this.kv.appliedIndex,
+        raftIndex: view.appliedIndex,
         raftTerm: this.raftTerm,
-        raftAppliedIndex: this.kv.appliedIndex,
+        raftAppliedIndex: view.appliedIndex,
         dbSizeInUse: stats.dbSizeInUse,
         errors: [],
         isLearner: false,
