@@ -12,6 +12,10 @@ export const SUB_DBS = {
   mvccKeyRevs: 'mvcc.keyrevs',
   /** mvcc bookkeeping (applied index, revisions, format version). */
   mvccMeta: 'mvcc.meta',
+  /** cluster membership (replicated state): 8-byte member ID (BE) → member record (JSON). */
+  clusterMembers: 'cluster.members',
+  /** cluster bookkeeping (replicated state): cluster ID, IDs of removed members. */
+  clusterMeta: 'cluster.meta',
 } as const;
 
 export type SubDbName = (typeof SUB_DBS)[keyof typeof SUB_DBS];
