@@ -254,7 +254,7 @@ test('cluster errors: etcd codes and messages, none shared with the KV table; pa
   assert.deepEqual(EtcdClusterError.PEER_URL_EXISTS, { code: 9, message: 'etcdserver: Peer URLs already exists' });
   assert.deepEqual(EtcdClusterError.MEMBER_BAD_URLS, { code: 3, message: 'etcdserver: given member URLs are invalid' });
   assert.equal(EtcdClusterError.BAD_LEADER_TRANSFEREE.code, 9);
-  const kv = new Set(Object.values(EtcdError).map((e) => e.message));
+  const kv = new Set<string>(Object.values(EtcdError).map((e) => e.message));
   const cluster = Object.values(EtcdClusterError).map((e) => e.message);
   assert.equal(new Set(cluster).size, cluster.length);
   for (const m of cluster) assert.ok(!kv.has(m), m);
