@@ -1,4 +1,4 @@
-import { KeywardError, type KvClient } from '../client/index.js';
+import type { KvClient } from '../client/index.js';
 import {
   SortOrder,
   SortTarget,
@@ -7,7 +7,6 @@ import {
   encodeDeleteRangeResponse,
   encodePutResponse,
   encodeRangeResponse,
-  encodeStatusResponse,
   encodeTxnResponse,
   prefixEnd,
   type KeyValue,
@@ -19,7 +18,8 @@ import { parseTxn } from './txn-syntax.js';
 // the HTTP/JSON API returns it (int64 as strings, bytes as base64).
 
 export interface Output {
-  format: 'simple' | 'json';
+  /** `table` is simple for the KV commands; the cluster commands draw tables (as etcdctl). */
+  format: 'simple' | 'json' | 'table';
   write(text: string): void;
 }
 
@@ -146,23 +146,5 @@ export async function runTxn(kv: KvClient, out: Output, script: string): Promise
   for (const r of res.responses) {
     printResponseOp(out, r);
     out.write('\n');
-  }
-}
-
-export async function runEndpointStatus(kv: KvClient, out: Output, endpoints: string[]): Promise<void> {
-  for (const ep of endpoints) {
-    try {
-      const s = await kv.status(ep);
-      if (out.format === 'json') {
-        out.write(JSON.stringify({ Endpoint: ep, Status: encodeStatusResponse(s) }) + '\n');
-      } else {
-        out.write(
-          [ep, s.header.memberId.toString(16), s.version, `${s.dbSize} B`, String(s.leader === s.header.memberId), String(s.raftTerm), String(s.raftIndex), String(s.raftAppliedIndex)].join(', ') + '\n',
-        );
-      }
-    } catch (err) {
-      if (!(err instanceof KeywardError)) throw err;
-      out.write(`${ep}: ${err.message}\n`);
-    }
   }
 }

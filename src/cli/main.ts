@@ -1,9 +1,19 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { KvClient } from '../client/index.js';
+import { ClusterClient, KvClient } from '../client/index.js';
 import { ConfigError, SETTINGS, envName, resolveServeConfig } from './config.js';
-import { UsageError, runDel, runEndpointStatus, runGet, runPut, runTxn, type Output } from './kv-commands.js';
+import { UsageError, runDel, runGet, runPut, runTxn, type Output } from './kv-commands.js';
+import {
+  runEndpointStatus,
+  runMemberAdd,
+  runMemberList,
+  runMemberPromote,
+  runMemberRemove,
+  runMemberUpdate,
+  runMoveLeader,
+  type ClusterOutput,
+} from './member-commands.js';
 import { TxnSyntaxError } from './txn-syntax.js';
 import { createLogger, startMember } from './serve.js';
 
@@ -15,7 +25,7 @@ program
   .description('Keyward: a configuration service on a Raft-replicated MVCC key-value core (etcd v3 API)')
   .version(packageVersion())
   .option('--endpoints <urls>', 'comma-separated member client URLs', process.env['KEYWARD_ENDPOINTS'] ?? 'http://127.0.0.1:2379')
-  .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json']).default('simple'))
+  .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']).default('simple'))
   .option('--command-timeout <ms>', 'timeout for each request, in milliseconds', '5000')
   .exitOverride();
 
@@ -47,10 +57,23 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   process.once('SIGINT', () => shutdown('SIGINT'));
 });
 
+type GlobalOptions = { endpoints: string; writeOut: Output['format']; commandTimeout: string };
+
+function globals(): GlobalOptions & { endpointList: string[]; out: ClusterOutput } {
+  const g = program.opts<GlobalOptions>();
+  const endpointList = g.endpoints.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const out: ClusterOutput = { format: g.writeOut, write: (s) => process.stdout.write(s), warn: (s) => process.stderr.write(s) };
+  return { ...g, endpointList, out };
+}
+
 function client(): { kv: KvClient; out: Output } {
-  const g = program.opts<{ endpoints: string; writeOut: 'simple' | 'json'; commandTimeout: string }>();
-  const kv = new KvClient({ endpoints: g.endpoints.split(','), timeoutMs: Number(g.commandTimeout) });
-  return { kv, out: { format: g.writeOut, write: (s) => process.stdout.write(s) } };
+  const g = globals();
+  return { kv: new KvClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out };
+}
+
+function clusterClient(): { cluster: ClusterClient; out: ClusterOutput; endpoints: string[] } {
+  const g = globals();
+  return { cluster: new ClusterClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out, endpoints: g.endpointList };
 }
 
 program
@@ -105,15 +128,63 @@ program
     return runTxn(kv, out, readFileSync(0, 'utf8'));
   });
 
-program
-  .command('endpoint')
-  .description('endpoint commands')
+const endpoint = program.command('endpoint').description('endpoint commands');
+endpoint
   .command('status')
-  .description('print the status of each endpoint')
-  .action(() => {
-    const { kv, out } = client();
-    const g = program.opts<{ endpoints: string }>();
-    return runEndpointStatus(kv, out, g.endpoints.split(','));
+  .description('print the status of each endpoint: member ID, version, DB size, leader, raft term and index')
+  .option('--cluster', "use every member's client URLs from member list instead of --endpoints")
+  .action((o: { cluster?: boolean }) => {
+    const { cluster, out, endpoints } = clusterClient();
+    return runEndpointStatus(cluster, out, endpoints, o);
+  });
+
+const member = program.command('member').description('membership commands');
+member
+  .command('list')
+  .description('list the members: ID, status, name, peer URLs, client URLs, is learner')
+  .option('--consistency <l|s>', 'l (linearizable) or s (serializable)', 'l')
+  .action((o: { consistency: string }) => {
+    const { cluster, out } = clusterClient();
+    return runMemberList(cluster, out, o);
+  });
+member
+  .command('add <name>')
+  .description('add a member; prints the settings it must start with')
+  .option('--peer-urls <urls>', "comma-separated peer URLs of the new member")
+  .option('--learner', 'add it as a non-voting learner')
+  .action((name: string, o: { peerUrls?: string; learner?: boolean }) => {
+    const { cluster, out } = clusterClient();
+    return runMemberAdd(cluster, out, name, o);
+  });
+member
+  .command('remove <memberID>')
+  .description('remove the member with this hexadecimal ID')
+  .action((id: string) => {
+    const { cluster, out } = clusterClient();
+    return runMemberRemove(cluster, out, id);
+  });
+member
+  .command('update <memberID>')
+  .description('replace the peer URLs of the member with this hexadecimal ID')
+  .option('--peer-urls <urls>', 'comma-separated new peer URLs')
+  .action((id: string, o: { peerUrls?: string }) => {
+    const { cluster, out } = clusterClient();
+    return runMemberUpdate(cluster, out, id, o);
+  });
+member
+  .command('promote <memberID>')
+  .description('make the learner with this hexadecimal ID a voting member')
+  .action((id: string) => {
+    const { cluster, out } = clusterClient();
+    return runMemberPromote(cluster, out, id);
+  });
+
+program
+  .command('move-leader <transfereeID>')
+  .description('transfer leadership to the member with this hexadecimal ID')
+  .action((id: string) => {
+    const { cluster, out, endpoints } = clusterClient();
+    return runMoveLeader(cluster, out, endpoints, id);
   });
 
 /** The package version, found by walking up from this file (it runs from src/ or dist/src/). */
