@@ -1,0 +1,314 @@
+// RaftNode: the Raft driver, and the only place a Ready is handled.
+//
+// Everything that can change raft's state (a tick, an inbound message, a proposal, a ReadIndex
+// request) runs synchronously on the RawNode and then schedules the loop. The loop handles one
+// Ready at a time, in the order docs/raft.md requires:
+//
+//   1. persist snapshot + entries + hard state to the LogStore (flushed when rd.mustSync);
+//   2. only then send rd.messages (votes and append acks vouch for step 1);
+//   3. restore the snapshot and apply rd.committedEntries through the injected Applier (awaited);
+//   4. hand out rd.readStates (the applier is now at least at their index) and advance.
+//
+// Batching: the loop is scheduled with setImmediate, and while one Ready is being persisted the
+// next proposals accumulate in raft's unstable log, so every proposal that arrives during one
+// flush goes out in the next Ready: one log write, one fsync, one append per follower.
+//
+// One overlap is allowed because it is provably safe: committed entries that were ALREADY durable
+// in the log before this Ready (index <= durableIndex) are applied concurrently with persisting
+// this Ready's new entries. Applying never depends on the new entries, and sending still waits
+// for the persist. On a single member this halves latency: entries committed by the previous
+// Ready are applied while the next batch is flushed (the leader's own append only counts toward
+// commit after advance, so without the overlap every batch would wait for two flushes).
+
+import { RawNode, isRaftError } from '../raft/index.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Logger,
+  Message,
+  NodeId,
+  ReadState,
+  Ready,
+  Snapshot,
+  SoftState,
+  Status,
+  Storage,
+} from '../raft/index.js';
+import type { LogStore } from './log.js';
+
+/** Periodic timer, injected so tests can drive time. Returns a cancel function (idempotent). */
+export interface Ticker {
+  every(ms: number, fn: () => void): () => void;
+}
+
+export const NODE_TICKER: Ticker = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    // The tick alone must not keep a process alive; listeners do that while the member runs.
+    t.unref();
+    return () => clearInterval(t);
+  },
+};
+
+/** The state machine side of the driver. Both methods are awaited before the Ready advances. */
+export interface Applier {
+  /** Replace the state machine with a snapshot received from the leader (already in the log store). */
+  restore(snapshot: Snapshot): Promise<void>;
+  /**
+   * Apply committed entries in order. For 'confChange' entries the applier must call
+   * node.applyConfChange (in log order), including for entries its state already holds.
+   */
+  apply(entries: readonly Entry[]): Promise<void>;
+}
+
+/** Where outgoing messages go (the peer Transport); send must never block. */
+export interface MessageSink {
+  send(messages: readonly Message[]): void;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  log: LogStore;
+  /**
+   * What raft reads the log through; defaults to `log`. The server wraps the log to produce
+   * snapshot data from the state machine on demand.
+   */
+  raftStorage?: Storage;
+  sink: MessageSink;
+  applier: Applier;
+  /** Milliseconds per tick (etcd --heartbeat-interval). */
+  tickMs: number;
+  /** Ticks per election timeout and per heartbeat. */
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Founding members, when the log is empty and this is a new cluster. */
+  bootstrapVoters?: readonly NodeId[];
+  ticker?: Ticker;
+  randomInt?: (n: number) => number;
+  /** Leader or role changed. */
+  onSoftState?: (s: SoftState) => void;
+  /** ReadIndex answers; the applier has applied at least up to each index by now. */
+  onReadStates?: (rs: readonly ReadState[]) => void;
+  /** Persisting or applying failed: the member cannot continue safely. */
+  onFatal: (err: unknown) => void;
+  logger?: Logger;
+  maxSizePerMsg?: number;
+  maxInflightMsgs?: number;
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly raw: RawNode;
+  private readonly opts: RaftNodeOptions;
+  private readonly ticker: Ticker;
+  private cancelTick: (() => void) | undefined;
+  private scheduled = false;
+  private running = false;
+  private stopped = false;
+  private failed = false;
+  private idle: Array<() => void> = [];
+  /** Last log index known durable in the log store. */
+  private durableIndex: number;
+  private softState: SoftState = { lead: 0n, role: 'follower' };
+  /** The term as of the last persisted hard state (cheap to read on every response header). */
+  private termValue: number;
+  /** Look, once the log is applied, whether this node is the only voter (then it campaigns at once). */
+  private soloCheck = false;
+  private closing: Promise<void> | undefined;
+  private started: Promise<void> | undefined;
+
+  constructor(opts: RaftNodeOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.ticker = opts.ticker ?? NODE_TICKER;
+    this.durableIndex = opts.log.lastIndex();
+    this.termValue = opts.log.initialState().hardState.term;
+    this.raw = new RawNode({
+      id: opts.id,
+      storage: opts.raftStorage ?? opts.log,
+      electionTick: opts.electionTicks,
+      heartbeatTick: opts.heartbeatTicks,
+      randomInt: opts.randomInt ?? ((n) => Math.floor(Math.random() * n)),
+      checkQuorum: true,
+      preVote: true,
+      maxSizePerMsg: opts.maxSizePerMsg ?? 1024 * 1024,
+      maxInflightMsgs: opts.maxInflightMsgs ?? 256,
+      ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+    });
+    const empty = opts.log.lastIndex() === 0 && opts.log.initialState().hardState.term === 0;
+    if (empty && opts.bootstrapVoters !== undefined && opts.bootstrapVoters.length > 0) {
+      this.raw.bootstrap([...opts.bootstrapVoters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+  }
+
+  /** Starts ticking and processes whatever is ready. Idempotent. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      if (this.stopped) throw new TypeError('raft node: start() after close()');
+      this.cancelTick = this.ticker.every(this.opts.tickMs, () => this.tick());
+      this.soloCheck = true;
+      this.schedule();
+    })();
+    return this.started;
+  }
+
+  get leader(): NodeId {
+    return this.softState.lead;
+  }
+
+  get term(): number {
+    return this.termValue;
+  }
+
+  get isLeader(): boolean {
+    return this.softState.role === 'leader';
+  }
+
+  status(): Status {
+    return this.raw.status();
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.raw.tick();
+    this.schedule();
+  }
+
+  /** Throws RaftError 'ProposalDropped' when the entry certainly cannot be appended now. */
+  propose(data: Uint8Array): void {
+    this.assertRunning();
+    this.raw.propose(data);
+    this.schedule();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.assertRunning();
+    this.raw.proposeConfChange(cc);
+    this.schedule();
+  }
+
+  /** Called by the applier while applying a conf-change entry. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raw.applyConfChange(cc);
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.assertRunning();
+    this.raw.readIndex(ctx);
+    this.schedule();
+  }
+
+  transferLeader(target: NodeId): void {
+    this.assertRunning();
+    this.raw.transferLeader(target);
+    this.schedule();
+  }
+
+  /** A message from a peer. Messages raft refuses (non-member responses) are dropped. */
+  step(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.raw.step(m);
+    } catch (e) {
+      if (isRaftError(e, 'StepPeerNotFound') || isRaftError(e, 'StepLocalMsg')) return;
+      throw e;
+    }
+    this.schedule();
+  }
+
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.raw.reportUnreachable(id);
+    this.schedule();
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raw.reportSnapshot(id, ok ? 'finish' : 'failure');
+    this.schedule();
+  }
+
+  /**
+   * Stops ticking and taking input, lets the Ready in hand finish (so what it persisted is
+   * answered consistently), then resolves. Does not close the log store (its owner does). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopped = true;
+      this.cancelTick?.();
+      if (this.running) await new Promise<void>((r) => this.idle.push(r));
+    })();
+    return this.closing;
+  }
+
+  private assertRunning(): void {
+    if (this.stopped || this.failed) throw new TypeError('raft node is stopped');
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running || this.stopped || this.failed) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: every request parsed in this poll phase joins the Ready.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.failed) return;
+    this.running = true;
+    try {
+      while (!this.stopped && this.raw.hasReady()) {
+        await this.handle(this.raw.ready());
+        if (this.soloCheck) this.campaignIfAlone();
+      }
+    } catch (err) {
+      this.failed = true;
+      this.stopped = true;
+      this.cancelTick?.();
+      this.opts.onFatal(err);
+    } finally {
+      this.running = false;
+      for (const w of this.idle.splice(0)) w();
+    }
+    // Input that arrived during the last await scheduled nothing (running was set): look again.
+    if (!this.stopped && this.raw.hasReady()) this.schedule();
+  }
+
+  // A single voter need not wait an election timeout to lead itself. Raft refuses to campaign
+  // while conf changes are committed but unapplied, so this runs after a Ready was applied.
+  private campaignIfAlone(): void {
+    const st = this.raw.status();
+    if (st.applied < st.commit) return;
+    this.soloCheck = false;
+    if (st.config.voters.length === 1 && st.config.voters[0] === this.id && st.role !== 'leader') this.raw.campaign();
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.softState !== null) {
+      this.softState = rd.softState;
+      this.opts.onSoftState?.(rd.softState);
+    }
+    const committed = rd.committedEntries;
+    const early =
+      rd.snapshot === null && committed.length > 0 && committed[committed.length - 1]!.index <= this.durableIndex;
+    const applying = early ? this.opts.applier.apply(committed) : undefined;
+    // Keep a rejection from being reported as unhandled while the persist is awaited.
+    applying?.catch(() => undefined);
+
+    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+      await this.opts.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+      if (rd.hardState !== null) this.termValue = rd.hardState.term;
+      if (rd.snapshot !== null) this.durableIndex = rd.snapshot.metadata.index;
+      if (rd.entries.length > 0) this.durableIndex = rd.entries[rd.entries.length - 1]!.index;
+    }
+    if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
+    if (rd.snapshot !== null) await this.opts.applier.restore(rd.snapshot);
+    if (applying !== undefined) await applying;
+    else if (committed.length > 0) await this.opts.applier.apply(committed);
+    if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
+    this.raw.advance(rd);
+  }
+}
