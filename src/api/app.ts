@@ -2,6 +2,18 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ETCD_API_VERSION, type KeywardServer } from '../server/index.js';
 import {
+  decodeMemberAddRequest,
+  decodeMemberListRequest,
+  decodeMemberPromoteRequest,
+  decodeMemberRemoveRequest,
+  decodeMemberUpdateRequest,
+  decodeMoveLeaderRequest,
+  encodeMemberAddResponseText,
+  encodeMemberListResponseText,
+  encodeMemberPromoteResponseText,
+  encodeMemberRemoveResponseText,
+  encodeMemberUpdateResponseText,
+  encodeMoveLeaderResponseText,
   decodeCompactionRequest,
   decodeDeleteRangeRequest,
   decodePutRequest,
@@ -64,6 +76,17 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     '/kv/txn': (b) => server.txn(decodeTxnRequest(b)).then(encodeTxnResponseText),
     '/kv/compaction': (b) => server.compact(decodeCompactionRequest(b)).then(encodeCompactionResponseText),
     '/maintenance/status': () => server.status().then(encodeStatusResponseText),
+    '/maintenance/transfer-leadership': (b) => server.moveLeader(decodeMoveLeaderRequest(b)).then(encodeMoveLeaderResponseText),
+    // The spelling etcd's docs and some clients use.
+    '/maintenance/transferleadership': (b) => server.moveLeader(decodeMoveLeaderRequest(b)).then(encodeMoveLeaderResponseText),
+    '/cluster/member/list': async (b) => {
+      decodeMemberListRequest(b);
+      return encodeMemberListResponseText(server.memberList());
+    },
+    '/cluster/member/add': (b) => server.memberAdd(decodeMemberAddRequest(b)).then(encodeMemberAddResponseText),
+    '/cluster/member/remove': (b) => server.memberRemove(decodeMemberRemoveRequest(b)).then(encodeMemberRemoveResponseText),
+    '/cluster/member/update': (b) => server.memberUpdate(decodeMemberUpdateRequest(b)).then(encodeMemberUpdateResponseText),
+    '/cluster/member/promote': (b) => server.memberPromote(decodeMemberPromoteRequest(b)).then(encodeMemberPromoteResponseText),
   };
 
   const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
@@ -99,11 +122,10 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   app.get('/version', (_req, res) => {
     sendJson(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION }));
   });
+  // Healthy only while this member knows a leader: without one it can serve nothing linearizable.
   app.get('/health', (_req, res) => {
-    server.status().then(
-      () => sendJson(res, 200, '{"health":"true"}'),
-      () => sendJson(res, 503, '{"health":"false"}'),
-    );
+    if (server.hasLeader) sendJson(res, 200, '{"health":"true"}');
+    else sendJson(res, 503, '{"health":"false"}');
   });
   app.use((_req: Request, res: Response) => sendText(res, 404, '404 page not found'));
 

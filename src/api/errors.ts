@@ -1,5 +1,5 @@
-import { MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
-import { DecodeError, EtcdError, GrpcCode, errorBody, messageTooLarge, type ErrorBody } from '../wire/index.js';
+import { ClusterError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
+import { DecodeError, EtcdClusterError, EtcdError, GrpcCode, errorBody, messageTooLarge, type ErrorBody } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 
 // The one table from module errors to what goes on the wire: every status code the API answers
@@ -29,6 +29,7 @@ const SERVER_ERRORS: Record<ServerErrorCode, keyof typeof EtcdError> = {
   STOPPED: 'STOPPED',
   REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
   NO_SPACE: 'NO_SPACE',
+  TIMEOUT: 'TIMEOUT',
 };
 
 export interface WireFailure {
@@ -61,6 +62,10 @@ export function toWireFailure(err: unknown, maxMessageBytes: number, streaming =
   if (err instanceof ServerError) {
     const e = EtcdError[SERVER_ERRORS[err.code]];
     return known(e.code, e.message, err.code === 'STOPPED');
+  }
+  if (err instanceof ClusterError) {
+    const e = EtcdClusterError[err.code];
+    return known(e.code, e.message);
   }
   if (err instanceof BodyTooLargeError) {
     // etcd counts the decoded protobuf message; base64 makes the JSON about 4/3 of that.

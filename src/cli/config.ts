@@ -24,6 +24,12 @@ export interface ServeConfig {
   listenPeerUrls: string[];
   initialAdvertisePeerUrls: string[];
   initialClusterToken: string;
+  /** name=peerURL,... as given; parse with parseInitialCluster. */
+  initialCluster: string;
+  initialClusterState: string;
+  snapshotCount: number;
+  heartbeatInterval: number;
+  electionTimeout: number;
   maxRequestBytes: number;
   maxTxnOps: number;
   logLevel: string;
@@ -55,7 +61,7 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     flag: 'listen-peer-urls',
     kind: 'urls',
     default: 'http://127.0.0.1:2380',
-    description: 'comma-separated URLs to listen on for peer traffic (used once clustering lands)',
+    description: 'comma-separated URLs to listen on for peer traffic',
   },
   initialAdvertisePeerUrls: {
     flag: 'initial-advertise-peer-urls',
@@ -68,6 +74,36 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     kind: 'string',
     default: 'keyward-cluster',
     description: 'initial cluster token, part of the member and cluster IDs',
+  },
+  initialCluster: {
+    flag: 'initial-cluster',
+    kind: 'string',
+    default: (r) => `${r.name ?? 'default'}=${(r.initialAdvertisePeerUrls ?? ['http://127.0.0.1:2380']).join(',')}`,
+    description: 'initial cluster configuration for bootstrapping: name=peerURL,... (default: ${name}=${initial-advertise-peer-urls})',
+  },
+  initialClusterState: {
+    flag: 'initial-cluster-state',
+    kind: 'string',
+    default: 'new',
+    description: "'new' to found a cluster, 'existing' to join one (after member add)",
+  },
+  snapshotCount: {
+    flag: 'snapshot-count',
+    kind: 'int',
+    default: '10000',
+    description: 'number of applied entries between two snapshots (the log is compacted behind them)',
+  },
+  heartbeatInterval: {
+    flag: 'heartbeat-interval',
+    kind: 'int',
+    default: '100',
+    description: 'time (in milliseconds) of a heartbeat interval (one Raft tick)',
+  },
+  electionTimeout: {
+    flag: 'election-timeout',
+    kind: 'int',
+    default: '1000',
+    description: 'time (in milliseconds) for an election to timeout',
   },
   maxRequestBytes: {
     flag: 'max-request-bytes',
@@ -178,5 +214,41 @@ export function resolveServeConfig(
     }
     out[key] = value;
   }
-  return out as ServeConfig;
+  const config = out as ServeConfig;
+  if (config.initialClusterState !== 'new' && config.initialClusterState !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state: expected 'new' or 'existing', got ${JSON.stringify(config.initialClusterState)}`);
+  }
+  if (config.electionTimeout < 5 * config.heartbeatInterval) {
+    throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
+  }
+  parseInitialCluster(config.initialCluster);
+  return config;
+}
+
+/**
+ * Parses etcd's --initial-cluster: comma-separated name=URL pairs; a name given several times
+ * collects several peer URLs, in order of first appearance.
+ */
+export function parseInitialCluster(text: string): Array<{ name: string; peerUrls: string[] }> {
+  const byName = new Map<string, string[]>();
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) throw new ConfigError(`--initial-cluster: expected name=URL, got ${JSON.stringify(part)}`);
+    const name = part.slice(0, eq);
+    const url = part.slice(eq + 1);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(`--initial-cluster: ${JSON.stringify(url)} is not a URL`);
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.pathname !== '/' || parsed.search !== '') {
+      throw new ConfigError(`--initial-cluster: ${JSON.stringify(url)} must be http(s)://host:port`);
+    }
+    const urls = byName.get(name) ?? [];
+    urls.push(url);
+    byName.set(name, urls);
+  }
+  if (byName.size === 0) throw new ConfigError('--initial-cluster: expected at least one member');
+  return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
 }

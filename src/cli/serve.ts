@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { createApi, HttpListener } from '../api/index.js';
 import { KeywardServer } from '../server/index.js';
-import type { ServeConfig } from './config.js';
+import { parseInitialCluster, type ServeConfig } from './config.js';
 
 export interface RunningMember {
   server: KeywardServer;
@@ -23,11 +23,23 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     clusterToken: config.initialClusterToken,
     maxRequestBytes: config.maxRequestBytes,
     maxTxnOps: config.maxTxnOps,
+    initialCluster: parseInitialCluster(config.initialCluster),
+    initialClusterState: config.initialClusterState === 'existing' ? 'existing' : 'new',
+    listenPeerUrls: config.listenPeerUrls,
+    advertiseClientUrls: config.advertiseClientUrls,
+    heartbeatIntervalMs: config.heartbeatInterval,
+    electionTimeoutMs: config.electionTimeout,
+    snapshotCount: config.snapshotCount,
+    logger,
+    transportLogger: logger.child({ component: 'transport' }),
     onFatal: (err) => {
       logger.fatal({ err }, 'storage failed; stopping the member');
       process.exitCode = 1;
     },
   });
+  // Like etcd, serve clients once the member has joined the cluster's log (a leader is known and
+  // this member's name and client URLs are published).
+  await server.ready();
   const api = createApi(server, { maxRequestBytes: config.maxRequestBytes, logger });
   const listeners: HttpListener[] = [];
   try {
@@ -54,6 +66,7 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
       memberId: server.memberId.toString(16),
       clusterId: server.clusterId.toString(16),
       clientUrls: listeners.map((l) => l.url),
+      peerUrls: server.peerUrls,
     },
     'ready to serve client requests',
   );

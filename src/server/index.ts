@@ -1,4 +1,5 @@
-export { KeywardServer, ETCD_API_VERSION, type ServerOptions } from './keyward-server.js';
-export { ServerError, type ServerErrorCode } from './errors.js';
+export { KeywardServer, ETCD_API_VERSION, type ServerOptions, type InitialMember, type ServerLogger } from './keyward-server.js';
+export { ServerError, ClusterError, type ServerErrorCode } from './errors.js';
+export { memberIdFor, clusterIdFor } from './identity.js';
 // The api layer translates mvcc's semantic errors; it sees them through the server's surface.
 export { MvccError } from '../mvcc/index.js';

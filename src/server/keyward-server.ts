@@ -1,16 +1,25 @@
+import { join } from 'node:path';
+import { RaftNode, WalLog, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
 import {
   KvStore,
   validateDeleteRange,
   validatePut,
   validateRange,
   validateTxn,
+  type Entry as KvEntry,
   type WriteRequest,
+  type WriteResult,
 } from '../mvcc/index.js';
+import { decodeConfChange, isRaftError } from '../raft/index.js';
+import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
+import { Storage } from '../storage/index.js';
+import { Transport, type TransportLogger } from '../transport/index.js';
 import type {
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
+  Member,
   PutRequest,
   PutResponse,
   RangeRequest,
@@ -20,13 +29,27 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../wire/index.js';
-import { ApplyLoop } from './apply-loop.js';
-import { ServerError } from './errors.js';
+import { decodeConfContext, decodeEntry, encodeConfContext, encodeEntry, type EntryBody, type MemberAttrs } from './entry.js';
+import { ClusterError, ServerError } from './errors.js';
 import { clusterIdFor, memberIdFor } from './identity.js';
+import { MemberStore, type MemberOp } from './members.js';
 import { proposalSize } from './proposal-size.js';
+import { dumpState, restoreState } from './state-snapshot.js';
+import { WaitRegistry } from './waiters.js';
 
 /** The etcd API version Keyward answers as, so etcd tooling that checks versions accepts it. */
 export const ETCD_API_VERSION = '3.4.0';
+
+export interface InitialMember {
+  name: string;
+  peerUrls: string[];
+}
+
+export interface ServerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export interface ServerOptions {
   name: string;
@@ -38,50 +61,242 @@ export interface ServerOptions {
   maxTxnOps: number;
   /** Storage failed in a way the member cannot recover from; the owner should stop the process. */
   onFatal?: (err: unknown) => void;
+  /** --initial-cluster; default: this member alone. */
+  initialCluster?: readonly InitialMember[];
+  /** --initial-cluster-state; default 'new'. */
+  initialClusterState?: 'new' | 'existing';
+  /** --listen-peer-urls; without them the member has no peer transport (a lone in-process member). */
+  listenPeerUrls?: string[];
+  /** Client URLs this member publishes in the member list. */
+  advertiseClientUrls?: string[];
+  /** --heartbeat-interval in ms (one Raft tick). Default 100. */
+  heartbeatIntervalMs?: number;
+  /** --election-timeout in ms. Default 1000. */
+  electionTimeoutMs?: number;
+  /** --snapshot-count: applied entries between two snapshots. Default 10 000. */
+  snapshotCount?: number;
+  /** Entries kept behind a snapshot for slow followers. Default 1 000. */
+  snapshotCatchUpEntries?: number;
+  /** How long a request waits for its entry to apply. Default 5 s + 2 election timeouts (etcd). */
+  requestTimeoutMs?: number;
+  /** How often the state environment is flushed. Default 100 ms. */
+  stateFlushIntervalMs?: number;
+  /** Opens the Raft log store in `dir`. */
+  openLog?: (dir: string) => LogStore;
+  ticker?: Ticker;
+  logger?: ServerLogger;
+  transportLogger?: TransportLogger;
 }
 
-type Header = Pick<ResponseHeader, 'revision'>;
+
+/** Opens the durable Raft log. The file log is a stop-gap until src/storage's LMDB log store lands. */
+function defaultOpenLog(dir: string): LogStore {
+  return WalLog.open(dir);
+}
+
+interface ReadWaiter {
+  resolve(): void;
+  reject(e: unknown): void;
+  deadline: number;
+}
+
+interface ReadRound {
+  ctx: string;
+  waiters: ReadWaiter[];
+  started: number;
+}
 
 /**
- * The composition root of one member: validation, the write path through the apply loop, reads
- * against durable state, and the response header. No HTTP and no encoding live here.
+ * The composition root of one member: validation, the write path through Raft (propose, wait
+ * until applied here), linearizable reads through batched ReadIndex, membership, and the
+ * response header. No HTTP and no encoding live here.
  */
 export class KeywardServer {
   readonly memberId: bigint;
-  readonly clusterId: bigint;
-  private readonly raftTerm = 1;
+  private clusterIdValue: bigint;
+  private readonly node: RaftNode;
+  private readonly transport: Transport | null;
+  private readonly transportPeers = new Map<bigint, string>();
+  private readonly writes: WaitRegistry<WriteResult>;
+  private readonly admin: WaitRegistry<void>;
+  private readonly requestTimeoutMs: number;
+  private readonly electionMs: number;
+  private readonly snapshotCount: number;
+  private readonly catchUp: number;
+  private nextSeq: bigint;
+  /** Proposals refused for lack of a leader, retried when one is known. */
+  private retry: Array<{ seq: bigint; fn: () => void }> = [];
+  private applied: number;
+  private appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readQueue: ReadWaiter[] = [];
+  private readRound: ReadRound | null = null;
+  private confState: ConfState;
+  private snapshotIndex: number;
+  private durableApplied: number;
+  private flushing = false;
+  private publishing = false;
+  private published = false;
+  private removed = false;
+  private stopped = false;
+  private fatal: unknown;
+  private cancelSweep: (() => void) | undefined;
+  private cancelFlush: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private snapCache: { index: number; at: number; data: Uint8Array } | undefined;
+  private readyWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly opts: ServerOptions,
+    private readonly state: Storage,
     private readonly kv: KvStore,
-    private readonly loop: ApplyLoop,
+    private readonly members: MemberStore,
+    private readonly log: LogStore,
+    bootstrap: { voters: bigint[]; clusterId: bigint } | null,
   ) {
     this.memberId = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
-    this.clusterId = clusterIdFor([this.memberId]);
+    this.clusterIdValue = members.clusterId() ?? bootstrap?.clusterId ?? clusterIdFor([this.memberId]);
+    const tickMs = opts.heartbeatIntervalMs ?? 100;
+    this.electionMs = opts.electionTimeoutMs ?? 1000;
+    if (!(this.electionMs >= 5 * tickMs)) throw new TypeError('election timeout must be at least 5 heartbeat intervals');
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000 + 2 * this.electionMs;
+    this.snapshotCount = opts.snapshotCount ?? 10_000;
+    this.catchUp = opts.snapshotCatchUpEntries ?? 1000;
+    // Unique across restarts: a sequence number below one handed out before a crash could match
+    // an old entry still being applied.
+    this.nextSeq = BigInt(Date.now()) << 20n;
+    this.writes = new WaitRegistry(this.requestTimeoutMs, () => new ServerError('TIMEOUT', 'etcdserver: request timed out'));
+    this.admin = new WaitRegistry(this.requestTimeoutMs, () => new ServerError('TIMEOUT', 'etcdserver: request timed out'));
+    const snap = log.snapshot();
+    this.snapshotIndex = snap.metadata.index;
+    this.confState = log.initialState().confState;
+    this.applied = Math.max(snap.metadata.index, 0);
+    this.durableApplied = this.applied;
+
+    let sink: MessageSink = { send() {} };
+    if (opts.listenPeerUrls !== undefined && opts.listenPeerUrls.length > 0) {
+      this.transport = new Transport({
+        selfId: this.memberId,
+        // The peer protocol's cluster check uses the token: a member joining an existing cluster
+        // knows the token before it knows the cluster ID (which it learns from the replicated state).
+        clusterId: memberIdFor([], opts.clusterToken),
+        listenUrls: opts.listenPeerUrls,
+        onMessage: (m: Message) => this.node.step(m),
+        onUnreachable: (id) => this.node.reportUnreachable(id),
+        onSnapshotStatus: (id, ok) => this.node.reportSnapshot(id, ok),
+        ...(opts.transportLogger !== undefined ? { logger: opts.transportLogger } : {}),
+      });
+      sink = this.transport;
+    } else {
+      this.transport = null;
+    }
+
+    const raftStorage: RaftStorage = {
+      initialState: () => log.initialState(),
+      entries: (lo, hi, max) => log.entries(lo, hi, max),
+      term: (i) => log.term(i),
+      lastIndex: () => log.lastIndex(),
+      firstIndex: () => log.firstIndex(),
+      snapshot: () => this.snapshotWithData(),
+    };
+    this.node = new RaftNode({
+      id: this.memberId,
+      log,
+      raftStorage,
+      sink,
+      applier: { apply: (e) => this.applyEntries(e), restore: (s) => this.restore(s) },
+      tickMs,
+      electionTicks: Math.round(this.electionMs / tickMs),
+      heartbeatTicks: 1,
+      ...(bootstrap !== null ? { bootstrapVoters: bootstrap.voters } : {}),
+      ...(opts.ticker !== undefined ? { ticker: opts.ticker } : {}),
+      onSoftState: (s) => this.onSoftState(s),
+      onReadStates: (rs) => this.onReadStates(rs),
+      onFatal: (err) => this.fail(err),
+    });
   }
 
   static async open(opts: ServerOptions): Promise<KeywardServer> {
-    const kv = KvStore.open(opts.dataDir);
-    let server: KeywardServer | undefined;
-    const loop = new ApplyLoop(kv, {
-      onFatal: (err) => {
-        opts.onFatal?.(err);
-        void server?.close();
-      },
-    });
-    server = new KeywardServer(opts, kv, loop);
-    return server;
+    const state = Storage.open(join(opts.dataDir, 'state'));
+    let kv: KvStore | undefined;
+    let log: LogStore | undefined;
+    try {
+      kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps });
+      const members = new MemberStore(state);
+      log = (opts.openLog ?? defaultOpenLog)(join(opts.dataDir, 'raft'));
+      const self = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
+      const initial = opts.initialCluster ?? [{ name: opts.name, peerUrls: opts.advertisePeerUrls }];
+      const logEmpty = log.lastIndex() === 0 && log.initialState().hardState.term === 0;
+      let bootstrap: { voters: bigint[]; clusterId: bigint } | null = null;
+      if (logEmpty) {
+        if (kv.appliedIndex > 0) throw new Error(`raft log in ${join(opts.dataDir, 'raft')} is missing but the state has applied entries`);
+        const ids = initial.map((m) => memberIdFor(m.peerUrls, opts.clusterToken));
+        if (!ids.includes(self)) throw new TypeError(`this member's peer URLs ${opts.advertisePeerUrls.join(',')} are not in the initial cluster`);
+        if ((opts.initialClusterState ?? 'new') === 'new') {
+          const clusterId = clusterIdFor(ids);
+          // Founders seed the same table from the same flags, so their states start identical.
+          const ops: MemberOp[] = initial.map((m, i) =>
+            members.change({ op: 'put', member: { id: ids[i]!, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false } }),
+          );
+          ops.push(members.change({ op: 'clusterId', id: clusterId }));
+          await members.write(ops);
+          bootstrap = { voters: ids, clusterId };
+        }
+      }
+      const server = new KeywardServer(opts, state, kv, members, log, bootstrap);
+      await server.start(initial);
+      return server;
+    } catch (err) {
+      await kv?.close();
+      await log?.close();
+      await state.close();
+      throw err;
+    }
+  }
+
+  private async start(initial: readonly InitialMember[]): Promise<void> {
+    if (this.transport !== null) {
+      this.syncPeers(initial);
+      await this.transport.start();
+    }
+    await this.node.start();
+    this.cancelSweep = every(Math.min(100, this.electionMs / 4), () => this.sweep());
+    this.cancelFlush = every(this.opts.stateFlushIntervalMs ?? 100, () => void this.flushState());
   }
 
   get name(): string {
     return this.opts.name;
   }
 
+  get clusterId(): bigint {
+    return this.clusterIdValue;
+  }
+
+  /** The peer listener's URLs (with the bound port when listening on port 0). */
+  get peerUrls(): readonly string[] {
+    return this.transport?.listenUrls ?? [];
+  }
+
+  /** True when this member knows a leader (the cluster can serve). */
+  get hasLeader(): boolean {
+    return !this.stopped && !this.removed && this.node.leader !== 0n;
+  }
+
+  get leaderId(): bigint {
+    return this.node.leader;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  // ---- KV ---------------------------------------------------------------------------------
+
   async range(req: RangeRequest): Promise<RangeResponse> {
     validateRange(req);
-    const res = await this.loop.read((view) => this.kv.range(req, view.asOf));
-    return { ...res, header: this.header(res.header) };
+    if (!req.serializable) await this.readBarrier();
+    else this.assertServing();
+    const res = this.kv.range(req);
+    return { ...res, header: this.header(res.header.revision) };
   }
 
   async put(req: PutRequest): Promise<PutResponse> {
@@ -104,47 +319,517 @@ export class KeywardServer {
   }
 
   async status(): Promise<StatusResponse> {
-    return this.loop.read((view) => {
-      const stats = this.kv.stats();
-      return {
-        header: this.header({ revision: view.asOf ?? this.kv.currentRevision }),
-        version: ETCD_API_VERSION,
-        dbSize: stats.dbSize,
-        leader: this.memberId,
-        raftIndex: view.appliedIndex,
-        raftTerm: this.raftTerm,
-        raftAppliedIndex: view.appliedIndex,
-        dbSizeInUse: stats.dbSizeInUse,
-        errors: [],
-        isLearner: false,
-      };
-    });
+    this.assertServing();
+    const st = this.node.status();
+    const stats = this.kv.stats();
+    return {
+      header: this.header(this.kv.currentRevision),
+      version: ETCD_API_VERSION,
+      dbSize: stats.dbSize,
+      leader: st.lead,
+      raftIndex: st.commit,
+      raftTerm: st.term,
+      raftAppliedIndex: this.applied,
+      dbSizeInUse: stats.dbSizeInUse,
+      errors: [],
+      isLearner: this.members.get(this.memberId)?.isLearner ?? false,
+    };
   }
 
-  /** Stops accepting work, waits for accepted writes to become durable, closes storage. */
+  // ---- membership -------------------------------------------------------------------------
+
+  memberList(): { header: ResponseHeader; members: Member[] } {
+    this.assertServing();
+    return { header: this.clusterHeader(), members: this.members.list() };
+  }
+
+  async memberAdd(req: { peerUrls: string[]; isLearner: boolean }): Promise<{ header: ResponseHeader; member: Member; members: Member[] }> {
+    this.assertServing();
+    checkUrls(req.peerUrls);
+    this.checkUrlsFree(req.peerUrls, 0n);
+    const id = memberIdFor(req.peerUrls, this.opts.clusterToken);
+    if (this.members.get(id) !== undefined) throw new ClusterError('MEMBER_EXISTS', 'etcdserver: member ID already exist');
+    const attrs: MemberAttrs = { name: '', peerUrls: req.peerUrls, isLearner: req.isLearner };
+    await this.proposeConf((seq) => ({ type: req.isLearner ? 'addLearnerNode' : 'addNode', nodeId: id, context: encodeConfContext({ member: this.memberId, seq }, attrs) }));
+    const member = this.members.get(id) ?? { id, name: '', peerUrls: req.peerUrls, clientUrls: [], isLearner: req.isLearner };
+    return { header: this.clusterHeader(), member, members: this.members.list() };
+  }
+
+  async memberRemove(req: { id: bigint }): Promise<{ header: ResponseHeader; members: Member[] }> {
+    this.assertServing();
+    if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
+    await this.proposeConf((seq) => ({ type: 'removeNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, null) }));
+    return { header: this.clusterHeader(), members: this.members.list() };
+  }
+
+  async memberPromote(req: { id: bigint }): Promise<{ header: ResponseHeader; members: Member[] }> {
+    this.assertServing();
+    const m = this.members.get(req.id);
+    if (m === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
+    if (!m.isLearner) throw new ClusterError('MEMBER_NOT_LEARNER', 'etcdserver: can only promote a learner member');
+    // etcd's rule: a learner is ready once its log is within 90% of the leader's. Only the leader
+    // tracks followers' progress; elsewhere raft forwards the change and the leader applies it.
+    if (this.node.isLeader) {
+      const st = this.node.status();
+      const pr = st.progress.get(req.id);
+      const leaderMatch = st.progress.get(this.memberId)?.match ?? st.lastIndex;
+      if (pr === undefined || pr.match < leaderMatch * 0.9) {
+        throw new ClusterError('LEARNER_NOT_READY', 'etcdserver: can only promote a learner member which is in sync with leader');
+      }
+    }
+    const attrs: MemberAttrs = { name: m.name, peerUrls: m.peerUrls, isLearner: false };
+    await this.proposeConf((seq) => ({ type: 'addNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, attrs) }));
+    return { header: this.clusterHeader(), members: this.members.list() };
+  }
+
+  async memberUpdate(req: { id: bigint; peerUrls: string[] }): Promise<{ header: ResponseHeader; members: Member[] }> {
+    this.assertServing();
+    if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
+    checkUrls(req.peerUrls);
+    this.checkUrlsFree(req.peerUrls, req.id);
+    await this.proposeAdmin({ kind: 'memberUpdate', update: { id: req.id, peerUrls: req.peerUrls } });
+    return { header: this.clusterHeader(), members: this.members.list() };
+  }
+
+  /** Hands leadership to `targetId` and resolves once it leads (etcd's MoveLeader). */
+  async moveLeader(req: { targetId: bigint }): Promise<{ header: ResponseHeader }> {
+    this.assertServing();
+    const target = this.members.get(req.targetId);
+    if (target === undefined || target.isLearner) throw new ClusterError('BAD_LEADER_TRANSFEREE', 'etcdserver: bad leader transferee');
+    const deadline = Date.now() + this.requestTimeoutMs;
+    while (this.node.leader !== req.targetId) {
+      if (this.stopped) throw new ServerError('STOPPED', 'etcdserver: server stopped');
+      if (Date.now() > deadline) throw new ServerError('TIMEOUT', 'etcdserver: request timed out, leader transfer took too long');
+      if (this.node.leader !== 0n) this.node.transferLeader(req.targetId);
+      await sleep(Math.max(10, this.electionMs / 4));
+    }
+    return { header: this.header(this.kv.currentRevision) };
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  /** Stops taking requests, answers waiting ones with "server stopped", closes everything. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.loop.close();
+      this.stopped = true;
+      this.cancelSweep?.();
+      this.cancelFlush?.();
+      const stopped = new ServerError('STOPPED', 'etcdserver: server stopped');
+      await this.node.close();
+      this.writes.rejectAll(stopped);
+      this.admin.rejectAll(stopped);
+      for (const w of this.readQueue.splice(0)) w.reject(stopped);
+      if (this.readRound !== null) for (const w of this.readRound.waiters.splice(0)) w.reject(stopped);
+      this.readRound = null;
+      await this.transport?.close();
       await this.kv.close();
+      await this.log.close();
+      await this.state.close();
     })();
     return this.closing;
   }
 
+  // ---- write path -------------------------------------------------------------------------
+
   private async write(request: WriteRequest): Promise<{ header: ResponseHeader }> {
-    if (proposalSize(request) > this.opts.maxRequestBytes) {
-      throw new ServerError('REQUEST_TOO_LARGE', 'request is too large');
-    }
-    const result = await this.loop.propose(request);
+    if (proposalSize(request) > this.opts.maxRequestBytes) throw new ServerError('REQUEST_TOO_LARGE', 'request is too large');
+    this.assertServing();
+    const seq = this.nextSeq++;
+    const data = encodeEntry({ member: this.memberId, seq }, { kind: 'write', request });
+    const done = this.writes.wait(seq);
+    this.submit(seq, () => this.node.propose(data));
+    const result = await done;
     if (!result.ok) {
       // Fresh entries always get a new index, so "skipped" (a replayed entry) cannot happen here.
       if (result.skipped) throw new TypeError('apply skipped a freshly proposed entry');
       throw result.error;
     }
     const res = result.response;
-    return { ...res, header: this.header(res.header) };
+    return { ...res, header: this.header(res.header.revision) };
   }
 
-  private header(h: Header): ResponseHeader {
-    return { clusterId: this.clusterId, memberId: this.memberId, revision: h.revision, raftTerm: this.raftTerm };
+  private proposeAdmin(body: EntryBody): Promise<void> {
+    const seq = this.nextSeq++;
+    const data = encodeEntry({ member: this.memberId, seq }, body);
+    const done = this.admin.wait(seq);
+    this.submit(seq, () => this.node.propose(data));
+    return done;
+  }
+
+  private proposeConf(make: (seq: bigint) => ConfChange): Promise<void> {
+    const seq = this.nextSeq++;
+    const cc = make(seq);
+    const done = this.admin.wait(seq);
+    this.submit(seq, () => this.node.proposeConfChange(cc));
+    return done;
+  }
+
+  /** Proposes now, or keeps the proposal for when a leader is known (raft refuses without one). */
+  private submit(seq: bigint, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!isRaftError(e, 'ProposalDropped')) throw e;
+      this.retry.push({ seq, fn });
+    }
+  }
+
+  private retryProposals(): void {
+    if (this.node.leader === 0n || this.retry.length === 0) return;
+    const pending = this.retry;
+    this.retry = [];
+    for (const p of pending) {
+      if (this.writes.has(p.seq) || this.admin.has(p.seq)) this.submit(p.seq, p.fn);
+    }
+  }
+
+  // ---- apply ------------------------------------------------------------------------------
+
+  private async applyEntries(entries: readonly Entry[]): Promise<void> {
+    const kvEntries: KvEntry[] = [];
+    const mine: Array<{ at: number; seq: bigint }> = [];
+    const ops: MemberOp[] = [];
+    const adminDone: bigint[] = [];
+    let membership = false;
+    for (const e of entries) {
+      if (e.type === 'confChange') {
+        const cc = decodeConfChange(e.data);
+        this.confState = this.node.applyConfChange(cc);
+        const ctx = decodeConfContext(cc.context);
+        ops.push(...this.memberOpsFor(cc, ctx?.attrs ?? null));
+        membership = true;
+        if (ctx !== null && ctx.id.member === this.memberId) adminDone.push(ctx.id.seq);
+        continue;
+      }
+      const d = decodeEntry(e.data);
+      if (d === null) continue;
+      const b = d.body;
+      if (b.kind === 'write') {
+        if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
+        kvEntries.push({ index: e.index, request: b.request });
+      } else {
+        const m = this.members.get(b.kind === 'publish' ? b.publish.id : b.update.id);
+        if (m !== undefined) {
+          const next = b.kind === 'publish' ? { ...m, name: b.publish.name, clientUrls: b.publish.clientUrls } : { ...m, peerUrls: b.update.peerUrls };
+          ops.push(this.members.change({ op: 'put', member: next }));
+          membership = true;
+        }
+        if (d.id.member === this.memberId) adminDone.push(d.id.seq);
+      }
+    }
+    const wrote = this.members.write(ops);
+    const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
+    await wrote;
+    this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
+    if (res !== null) for (const m of mine) this.writes.resolve(m.seq, res.results[m.at]!);
+    for (const seq of adminDone) this.admin.resolve(seq, undefined);
+    if (membership) this.onMembershipChanged();
+    this.wakeApplied();
+    if (this.applied - this.snapshotIndex >= this.snapshotCount) await this.snapshotAndCompact();
+  }
+
+  /** The members-table change a conf change makes, if raft accepted it (its ConfState says so). */
+  private memberOpsFor(cc: ConfChange, attrs: MemberAttrs | null): MemberOp[] {
+    const isVoter = this.confState.voters.includes(cc.nodeId);
+    const isLearner = this.confState.learners.includes(cc.nodeId);
+    const cur = this.members.get(cc.nodeId);
+    switch (cc.type) {
+      case 'removeNode':
+        if (isVoter || isLearner) return [];
+        return [this.members.change({ op: 'remove', id: cc.nodeId })];
+      case 'addNode':
+      case 'addLearnerNode': {
+        if (!isVoter && !isLearner) return [];
+        if (attrs === null && cur !== undefined) {
+          if (cur.isLearner === isLearner) return [];
+          return [this.members.change({ op: 'put', member: { ...cur, isLearner } })];
+        }
+        const base = cur ?? { id: cc.nodeId, name: attrs?.name ?? '', peerUrls: attrs?.peerUrls ?? [], clientUrls: [], isLearner };
+        return [this.members.change({ op: 'put', member: { ...base, peerUrls: attrs?.peerUrls ?? base.peerUrls, isLearner } })];
+      }
+    }
+  }
+
+  private onMembershipChanged(): void {
+    const id = this.members.clusterId();
+    if (id !== undefined) this.clusterIdValue = id;
+    if (this.transport !== null) this.syncPeers([]);
+    if (!this.removed && this.members.isRemoved(this.memberId)) {
+      this.removed = true;
+      this.opts.logger?.warn({ member: this.memberId.toString(16) }, 'this member was removed from the cluster');
+      const err = new ServerError('STOPPED', 'etcdserver: server stopped');
+      for (const w of this.readQueue.splice(0)) w.reject(err);
+    }
+  }
+
+  private syncPeers(initial: readonly InitialMember[]): void {
+    const t = this.transport!;
+    const want = new Map<bigint, string[]>();
+    if (this.members.size > 0) for (const m of this.members.list()) want.set(m.id, m.peerUrls);
+    else for (const m of initial) want.set(memberIdFor(m.peerUrls, this.opts.clusterToken), m.peerUrls);
+    want.delete(this.memberId);
+    for (const [id, urls] of want) {
+      if (urls.length === 0) continue;
+      const key = urls.join(',');
+      const cur = this.transportPeers.get(id);
+      if (cur === undefined) t.addPeer(id, urls);
+      else if (cur !== key) t.updatePeer(id, urls);
+      this.transportPeers.set(id, key);
+    }
+    for (const id of [...this.transportPeers.keys()]) {
+      if (!want.has(id) && this.members.size > 0) {
+        t.removePeer(id);
+        this.transportPeers.delete(id);
+      }
+    }
+  }
+
+  private async restore(snap: Snapshot): Promise<void> {
+    await restoreState(this.state, snap.data);
+    this.members.reload();
+    this.confState = snap.metadata.confState;
+    this.applied = Math.max(snap.metadata.index, this.kv.appliedIndex);
+    this.snapshotIndex = snap.metadata.index;
+    this.durableApplied = this.applied;
+    this.onMembershipChanged();
+    this.wakeApplied();
+  }
+
+  /** Raft's view of the latest snapshot, with the state machine as data (built on demand). */
+  private snapshotWithData(): Snapshot {
+    const s = this.log.snapshot();
+    if (s.metadata.index === 0) return s;
+    const now = Date.now();
+    const c = this.snapCache;
+    // Several lagging followers within a moment share one dump. The dump may be newer than the
+    // snapshot's index: the receiver's state then skips the entries it already holds (the
+    // applied index travels in the dump).
+    if (c !== undefined && c.index === s.metadata.index && now - c.at < 1000) return { metadata: s.metadata, data: c.data };
+    const data = dumpState(this.state);
+    this.snapCache = { index: s.metadata.index, at: now, data };
+    return { metadata: s.metadata, data };
+  }
+
+  private async snapshotAndCompact(): Promise<void> {
+    const index = this.applied;
+    const conf = this.confState;
+    // The log is never compacted past what the state holds durably.
+    await this.state.flushed();
+    this.durableApplied = Math.max(this.durableApplied, index);
+    await this.log.createSnapshot(index, conf);
+    this.snapshotIndex = index;
+    const compactTo = index - this.catchUp;
+    if (compactTo > this.log.firstIndex()) await this.log.compact(compactTo);
+  }
+
+  private async flushState(): Promise<void> {
+    if (this.flushing || this.stopped || this.applied <= this.durableApplied) return;
+    this.flushing = true;
+    const index = this.applied;
+    try {
+      await this.state.flushed();
+      this.durableApplied = Math.max(this.durableApplied, index);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  private readBarrier(): Promise<void> {
+    this.assertServing();
+    return new Promise<void>((resolve, reject) => {
+      this.readQueue.push({ resolve, reject, deadline: Date.now() + this.requestTimeoutMs });
+      this.startReadRound();
+    });
+  }
+
+  private readSeq = 0n;
+
+  /** One ReadIndex round for every read waiting now; reads arriving later wait for the next. */
+  private startReadRound(): void {
+    if (this.readRound !== null || this.readQueue.length === 0 || this.stopped) return;
+    const waiters = this.readQueue.splice(0);
+    this.issueRound(waiters);
+  }
+
+  private issueRound(waiters: ReadWaiter[]): void {
+    // A fresh context for every round and every retry (never reused: GUARANTEES L6). It names this
+    // member, because the leader keys pending requests of all members by context.
+    const ctxBytes = new Uint8Array(16);
+    const dv = new DataView(ctxBytes.buffer);
+    dv.setBigUint64(0, this.memberId);
+    dv.setBigUint64(8, ++this.readSeq);
+    const ctx = `${this.readSeq}`;
+    this.readRound = { ctx, waiters, started: Date.now() };
+    if (this.node.leader !== 0n) this.node.readIndex(ctxBytes);
+  }
+
+  private onReadStates(rs: readonly ReadState[]): void {
+    for (const r of rs) {
+      const round = this.readRound;
+      if (round === null || r.requestCtx.byteLength !== 16) continue;
+      const dv = new DataView(r.requestCtx.buffer, r.requestCtx.byteOffset, 16);
+      if (dv.getBigUint64(0) !== this.memberId || `${dv.getBigUint64(8)}` !== round.ctx) continue;
+      this.readRound = null;
+      this.waitApplied(r.index, () => {
+        for (const w of round.waiters) w.resolve();
+      });
+      this.startReadRound();
+    }
+  }
+
+  private waitApplied(index: number, fn: () => void): void {
+    if (this.applied >= index) fn();
+    else this.appliedWaiters.push({ index, resolve: fn });
+  }
+
+  private wakeApplied(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const ready = this.appliedWaiters.filter((w) => w.index <= this.applied);
+    if (ready.length === 0) return;
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > this.applied);
+    for (const w of ready) w.resolve();
+  }
+
+  private onSoftState(s: SoftState): void {
+    if (s.lead !== 0n) {
+      this.retryProposals();
+      this.publish();
+      // ReadIndex requests pending at the old leader were dropped: ask the new one.
+      const round = this.readRound;
+      if (round !== null) {
+        this.readRound = null;
+        this.issueRound(round.waiters);
+      }
+    }
+  }
+
+  /** Periodic: timeouts, retries of lost read rounds and proposals, publishing this member. */
+  private sweep(): void {
+    if (this.stopped) return;
+    this.writes.sweep();
+    this.admin.sweep();
+    const now = Date.now();
+    const timeout = (): ServerError => new ServerError('TIMEOUT', 'etcdserver: request timed out');
+    const round = this.readRound;
+    if (round !== null) {
+      const live = round.waiters.filter((w) => {
+        if (w.deadline > now) return true;
+        w.reject(timeout());
+        return false;
+      });
+      if (live.length === 0) {
+        this.readRound = null;
+        this.startReadRound();
+      } else if (now - round.started > Math.max(200, this.electionMs / 2)) {
+        this.readRound = null;
+        this.issueRound(live);
+      } else {
+        round.waiters = live;
+      }
+    }
+    this.retryProposals();
+    this.retry = this.retry.filter((p) => this.writes.has(p.seq) || this.admin.has(p.seq));
+    this.publish();
+  }
+
+  private publish(): void {
+    if (this.published || this.publishing || this.removed || this.node.leader === 0n) return;
+    const me = this.members.get(this.memberId);
+    const clientUrls = this.opts.advertiseClientUrls ?? [];
+    if (me !== undefined && me.name === this.opts.name && me.clientUrls.join(',') === clientUrls.join(',')) {
+      this.markPublished();
+      return;
+    }
+    if (me === undefined) return; // not applied our own addition yet
+    this.publishing = true;
+    this.proposeAdmin({ kind: 'publish', publish: { id: this.memberId, name: this.opts.name, clientUrls } }).then(
+      () => {
+        this.publishing = false;
+        this.markPublished();
+      },
+      () => {
+        this.publishing = false;
+      },
+    );
+  }
+
+  private markPublished(): void {
+    this.published = true;
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /**
+   * Resolves once this member has a leader and has published its name and client URLs through the
+   * log (etcd serves clients only from then on). A member of a multi-member cluster needs a quorum
+   * of its peers running for this.
+   */
+  ready(): Promise<void> {
+    if (this.published) return Promise.resolve();
+    return new Promise((r) => {
+      this.readyWaiters.push(r);
+      this.publish();
+    });
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private assertServing(): void {
+    if (this.fatal !== undefined) throw this.fatal;
+    if (this.stopped || this.removed) throw new ServerError('STOPPED', 'etcdserver: server stopped');
+  }
+
+  private checkUrlsFree(urls: readonly string[], except: bigint): void {
+    for (const m of this.members.list()) {
+      if (m.id === except) continue;
+      if (m.peerUrls.some((u) => urls.includes(u))) throw new ClusterError('PEER_URL_EXISTS', 'etcdserver: Peer URLs already exists');
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err;
+    this.opts.logger?.error({ err }, 'raft node failed');
+    this.opts.onFatal?.(err);
+    void this.close();
+  }
+
+  private header(revision: number): ResponseHeader {
+    return { clusterId: this.clusterIdValue, memberId: this.memberId, revision, raftTerm: this.node.term };
+  }
+
+  private clusterHeader(): ResponseHeader {
+    return { clusterId: this.clusterIdValue, memberId: this.memberId, revision: 0, raftTerm: this.node.term };
   }
 }
+
+/** etcd's check: every URL parses as scheme://host:port with nothing else. */
+function checkUrls(urls: readonly string[]): void {
+  const bad = (): never => {
+    throw new ClusterError('MEMBER_BAD_URLS', 'etcdserver: given member URLs are invalid');
+  };
+  if (urls.length === 0) bad();
+  for (const s of urls) {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      return bad();
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '' || u.pathname !== '/' || u.search !== '' || u.hash !== '') bad();
+  }
+}
+
+function every(ms: number, fn: () => void): () => void {
+  const t = setInterval(fn, ms);
+  t.unref();
+  return () => clearInterval(t);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+

@@ -22,7 +22,7 @@ export function keywardArgs(args: string[]): string[] {
 export function startMemberProcess(dataDir: string, extra: string[] = []): Promise<MemberProcess> {
   const child = spawn(
     process.execPath,
-    keywardArgs(['serve', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', ...extra]),
+    keywardArgs(['serve', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0', ...extra]),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
