@@ -84,6 +84,11 @@ export interface ServerOptions {
   /** Opens the Raft log store in `dir`. */
   openLog?: (dir: string) => LogStore;
   ticker?: Ticker;
+  /**
+   * Fault injection for tests only: a peer message from `from` to `to` is delivered only when this
+   * returns true (checked on send and on receipt). Never set in production configuration.
+   */
+  testNetworkFilter?: (from: bigint, to: bigint) => boolean;
   logger?: ServerLogger;
   transportLogger?: TransportLogger;
 }
@@ -180,12 +185,19 @@ export class KeywardServer {
         // knows the token before it knows the cluster ID (which it learns from the replicated state).
         clusterId: memberIdFor([], opts.clusterToken),
         listenUrls: opts.listenPeerUrls,
-        onMessage: (m: Message) => this.node.step(m),
+        onMessage: (m: Message) => {
+          if (opts.testNetworkFilter === undefined || opts.testNetworkFilter(m.from, this.memberId)) this.node.step(m);
+        },
         onUnreachable: (id) => this.node.reportUnreachable(id),
         onSnapshotStatus: (id, ok) => this.node.reportSnapshot(id, ok),
         ...(opts.transportLogger !== undefined ? { logger: opts.transportLogger } : {}),
       });
       sink = this.transport;
+      const filter = opts.testNetworkFilter;
+      if (filter !== undefined) {
+        const t = this.transport;
+        sink = { send: (ms) => t.send(ms.filter((m) => filter(this.memberId, m.to))) };
+      }
     } else {
       this.transport = null;
     }
