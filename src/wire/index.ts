@@ -5,6 +5,7 @@ export * from './bytes.js';
 export * from './json.js';
 export * from './codec.js';
 export * from './cluster.js';
+export * from './watch.js';
 // The table machinery, for modules that declare further messages (lease, auth, watch) with the
 // same rules. Namespaced because its codec names (`bytes`, `string`, `bool`) are too generic to
 // export flat.
