@@ -129,6 +129,11 @@ export class Fixture {
     }
   }
 
+  /** Forgets events applied but not notified (the hub was told `restored` instead). */
+  dropPending(): void {
+    this.unnotified = [];
+  }
+
   notifyPending(): void {
     const pending = this.unnotified;
     this.unnotified = [];
