@@ -8,8 +8,14 @@ export type StorageErrorCode =
   | 'NOT_ACCESSIBLE'
   /** The data directory or a file in it is accessible to other users (must be 0700 / 0600). */
   | 'INSECURE_PERMISSIONS'
-  /** LMDB refused to open the environment (e.g. not an LMDB file, lock file unusable). */
-  | 'OPEN_FAILED';
+  /** LMDB refused to open the environment (e.g. not an LMDB file, lock file unusable, wrong directory). */
+  | 'OPEN_FAILED'
+  /**
+   * Stored data failed a check (checksum, structure, a hole in the Raft log, inconsistent
+   * bookkeeping). Fatal: the member must stop and be repaired or re-synced; it never applies or
+   * serves the data (GUARANTEES D11).
+   */
+  | 'CORRUPT';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

@@ -1,6 +1,12 @@
-// The one registry of LMDB sub-database names. Every sub-database of the environment is named here
-// and nowhere else, so two modules can never collide on a name and `Storage.open` knows the whole
-// set (LMDB needs `maxDbs` up front). A future Raft log store adds its entries to this object.
+// The one registry of LMDB sub-database names. Every sub-database of every environment is named
+// here and nowhere else, so two modules can never collide on a name and `Storage.open` knows the
+// set it opens (LMDB needs `maxDbs` up front).
+//
+// A member has two environments (see raft-log.ts for why): the state environment (mvcc and the
+// other applied state, written without waiting for fsync and flushed periodically) and the Raft
+// environment (log + hard state, every write fsynced). Each opens only its own group below, and
+// `Storage.open` refuses a directory that holds sub-databases of another group, so the two
+// directories cannot be swapped by mistake.
 //
 // Names are part of the on-disk format: never rename one; add a new name and migrate instead.
 export const SUB_DBS = {
@@ -16,8 +22,25 @@ export const SUB_DBS = {
   clusterMembers: 'cluster.members',
   /** cluster bookkeeping (replicated state): cluster ID, IDs of removed members. */
   clusterMeta: 'cluster.meta',
+  /** Raft log: 8-byte big-endian index → entry record (CRC-32, type, term, data); see raft-codec.ts. */
+  raftEntries: 'raft.entries',
+  /** Raft bookkeeping: format version, hard state, compaction point, snapshot metadata. */
+  raftMeta: 'raft.meta',
 } as const;
 
 export type SubDbName = (typeof SUB_DBS)[keyof typeof SUB_DBS];
 
 export const ALL_SUB_DBS: readonly SubDbName[] = Object.values(SUB_DBS);
+
+/** The state environment's sub-databases: what `Storage.open` opens by default. */
+export const STATE_SUB_DBS: readonly SubDbName[] = [
+  SUB_DBS.mvccKv,
+  SUB_DBS.mvccLatest,
+  SUB_DBS.mvccKeyRevs,
+  SUB_DBS.mvccMeta,
+  SUB_DBS.clusterMembers,
+  SUB_DBS.clusterMeta,
+];
+
+/** The Raft environment's sub-databases (opened by `RaftLogStore.open`). */
+export const RAFT_SUB_DBS: readonly SubDbName[] = [SUB_DBS.raftEntries, SUB_DBS.raftMeta];

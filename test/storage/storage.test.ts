@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Storage, StorageError, SUB_DBS, ALL_SUB_DBS, MAX_KEY_BYTES, type Table } from '../../src/storage/index.js';
+import {
+  Storage,
+  StorageError,
+  SUB_DBS,
+  ALL_SUB_DBS,
+  STATE_SUB_DBS,
+  RAFT_SUB_DBS,
+  MAX_KEY_BYTES,
+  type Table,
+} from '../../src/storage/index.js';
 import { withTmpDir } from '../harness/tmpdir.js';
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -76,10 +85,75 @@ test('open refuses a directory it cannot write', { skip: process.getuid?.() === 
   });
 });
 
-test('registry: every sub-database is opened and names are unique', async () => {
+test('registry: names are unique; the state and raft groups partition them; each environment opens only its group', async () => {
   assert.equal(new Set(ALL_SUB_DBS).size, ALL_SUB_DBS.length);
+  assert.deepEqual([...STATE_SUB_DBS, ...RAFT_SUB_DBS].sort(), [...ALL_SUB_DBS].sort());
   await withStorage(async (s) => {
-    for (const name of ALL_SUB_DBS) assert.equal(s.table(name).name, name);
+    for (const name of STATE_SUB_DBS) assert.equal(s.table(name).name, name);
+    for (const name of RAFT_SUB_DBS) assert.throws(() => s.table(name), TypeError);
+  });
+  await withTmpDir(async (tmp) => {
+    const s = Storage.open(tmp.sub('raft'), { subDbs: RAFT_SUB_DBS });
+    for (const name of RAFT_SUB_DBS) assert.equal(s.table(name).name, name);
+    assert.throws(() => s.table(SUB_DBS.mvccKv), TypeError);
+    await s.close();
+  });
+});
+
+test('open refuses the other environment\'s directory, and bad sub-database lists', async () => {
+  await withTmpDir(async (tmp) => {
+    const state = tmp.sub('state');
+    const raft = tmp.sub('raft');
+    const s = Storage.open(state);
+    await s.transact('flushed', (txn) => txn.put(s.table(SUB_DBS.mvccMeta), b('k'), b('v')));
+    await s.close();
+    await Storage.open(raft, { subDbs: RAFT_SUB_DBS }).close();
+    const wrong = (e: unknown): boolean => e instanceof StorageError && e.code === 'OPEN_FAILED' && /does not own/.test(e.message);
+    assert.throws(() => Storage.open(state, { subDbs: RAFT_SUB_DBS }), wrong);
+    assert.throws(() => Storage.open(raft), wrong);
+    // Both still open normally afterwards (the refused opens closed what they opened).
+    const again = Storage.open(state);
+    assert.equal(str(again.table(SUB_DBS.mvccMeta).get(b('k'))!), 'v');
+    await again.close();
+    assert.throws(() => Storage.open(tmp.sub('x'), { subDbs: [] }), TypeError);
+    assert.throws(() => Storage.open(tmp.sub('x'), { subDbs: [SUB_DBS.raftMeta, SUB_DBS.raftMeta] }), TypeError);
+    assert.throws(() => Storage.open(tmp.sub('x'), { subDbs: ['nope' as typeof SUB_DBS.raftMeta] }), TypeError);
+  });
+});
+
+test('transactSync: durable and visible on return, all-or-nothing, never nested in another write', async () => {
+  await withTmpDir(async (tmp) => {
+    const s = Storage.open(tmp.sub('raft'), { subDbs: RAFT_SUB_DBS });
+    const t = s.table(SUB_DBS.raftMeta);
+    const r = s.transactSync((txn) => {
+      txn.put(t, b('a'), b('1'));
+      return str(t.get(b('a'))!);
+    });
+    assert.equal(r, '1');
+    assert.equal(str(t.get(b('a'))!), '1');
+    assert.throws(
+      () =>
+        s.transactSync((txn) => {
+          txn.put(t, b('b'), b('2'));
+          txn.remove(t, b('a'));
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
+    assert.equal(t.get(b('b')), undefined);
+    assert.equal(str(t.get(b('a'))!), '1');
+    assert.throws(() => s.transactSync(() => s.transactSync(() => undefined)), TypeError);
+    await assert.rejects(
+      s.transact('committed', () => {
+        s.transactSync(() => undefined);
+      }),
+      TypeError,
+    );
+    // A later transactSync still works after the refused nesting.
+    s.transactSync((txn) => txn.put(t, b('c'), b('3')));
+    assert.deepEqual([...t.keys()].map(str), ['a', 'c']);
+    await s.close();
+    assert.throws(() => s.transactSync(() => undefined), TypeError);
   });
 });
 
