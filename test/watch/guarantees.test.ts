@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WatchFilterType, WatchCancelReason } from '../../src/wire/index.js';
-import { brief, briefAll, createReq, dec, drain, w, withFixture, type Received } from './helpers.js';
+import { KvStore, type ChangeEvent, type WriteRequest } from '../../src/mvcc/index.js';
+import { WatchHub } from '../../src/watch/index.js';
+import { makeTmpDir } from '../harness/tmpdir.js';
+import { brief, briefAll, createReq, dec, drain, enc, FakeTimers, w, withFixture, type Received } from './helpers.js';
 
 const events = (rs: Received[]): string[] =>
   rs.flatMap((r) => r.res.events.map((e) => `${e.type === 1 ? 'DEL' : 'PUT'} ${dec(e.kv!.key)}@${e.kv!.modRevision}`));
@@ -323,4 +326,42 @@ test('W11 slow consumer: history compacted while the consumer lagged cancels wit
     assert.deepEqual(revs, Array.from({ length: revs.length }, (_, i) => i + 2));
     assert.ok(revs.length < 14, 'the cancel came where history was missing');
   });
+});
+
+test('W5/W10 a member restart in the middle of catch-up: resuming at last+1 on the new hub loses and repeats nothing', async () => {
+  const dir = makeTmpDir('keyward-watch-');
+  try {
+    const timers = new FakeTimers();
+    let store = KvStore.open(dir.sub('data'));
+    let index = 1;
+    const apply = async (...reqs: WriteRequest[]): Promise<ChangeEvent[][]> =>
+      (await store.apply(reqs.map((request) => ({ index: index++, request })))).events;
+    const log: ChangeEvent[] = [];
+    for (let i = 0; i < 12; i++) log.push(...(await apply(w.put(`k${i % 3}`, `${i}`))).flat()); // 2..13
+    let hub = new WatchHub(store, { timers, syncPageEvents: 4 });
+    const s1 = hub.openStream();
+    s1.create(createReq('k', { end: 'l', startRevision: 2 }));
+    timers.step(); // one page of catch-up, then the member dies
+    const before = drain(s1).flatMap((r) => r.res.events);
+    assert.ok(before.length > 0 && before.length < 12);
+    await hub.close();
+    await store.close();
+    store = KvStore.open(dir.sub('data'));
+    hub = new WatchHub(store, { timers, syncPageEvents: 4 });
+    const last = before[before.length - 1]!.kv!.modRevision;
+    const s2 = hub.openStream();
+    s2.create(createReq('k', { end: 'l', startRevision: last + 1 }));
+    timers.run();
+    hub.notifyApplied(await apply(w.put('k9', 'after'))); // 14
+    log.push({ type: 'put', kv: { key: enc('k9'), createRevision: 14, modRevision: 14, version: 1, value: enc('after'), lease: 0n }, prevKv: undefined });
+    const after = drain(s2).flatMap((r) => r.res.events);
+    assert.deepEqual(
+      [...before, ...after].map((e) => `${dec(e.kv!.key)}@${e.kv!.modRevision}`),
+      log.map((e) => `${dec(e.kv.key)}@${e.kv.modRevision}`),
+    );
+    await hub.close();
+    await store.close();
+  } finally {
+    dir.cleanup();
+  }
 });

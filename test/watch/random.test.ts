@@ -17,7 +17,8 @@
 //                is-create exactly when the key was absent before;
 //   W11          every stream's buffer stays within its bound plus a small slack.
 //
-// A failure names its seed and step; rerun one seed with WATCH_SEED=<seed> (and WATCH_STEPS=<n>).
+// A failure names its seed and step; rerun one seed with WATCH_SEED=<seed> (and WATCH_STEPS=<n>,
+// the same as the failing run's). WATCH_SEEDS=<n> soaks seeds 1..n.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent, WriteRequest } from '../../src/mvcc/index.js';
@@ -396,8 +397,10 @@ function check(f: Fixture, streams: StreamRec[], fail: (m: string) => never): vo
 
 test('random histories: every stream equals the replay of the committed log (W1-W8, W11)', async () => {
   const only = process.env['WATCH_SEED'];
-  const steps = Number(process.env['WATCH_STEPS'] ?? 160);
-  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 36 }, (_, i) => i + 1);
+  const steps = Number(process.env['WATCH_STEPS'] ?? 200);
+  // WATCH_SEEDS=<n> runs seeds 1..n (a longer soak than the default 50).
+  const count = Number(process.env['WATCH_SEEDS'] ?? 50);
+  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
   for (const seed of seeds) await runSeed(seed, steps);
   if (process.env['WATCH_VERBOSE'] !== undefined) console.log(coverage);
   if (only === undefined) {
