@@ -174,16 +174,6 @@ export class WatchHub implements StreamHost {
     this.scheduleSync(0);
   }
 
-  /**
-   * Runs catch-up rounds now until none can progress. The timers drive rounds on their own; this
-   * is for tests and for a caller that wants catch-up done before it goes on.
-   */
-  syncNow(maxRounds = Number.MAX_SAFE_INTEGER): void {
-    for (let i = 0; i < maxRounds && !this.closing; i++) {
-      if (this.syncRound() !== 'progress') return;
-    }
-  }
-
   stats(): WatchHubStats {
     let bufferedBytes = 0;
     for (const s of this.streams) bufferedBytes += s.buffered.bytes;

@@ -47,6 +47,9 @@ export interface WatchStreamOptions {
 export const DEFAULT_MAX_BUFFERED_BYTES = 1 << 20;
 
 export class WatchStream implements AsyncIterableIterator<WatchMessage> {
+  // The next three members and enqueue() are the hub's side of the stream (@internal: the api
+  // layer uses request/create/cancel/requestProgress, poll/next/onReadable and close only).
+
   /** Every watcher holding an ID on this stream, including ones the hub canceled (until the client cancels them). */
   readonly watchers = new Map<number, Watcher>();
   /** A progress request waits for every watcher to be synced. */
@@ -227,7 +230,7 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
     waiter?.({ value: undefined, done: true });
   }
 
-  /** Queues a message for the consumer (the hub checks hasRoom first for events). */
+  /** @internal Queues a message for the consumer (the hub checks hasRoom first for events). */
   enqueue(m: WatchMessage): void {
     if (this.closed) return;
     const waiter = this.waiter;
