@@ -66,6 +66,7 @@ const CHUNK = 4096;
  * byte strings give distinct strings, and the string order is the byte order.
  */
 export function byteString(b: Uint8Array): string {
+  // apply() takes any array-like; the casts only tell TypeScript so (no copy into a number[]).
   if (b.length <= CHUNK) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
   for (let i = 0; i < b.length; i += CHUNK) {
