@@ -13,6 +13,14 @@ export function ent(index: number, term: number, size = 10, type: EntryType = 'n
   return { index, term, type, data };
 }
 
+/** A ~300-byte payload that is a function of (index, term), so every byte can be checked. */
+export function payload(index: number, term: number): Uint8Array {
+  const out = new Uint8Array(300);
+  const head = new TextEncoder().encode(`entry ${index} term ${term} `);
+  for (let i = 0; i < out.length; i++) out[i] = i < head.length ? head[i]! : (index + term * 13 + i) & 0xff;
+  return out;
+}
+
 export function snap(index: number, term: number, confState: ConfState = CS): Snapshot {
   return { data: new Uint8Array([9, 9]), metadata: { index, term, confState } };
 }
