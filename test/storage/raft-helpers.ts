@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { MemoryStorage, isRaftError } from '../../src/raft/index.js';
 import type { ConfState, Entry, EntryType, HardState, RaftErrorCode, Snapshot, SnapshotMetadata, Storage as RaftStorage } from '../../src/raft/index.js';
-import { RaftLogStore } from '../../src/storage/index.js';
+import { RaftLogStore, type RaftLogStoreOptions } from '../../src/storage/index.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
 /** Entry with `size` bytes of data derived from (index, term), so content mismatches show. */
@@ -57,10 +57,10 @@ export function memorySubject(): Subject {
 }
 
 /** A RaftLogStore in a fresh temp dir; with `reopen`, checkpoint() closes and reopens it. */
-export function lmdbSubject(reopen: boolean): Subject & { store(): RaftLogStore; tmp: TmpDir } {
+export function lmdbSubject(reopen: boolean, opts: RaftLogStoreOptions = {}, label = ''): Subject & { store(): RaftLogStore; tmp: TmpDir } {
   const tmp = makeTmpDir('keyward-raftlog-');
   const dir = tmp.sub('raft');
-  let store = RaftLogStore.open(dir);
+  let store = RaftLogStore.open(dir, opts);
   // The subject's `s` must stay the same object across reopen, so it forwards to the current store.
   const s: RaftStorage = {
     initialState: () => store.initialState(),
@@ -71,7 +71,7 @@ export function lmdbSubject(reopen: boolean): Subject & { store(): RaftLogStore;
     snapshot: () => store.snapshot(),
   };
   return {
-    name: reopen ? 'RaftLogStore (reopened)' : 'RaftLogStore',
+    name: `RaftLogStore${reopen ? ' (reopened)' : ''}${label}`,
     s,
     tmp,
     store: () => store,
@@ -83,7 +83,7 @@ export function lmdbSubject(reopen: boolean): Subject & { store(): RaftLogStore;
     checkpoint: async () => {
       if (!reopen) return;
       await store.close();
-      store = RaftLogStore.open(dir);
+      store = RaftLogStore.open(dir, opts);
     },
     close: async () => {
       await store.close();
@@ -92,7 +92,16 @@ export function lmdbSubject(reopen: boolean): Subject & { store(): RaftLogStore;
   };
 }
 
-export const FLAVOURS: readonly (() => Subject)[] = [memorySubject, () => lmdbSubject(false), () => lmdbSubject(true)];
+/** A recent-entries copy of 2 entries: most reads span LMDB and memory. */
+export const TINY_RECENT: RaftLogStoreOptions = { recentEntries: { maxEntries: 2 } };
+
+export const FLAVOURS: readonly (() => Subject)[] = [
+  memorySubject,
+  () => lmdbSubject(false),
+  () => lmdbSubject(true),
+  () => lmdbSubject(false, TINY_RECENT, ', 2 recent entries in memory'),
+  () => lmdbSubject(false, { recentEntries: { maxEntries: 0 } }, ', no entries in memory'),
+];
 
 export type Failure = RaftErrorCode | 'RangeError' | 'missing' | 'none';
 

@@ -204,6 +204,35 @@ test('the promise API (the driver\'s LogStore shape) is already settled and idem
   });
 });
 
+test('compact (the promise form) removes a long prefix in steps, yielding to the event loop between them', async () => {
+  await withStore(async (store, dir) => {
+    for (let i = 1; i <= 3500; i += 50) {
+      store.saveSync({ hardState: null, entries: Array.from({ length: 50 }, (_, k) => ent(i + k, 1 + Math.floor((i + k) / 1000))), snapshot: null });
+    }
+    store.setSnapshotMetadata(3200, CS);
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      if (!ticking) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await store.compact(3100);
+    ticking = false;
+    assert.ok(turns >= 3, `only ${turns} event-loop turns during a 3100-entry compaction`);
+    assert.equal(store.firstIndex(), 3101);
+    assert.equal(store.term(3100), 4);
+    await assert.rejects(store.compact(3300), RangeError); // past the snapshot: refused before any step
+    assert.equal(store.firstIndex(), 3101);
+    await store.close();
+    await raw(dir, (_s, ents) => assert.equal(ents.count(), 400));
+    const again = RaftLogStore.open(dir);
+    assert.equal(again.firstIndex(), 3101);
+    await again.close();
+  });
+});
+
 test('a Ready object can be saved as is', async () => {
   await withStore(async (store) => {
     const node = new RawNode({ id: 1n, storage: store, electionTick: 10, heartbeatTick: 1, randomInt: () => 0 });
@@ -298,7 +327,11 @@ function flipInFile(file: string, marker: Uint8Array): number {
 }
 
 test('D11: a bit flipped on disk under a running store is caught by the checksum on read, and at the next open', async () => {
-  await withStore(async (store, dir) => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('raft');
+    // Without the in-memory copies of recent entries (which hold what was written, not what the
+    // disk now says), every read goes to LMDB.
+    const store = RaftLogStore.open(dir, { recentEntries: { maxEntries: 0 } });
     fill(store);
     const marker = new TextEncoder().encode('<<entry-7-payload-marker>>');
     store.saveSync({ hardState: null, entries: [{ index: 7, term: 2, type: 'normal', data: marker }, ent(8, 2)], snapshot: null });
@@ -308,6 +341,26 @@ test('D11: a bit flipped on disk under a running store is caught by the checksum
     assert.throws(() => store.entries(7, 8, Infinity), isCorrupt);
     assert.deepEqual(store.entries(8, 9, Infinity).map(plainEntry), [plainEntry(ent(8, 2))]);
     assert.deepEqual(store.entries(1, 7, Infinity).length, 6);
+    await store.close();
+    assert.throws(() => RaftLogStore.open(dir), isCorrupt);
+  });
+});
+
+test('recent entries are served from memory within their bounds, and are copies the caller cannot change', async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('raft');
+    const store = RaftLogStore.open(dir, { recentEntries: { maxEntries: 100, maxBytes: 1000 } });
+    const big = Array.from({ length: 8 }, (_, k) => ent(k + 1, 1, 300)); // 2400 bytes: only 3 fit
+    const given = big.map((e) => ({ ...e, data: Uint8Array.from(e.data) }));
+    store.saveSync({ hardState: null, entries: given, snapshot: null });
+    for (const e of given) e.data.fill(0); // the caller reuses its buffers
+    const marker = new TextEncoder().encode('<<entry-9-payload-marker>>');
+    store.saveSync({ hardState: null, entries: [{ index: 9, term: 1, type: 'normal', data: marker }], snapshot: null });
+    assert.deepEqual(store.entries(1, 10, Infinity).map(plainEntry).slice(0, 8), big.map(plainEntry));
+    // Damage on disk under entry 9, which is still in memory: reads get the intact copy, and
+    // the next open refuses the damaged file.
+    assert.ok(flipInFile(join(dir, 'data.mdb'), marker) >= 1);
+    assert.equal(new TextDecoder().decode(store.entries(9, 10, Infinity)[0]!.data), '<<entry-9-payload-marker>>');
     await store.close();
     assert.throws(() => RaftLogStore.open(dir), isCorrupt);
   });
