@@ -4,4 +4,3 @@ export { RaftNode, NODE_TICKER } from './node.js';
 export type { RaftNodeOptions, Applier, MessageSink, Ticker } from './node.js';
 export { MemoryLog } from './log.js';
 export type { LogStore, ReadyWrite } from './log.js';
-export { WalLog } from './wal-log.js';

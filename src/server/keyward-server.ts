@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RaftNode, WalLog, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
+import { RaftNode, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
 import {
   KvStore,
   validateDeleteRange,
@@ -12,7 +12,7 @@ import {
 } from '../mvcc/index.js';
 import { decodeConfChange, isRaftError } from '../raft/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
-import { Storage } from '../storage/index.js';
+import { RaftLogStore, Storage } from '../storage/index.js';
 import { Transport, type TransportLogger } from '../transport/index.js';
 import type {
   CompactionRequest,
@@ -94,9 +94,9 @@ export interface ServerOptions {
 }
 
 
-/** Opens the durable Raft log. The file log is a stop-gap until src/storage's LMDB log store lands. */
+/** Opens the durable Raft log: src/storage's LMDB log store (its own environment, every save fsynced). */
 function defaultOpenLog(dir: string): LogStore {
-  return WalLog.open(dir);
+  return RaftLogStore.open(dir);
 }
 
 interface ReadWaiter {
