@@ -137,10 +137,6 @@ class TermRuns {
     this.starts = [];
     this.terms = [];
   }
-
-  get runCount(): number {
-    return this.starts.length;
-  }
 }
 
 /**
@@ -312,7 +308,7 @@ export class RaftLogStore implements RaftStorage {
       checkSafe(m.index, 'snapshot index');
       checkSafe(m.term, 'snapshot term');
       compacted = { index: m.index, term: m.term };
-      snap = { index: m.index, term: m.term, confState: m.confState };
+      snap = { index: m.index, term: m.term, confState: { voters: [...m.confState.voters], learners: [...m.confState.learners] } };
       dropFrom = this.compacted.index + 1;
       last = m.index;
       lastTerm = m.term;
