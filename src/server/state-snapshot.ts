@@ -4,8 +4,8 @@
 // contents: it is a list of (table, key, value).
 //
 // Layout: "KWS1", u32 table count, then per table: u8 name length, name, u32 entry count, then per
-// entry u32 key length, key, u32 value length, value; then a CRC-free trailer is not needed because
-// the transport checks a CRC over the whole snapshot body.
+// entry u32 key length, key, u32 value length, value. No checksum of its own: the transport checks
+// a CRC over the whole snapshot body.
 
 import { SUB_DBS, type Storage, type SubDbName } from '../storage/index.js';
 
