@@ -39,6 +39,9 @@ export {
 } from './options.js';
 export type { TlsMaterial, HardeningOptions, MinTlsVersion, ServerTlsOptions, ClientTlsOptions } from './options.js';
 
+export { hardenServer } from './server.js';
+export type { HandshakeFailure } from './server.js';
+
 export { parseCertificates, parsePrivateKey, loadTlsFiles, checkMaterial } from './material.js';
 export type { TlsFiles, LoadedMaterial, LoadOptions, MaterialTexts } from './material.js';
 

@@ -17,6 +17,7 @@
 // only key/cert/ca would quietly re-enable Node's default cipher list.
 
 import { constants } from 'node:crypto';
+import { TlsError, quote } from './errors.js';
 import { checkServerIdentity as defaultCheckServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureContextOptions, type TlsOptions } from 'node:tls';
 
 export const TLS_CIPHERS = [
@@ -112,7 +113,7 @@ export function clientTlsOptions(o: ClientTlsOptions): ConnectionOptions {
       const err = defaultCheckServerIdentity(host, cert);
       if (err !== undefined) return err;
       const cn: unknown = cert.subject?.CN;
-      if (cn !== expected) return new Error(`server certificate names ${JSON.stringify(cn)}, expected ${JSON.stringify(expected)}`);
+      if (cn !== expected) return new TlsError('NotAllowed', `the server certificate names ${typeof cn === 'string' ? quote(cn) : 'no single CN'}, expected ${quote(expected)}`);
       return undefined;
     };
   }

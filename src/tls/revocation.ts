@@ -103,8 +103,9 @@ export function guardServer(server: Server, revocation: RevocationList, onRefuse
   // Each open connection with its certificate's serial, read once at connect time.
   const live = new Map<TLSSocket, string>();
   const refuse = (socket: TLSSocket, serial: string, when: GuardEvent['when']): void => {
+    const remoteAddress = socket.remoteAddress; // gone once destroyed
     socket.destroy();
-    onRefused?.({ reason: 'revoked', serial: normalizeSerial(serial), remoteAddress: socket.remoteAddress, when });
+    onRefused?.({ reason: 'revoked', serial: normalizeSerial(serial), remoteAddress, when });
   };
   // Registered after https.Server's own listener, but that listener only sets up the HTTP
   // parser; no request byte is read before this synchronous check destroys the socket.
