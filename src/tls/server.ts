@@ -17,6 +17,13 @@ export interface HandshakeFailure {
   /** Node's error code (ERR_TLS_HANDSHAKE_TIMEOUT, ERR_SSL_…), or the message when there is none. */
   readonly code: string;
   readonly message: string;
+  /**
+   * Why certificate verification failed, in OpenSSL's words (CERT_HAS_EXPIRED, INVALID_PURPOSE,
+   * UNABLE_TO_GET_ISSUER_CERT_LOCALLY, CERT_REVOKED, …), when that is what failed. Node verifies
+   * the client certificate after the handshake and then destroys the socket, so the error itself
+   * only says "socket hang up"; the reason is on the socket.
+   */
+  readonly reason: string | undefined;
   readonly remoteAddress: string | undefined;
 }
 
@@ -29,7 +36,11 @@ export function hardenServer(server: Server, onFailure?: (f: HandshakeFailure) =
   const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
     const remoteAddress = socket.remoteAddress;
     socket.destroy();
-    onFailure?.({ code: err.code ?? err.message, message: err.message, remoteAddress });
+    // Node's types say Error, but the property holds OpenSSL's code string, or null when
+    // verification was not what failed.
+    const authError: unknown = socket.authorizationError;
+    const reason = authError === undefined || authError === null ? undefined : String(authError);
+    onFailure?.({ code: err.code ?? err.message, message: err.message, reason, remoteAddress });
   };
   const onSecure = (socket: TLSSocket): void => {
     socket.disableRenegotiation();

@@ -5,14 +5,14 @@
 
 import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { hardenServer, identityFromSocket, isTlsError, type Identity, type IdentityPolicy } from '../../src/tls/index.js';
+import { hardenServer, identityFromSocket, isTlsError, normalizeSerial, type Identity, type IdentityPolicy } from '../../src/tls/index.js';
 
 export type Verdict = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly code: string };
 
 export interface TestServer {
   readonly server: Server;
   readonly port: number;
-  /** Handshake failures the server saw (tlsClientError), by error code. */
+  /** Handshake failures the server saw: OpenSSL's verification reason when there is one, else the error code. */
   readonly clientErrors: string[];
   close(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function listen(opts: TlsOptions, policy?: IdentityPolicy): Promise
  */
 export async function start(server: Server, opts: { harden?: boolean } = {}): Promise<TestServer> {
   const clientErrors: string[] = [];
-  if (opts.harden ?? true) hardenServer(server, (f) => clientErrors.push(f.code));
+  if (opts.harden ?? true) hardenServer(server, (f) => clientErrors.push(f.reason ?? f.code));
   else server.on('tlsClientError', (e: Error & { code?: string }) => clientErrors.push(e.code ?? e.message));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -66,6 +66,14 @@ export interface Attempt {
   readonly error?: string;
   /** Negotiated protocol, when the client finished its side of the handshake. */
   readonly protocol?: string | null;
+  /** Serial of the certificate the server presented (normalized), when the client got that far. */
+  readonly serverSerial?: string;
+}
+
+/** Waits until the server has recorded `n` handshake failures (the client may see the end first). */
+export async function failures(s: TestServer, n = 1): Promise<string[]> {
+  while (s.clientErrors.length < n) await new Promise((r) => s.server.once('tlsClientError', r));
+  return s.clientErrors;
 }
 
 /** Connects with `opts`, reads until the server closes, and reports what happened. */
@@ -74,10 +82,12 @@ export function attempt(port: number, opts: ConnectionOptions): Promise<Attempt>
     let data = '';
     let error: string | undefined;
     let protocol: string | null | undefined;
+    let serverSerial: string | undefined;
     const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ...opts });
     socket.setTimeout(5000, () => socket.destroy(new Error('test client timeout')));
     socket.on('secureConnect', () => {
       protocol = socket.getProtocol();
+      serverSerial = normalizeSerial(socket.getPeerCertificate().serialNumber);
     });
     socket.on('data', (d: Buffer) => {
       data += d.toString();
@@ -87,10 +97,11 @@ export function attempt(port: number, opts: ConnectionOptions): Promise<Attempt>
     });
     socket.on('close', () => {
       const line = data.split('\n')[0];
-      const out: { reply?: Attempt['reply']; error?: string; protocol?: string | null } = {};
+      const out: { reply?: Attempt['reply']; error?: string; protocol?: string | null; serverSerial?: string } = {};
       if (line !== undefined && line !== '') out.reply = JSON.parse(line) as Attempt['reply'];
       if (error !== undefined) out.error = error;
       if (protocol !== undefined) out.protocol = protocol;
+      if (serverSerial !== undefined) out.serverSerial = serverSerial;
       resolve(out);
     });
   });

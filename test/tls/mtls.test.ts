@@ -22,7 +22,7 @@ import {
 import { buildCertificate, type CertificateSpec, type SubjectAttribute } from '../../src/tls/x509.js';
 import { generatePrivateKey, privateKeyPem } from '../../src/tls/keys.js';
 import { testPki, TEST_HOSTS } from '../harness/certs.js';
-import { attempt, identityOf, listen, start, type TestServer } from './helpers.js';
+import { attempt, failures, identityOf, listen, start, type TestServer } from './helpers.js';
 
 const pki = testPki();
 const HOUR = 3_600_000;
@@ -75,19 +75,21 @@ test('A17: no client certificate is refused at the handshake', async () => {
   const s = await server();
   const a = await attempt(s.port, { ca: pki.clientCa.certPem });
   assert.equal(a.reply, undefined);
+  assert.deepEqual(await failures(s), ['ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE']);
 });
 
 test('A17: a certificate from another CA is refused at the handshake', async () => {
   const s = await server();
   const a = await attempt(s.port, as(oddCert({ issuer: pki.strangerCa })));
   assert.equal(a.reply, undefined);
-  assert.ok(s.clientErrors.length > 0);
+  assert.deepEqual(await failures(s), ['UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 });
 
 test('A17: a self-signed certificate is refused at the handshake', async () => {
   const s = await server();
   const a = await attempt(s.port, as(oddCert({ issuer: 'self' })));
   assert.equal(a.reply, undefined);
+  assert.deepEqual(await failures(s), ['DEPTH_ZERO_SELF_SIGNED_CERT']);
 });
 
 test('A17: an expired certificate is refused at the handshake', async () => {
@@ -95,6 +97,7 @@ test('A17: an expired certificate is refused at the handshake', async () => {
   const now = Date.now();
   const a = await attempt(s.port, as(oddCert({ notBefore: new Date(now - 48 * HOUR), notAfter: new Date(now - 24 * HOUR) })));
   assert.equal(a.reply, undefined);
+  assert.deepEqual(await failures(s), ['CERT_HAS_EXPIRED']);
 });
 
 test('A17: a not-yet-valid certificate is refused at the handshake', async () => {
@@ -102,12 +105,14 @@ test('A17: a not-yet-valid certificate is refused at the handshake', async () =>
   const now = Date.now();
   const a = await attempt(s.port, as(oddCert({ notBefore: new Date(now + 24 * HOUR), notAfter: new Date(now + 48 * HOUR) })));
   assert.equal(a.reply, undefined);
+  assert.deepEqual(await failures(s), ['CERT_NOT_YET_VALID']);
 });
 
 test('A17: a peer certificate used as a client is refused at the handshake, and is never a client identity', async () => {
   const s = await server();
   const peer = pki.peer('m1');
   assert.equal((await attempt(s.port, as({ cert: peer.certPem, key: peer.keyPem }))).reply, undefined);
+  assert.deepEqual(await failures(s), ['UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
   // A listener misconfigured to trust both CAs lets the handshake through; the identity check
   // still refuses, because a client identity comes only from the client CA.
   const both = await server(serverTlsOptions({ cert: pki.server.certPem, key: pki.server.keyPem, ca: [pki.clientCa.certPem, pki.peerCa.certPem] }));
@@ -121,6 +126,7 @@ test('A17: a server-only (serverAuth EKU) certificate used as a client is refuse
   assert.equal(a.reply, undefined);
   // The member's own client-port server certificate is such a certificate.
   assert.equal((await attempt(s.port, as({ cert: pki.server.certPem, key: pki.server.keyPem }))).reply, undefined);
+  assert.deepEqual(await failures(s, 2), ['INVALID_PURPOSE', 'INVALID_PURPOSE']);
 });
 
 test('A17: a certificate without any EKU passes OpenSSL but is not an identity', async () => {
@@ -134,6 +140,7 @@ test('A17: a client certificate cannot join as a peer', async () => {
   const alice = pki.client('alice');
   const viaClientCert = clientTlsOptions({ cert: alice.certPem, key: alice.keyPem, ca: pki.peerCa.certPem, servername: 'localhost' });
   assert.equal((await attempt(peerListener.port, viaClientCert)).reply, undefined);
+  assert.deepEqual(await failures(peerListener), ['UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
   // Even on a peer listener that trusts the client CA as well, it is not a member.
   const p = pki.peer('m1');
   const lax = await server(serverTlsOptions({ cert: p.certPem, key: p.keyPem, ca: [pki.peerCa.certPem, pki.clientCa.certPem] }), peerPolicy);
@@ -221,6 +228,7 @@ test('A18b: a certificate on the CA\'s CRL is refused by OpenSSL at the handshak
   const crl = createCrl(pki.clientCa, [victim.serial]);
   const s = await server(pki.clientPortServerOptions({ crl }));
   assert.equal((await attempt(s.port, as({ cert: victim.certPem, key: victim.keyPem }))).reply, undefined);
+  assert.deepEqual(await failures(s), ['CERT_REVOKED']);
   assert.equal(userOf(identityOf(await attempt(s.port, pki.clientOptions('alice')))), 'alice');
 });
 
@@ -232,6 +240,7 @@ test('A19: TLS 1.0 and 1.1 ClientHellos are refused; TLS 1.2 works', async () =>
     assert.equal(a.reply, undefined, v);
     assert.equal(a.error, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', v);
   }
+  assert.deepEqual(await failures(s, 2), ['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_UNSUPPORTED_PROTOCOL']);
   const a = await attempt(s.port, { ...pki.clientOptions('alice'), maxVersion: 'TLSv1.2' });
   assert.equal(a.protocol, 'TLSv1.2');
   assert.equal(identityOf(a).kind, 'client');
@@ -243,6 +252,7 @@ test('A19: weak and non-AEAD TLS 1.2 cipher suites are refused', async () => {
     const a = await attempt(s.port, { ...pki.clientOptions('alice'), maxVersion: 'TLSv1.2', ciphers });
     assert.equal(a.reply, undefined, ciphers);
   }
+  assert.deepEqual(await failures(s, 3), ['ERR_SSL_NO_SHARED_CIPHER', 'ERR_SSL_NO_SHARED_CIPHER', 'ERR_SSL_NO_SHARED_CIPHER']);
 });
 
 test('A19: renegotiation is refused', async () => {
