@@ -21,7 +21,7 @@
 import { join } from 'node:path';
 import { TlsError } from './errors.js';
 import { altNames, certificateParts } from './der.js';
-import { exists, readPrivateFile, readPublicFile, writeFileAtomic } from './files.js';
+import { ensurePrivateDir, exists, readPrivateFile, readPublicFile, writeFileAtomic } from './files.js';
 import { parseCertificates, parsePrivateKey } from './material.js';
 import { checkIssuedName, checkTenantId, parseHost } from './names.js';
 import { RevocationList } from './revocation.js';
@@ -136,6 +136,7 @@ export class CertStore {
     ];
     if (opts.overwrite !== true) this.#refuseExisting(targets);
     const write = { overwrite: opts.overwrite === true };
+    ensurePrivateDir(l.root);
 
     const clientCa = createCa('client', this.#opts);
     const peerCa = createCa('peer', this.#opts);
@@ -204,6 +205,7 @@ export class CertStore {
     const l = this.layout;
     const current = exists(l.revoked) ? RevocationList.parse(readPublicFile(l.revoked).toString()) : [];
     const all = [...new Set([...current, ...[...serials].map(normalizeSerial)])].sort();
+    ensurePrivateDir(l.root);
     writeFileAtomic(l.revoked, RevocationList.format(all), { overwrite: true });
     const crls: string[] = [];
     for (const kind of ['client', 'peer'] as const) {
@@ -245,6 +247,8 @@ export class CertStore {
   // Key first: a reader never finds a certificate whose key is not there yet. (A reloader seeing
   // the new key beside the old certificate refuses the pair and waits for the certificate.)
   #write(paths: CertKeyPaths, c: CertifiedKey, opts: { overwrite: boolean }): void {
+    // The root too, not only the file's own directory: a checkout's certs/ arrives 0755.
+    ensurePrivateDir(this.layout.root);
     writeFileAtomic(paths.key, c.keyPem, opts);
     writeFileAtomic(paths.cert, c.certPem, opts);
   }
