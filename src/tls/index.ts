@@ -49,7 +49,7 @@ export { RevocationList, guardServer } from './revocation.js';
 export type { GuardEvent, ServerGuard } from './revocation.js';
 
 export { TlsReloader, SILENT_TLS_LOGGER } from './reload.js';
-export type { ReloaderOptions, ReloadOutcome, TlsLogger } from './reload.js';
+export type { ReloaderOptions, ReloadOutcome, TlsLogger, AttachHooks } from './reload.js';
 
 export { identityFromSocket, EKU_CLIENT_AUTH, EKU_SERVER_AUTH } from './identity.js';
 export type { Identity, IdentityPolicy } from './identity.js';

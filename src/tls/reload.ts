@@ -24,6 +24,7 @@ import { TlsError, isTlsError } from './errors.js';
 import { loadTlsFiles, type LoadOptions, type LoadedMaterial, type TlsFiles } from './material.js';
 import { clientTlsOptions, secureContextOptions, serverTlsOptions, type ClientTlsOptions, type ServerTlsOptions, type TlsMaterial } from './options.js';
 import { RevocationList, guardServer, type GuardEvent, type ServerGuard } from './revocation.js';
+import { hardenServer, type HandshakeFailure } from './server.js';
 import { NODE_TIMERS, type Timers } from './timers.js';
 
 /** The narrow logger the reloader needs; pino's (obj, msg) signature fits it. */
@@ -49,6 +50,15 @@ export interface ReloaderOptions extends TlsFiles, LoadOptions {
 export type ReloadOutcome =
   | { readonly ok: true; readonly changed: boolean; readonly material: LoadedMaterial }
   | { readonly ok: false; readonly error: TlsError };
+
+export interface AttachHooks {
+  /** A connection refused or cut because its certificate is on the denylist. */
+  readonly onRefused?: (e: GuardEvent) => void;
+  /** A handshake that failed (bad certificate, old protocol, timeout): for a rate-limited log line. */
+  readonly onHandshakeFailure?: (f: HandshakeFailure) => void;
+  /** Default true. False only where the caller already called hardenServer on this server. */
+  readonly harden?: boolean;
+}
 
 interface Attached {
   readonly server: Server;
@@ -111,15 +121,19 @@ export class TlsReloader {
   }
 
   /**
-   * Keeps `server`'s context in step with reloads and refuses revoked certificates on it.
-   * The server should have been created with serverOptions(). Returns the detach function.
+   * Makes `server` (created with serverOptions()) a Keyward listener: its context follows every
+   * successful reload, certificates on the denylist are refused and cut (guardServer), and unless
+   * `harden: false`, failed handshakes are destroyed and renegotiation refused (hardenServer).
+   * Returns the detach function, which removes all of it.
    */
-  attach(server: Server, onRefused?: (e: GuardEvent) => void): () => void {
-    const entry: Attached = { server, guard: guardServer(server, this.revocation, onRefused) };
+  attach(server: Server, hooks: AttachHooks = {}): () => void {
+    const unharden = hooks.harden === false ? undefined : hardenServer(server, hooks.onHandshakeFailure);
+    const entry: Attached = { server, guard: guardServer(server, this.revocation, hooks.onRefused) };
     this.#attached.add(entry);
     // Bring a server created from older options up to date.
     server.setSecureContext(secureContextOptions(this.#material, this.#hardening()));
     return () => {
+      unharden?.();
       entry.guard.close();
       this.#attached.delete(entry);
     };

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import {
   TlsReloader,
@@ -56,7 +57,7 @@ async function fixture(tmp: TmpDir, o: FixtureOptions = {}): Promise<Fixture> {
   const reloader = new TlsReloader({ certFile: m.server.cert, keyFile: m.server.key, caFile: init.clientCa.cert, debounceMs: 20, ...extra });
   const policy: IdentityPolicy = { expect: 'client', issuers: () => reloader.cas, revocation: reloader.revocation };
   const server = await listen(reloader.serverOptions(), policy);
-  const detach = reloader.attach(server.server);
+  const detach = reloader.attach(server.server, { harden: false }); // listen() hardened it
   return {
     store,
     init,
@@ -227,7 +228,8 @@ test('A18b: a serial added to the denylist file is refused from then on, and its
     try {
       // A second listener sharing the reloader holds connections open.
       const holder = await start(createTlsServer(f.reloader.serverOptions(), (sock) => sock.write('hi\n')));
-      const detach = f.reloader.attach(holder.server);
+      const refused: string[] = [];
+      const detach = f.reloader.attach(holder.server, { harden: false, onRefused: (e) => refused.push(`${e.when}:${e.serial}`) });
       const accepted = new Promise((r) => holder.server.once('secureConnection', r));
       const sock = tlsConnect({ ...f.as('alice'), host: '127.0.0.1', port: holder.port });
       sock.on('error', () => {});
@@ -241,6 +243,7 @@ test('A18b: a serial added to the denylist file is refused from then on, and its
       f.store.revoke([readSerial(alice.cert)]);
       await reloaded;
       await closed; // cut without a new handshake
+      assert.deepEqual(refused, [`reload:${readSerial(alice.cert)}`]);
       assert.equal((await attempt(f.server.port, f.as('alice'))).reply, undefined);
       assert.equal(identityOf(await attempt(f.server.port, f.as('root'))).kind, 'client');
       detach();
@@ -264,7 +267,7 @@ test('A18b: a CRL reloaded from disk makes OpenSSL refuse the certificate at the
     const m = f.init.members[0]!;
     const reloader = new TlsReloader({ certFile: m.server.cert, keyFile: m.server.key, caFile: f.init.clientCa.cert, crlFile, debounceMs: 20 });
     const s = await listen(reloader.serverOptions(), { expect: 'client', issuers: () => reloader.cas });
-    const detach = reloader.attach(s.server);
+    const detach = reloader.attach(s.server, { harden: false }); // listen() hardened it
     try {
       assert.equal(identityOf(await attempt(s.port, f.as('bob'))).kind, 'client');
       const reloaded = new Promise<void>((resolve) => {
@@ -331,3 +334,23 @@ test('outgoing connections pick up a rotated peer certificate from clientOptions
 
 const readCert = (file: string): X509Certificate => new X509Certificate(readFileSync(file));
 const readSerial = (file: string): string => normalizeSerial(readCert(file).serialNumber);
+
+test('D9: attach() hardens the listener: a stalled handshake is dropped and reported', T, () =>
+  withTmpDir(async (tmp) => {
+    const { init } = writeTestPki(tmp.sub('certs'));
+    const m = init.members[0]!;
+    const reloader = new TlsReloader({ certFile: m.server.cert, keyFile: m.server.key, caFile: init.clientCa.cert, watch: false });
+    const s = await start(createTlsServer(reloader.serverOptions({ handshakeTimeoutMs: 100 })), { harden: false });
+    const seen: string[] = [];
+    const detach = reloader.attach(s.server, { onHandshakeFailure: (f) => seen.push(f.code) });
+    try {
+      const sock = netConnect({ host: '127.0.0.1', port: s.port });
+      sock.on('error', () => {});
+      await new Promise<void>((r) => sock.once('close', () => r()));
+      assert.deepEqual(seen, ['ERR_TLS_HANDSHAKE_TIMEOUT']);
+    } finally {
+      detach();
+      await reloader.close();
+      await s.close();
+    }
+  }));
