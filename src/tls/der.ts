@@ -16,6 +16,8 @@ export const TAG = {
   OCTET_STRING: 0x04,
   OID: 0x06,
   BIT_STRING: 0x03,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
 } as const;
 
@@ -210,4 +212,35 @@ export function altNames(parts: CertificateParts): AltNames {
 export function subjectKeyId(parts: CertificateParts): Buffer | undefined {
   const ext = parts.extensions.get(OID.subjectKeyIdentifier);
   return ext === undefined ? undefined : expect(readOne(ext.value), TAG.OCTET_STRING, 'KeyIdentifier').content;
+}
+
+function readTime(e: Element): number {
+  const text = e.content.toString('latin1');
+  let m: RegExpExecArray | null;
+  if (e.tag === TAG.UTC_TIME && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)) !== null) {
+    const yy = Number(m[1]);
+    // RFC 5280 4.1.2.5.1: YY >= 50 is 19YY, else 20YY.
+    return Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  if (e.tag === TAG.GENERALIZED_TIME && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)) !== null) {
+    return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  throw malformed('a time that is neither UTCTime nor GeneralizedTime in Zulu seconds');
+}
+
+/** thisUpdate and nextUpdate (if present) of a DER CertificateList, in ms since the epoch. */
+export function crlTimes(der: Buffer): { thisUpdate: number; nextUpdate: number | undefined } {
+  const list = expect(readOne(der), TAG.SEQUENCE, 'CertificateList');
+  const tbs = expect(children(list.content)[0], TAG.SEQUENCE, 'TBSCertList');
+  const f = children(tbs.content);
+  let i = 0;
+  if (f[0]?.tag === TAG.INTEGER) i++; // version
+  i++; // signature
+  expect(f[i++], TAG.SEQUENCE, 'issuer');
+  const thisEl = f[i++];
+  if (thisEl === undefined) throw malformed('CRL without thisUpdate');
+  const thisUpdate = readTime(thisEl);
+  const next = f[i];
+  const nextUpdate = next !== undefined && (next.tag === TAG.UTC_TIME || next.tag === TAG.GENERALIZED_TIME) ? readTime(next) : undefined;
+  return { thisUpdate, nextUpdate };
 }

@@ -111,7 +111,8 @@ function verify(socket: TLSSocket, policy: IdentityPolicy, issuers: readonly X50
   const notAfter = Date.parse(cert.validTo);
   if (Number.isNaN(notBefore) || Number.isNaN(notAfter)) throw new TlsError('Expired', 'the certificate validity dates do not parse');
 
-  // 5. Subject, as OpenSSL decoded it: one value per attribute, an array when repeated.
+  // 5. Subject, as OpenSSL decoded it: one value per attribute, an array when repeated. Node's
+  //    types claim plain string fields, which is exactly the assumption this check must not make.
   const subject = socket.getPeerCertificate().subject as unknown as Record<string, unknown> | undefined;
   const cn = single(subject, 'CN');
   if (cn === undefined) throw new TlsError('BadSubject', 'the certificate subject has no CN or more than one');

@@ -8,6 +8,7 @@
 
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import { crlTimes } from './der.js';
 import { TlsError } from './errors.js';
 import { readPrivateFile, readPublicFile } from './files.js';
 import { secureContextOptions, type HardeningOptions, type TlsMaterial } from './options.js';
@@ -54,6 +55,23 @@ export function parsePrivateKey(pem: string | Buffer, what: string): KeyObject {
 export function checkValidity(cert: X509Certificate, now: number, what: string): void {
   if (now < Date.parse(cert.validFrom)) throw new TlsError('Expired', `${what} is not valid before ${cert.validFrom}`);
   if (now > Date.parse(cert.validTo)) throw new TlsError('Expired', `${what} expired on ${cert.validTo}`);
+}
+
+/**
+ * Every CRL in the text must be current. OpenSSL treats a CRL past its nextUpdate as a failure
+ * for every certificate of that CA (CRL_HAS_EXPIRED), so loading one would lock every client out;
+ * it is refused here instead, and the listener keeps what it had.
+ */
+function checkCrls(text: string, now: number): void {
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0) throw new TlsError('InvalidMaterial', 'the CRL file holds no CRL');
+  for (const m of blocks) {
+    if (m[1] !== 'X509 CRL') throw new TlsError('InvalidMaterial', `the CRL file holds a ${m[1]} block where only CRLs belong`);
+    const { nextUpdate } = crlTimes(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64'));
+    if (nextUpdate !== undefined && nextUpdate < now) {
+      throw new TlsError('Expired', `a CRL passed its nextUpdate (${new Date(nextUpdate).toISOString()}); issue a fresh one (keyward certs revoke)`);
+    }
+  }
 }
 
 export interface TlsFiles {
@@ -118,6 +136,7 @@ export function checkMaterial(t: MaterialTexts, opts: LoadOptions = {}): LoadedM
   for (const ca of cas) {
     if (!ca.ca) throw new TlsError('NotCa', `the CA file holds a certificate that is not a CA (${ca.subject.replace(/\n/g, ', ')})`);
   }
+  if (t.crl !== undefined) checkCrls(t.crl, now);
   const revoked = t.revoked === undefined ? [] : RevocationList.parse(t.revoked);
   const material: LoadedMaterial = {
     cert: t.cert,

@@ -211,8 +211,8 @@ export class CertStore {
     for (const kind of ['client', 'peer'] as const) {
       const paths = kind === 'client' ? l.clientCa : l.peerCa;
       if (!exists(paths.key)) continue;
-      const crlOpts = { ...(this.#opts.now === undefined ? {} : { now: this.#opts.now }), validityDays: opts.crlValidityDays ?? 365 };
-      writeFileAtomic(paths.crl, createCrl(this.loadCa(kind), all, crlOpts), { overwrite: true });
+      const crl = createCrl(this.loadCa(kind), all, { now: this.#opts.now, validityDays: opts.crlValidityDays ?? 365 });
+      writeFileAtomic(paths.crl, crl, { overwrite: true });
       crls.push(paths.crl);
     }
     return { revoked: all, crls };

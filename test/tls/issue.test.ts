@@ -192,6 +192,11 @@ test('material checks: key mismatch, non-CA trust anchors, expired or future cer
   const encrypted = pki.server.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString();
   assert.throws(() => checkMaterial({ ...base, key: encrypted }), { code: 'InvalidMaterial' });
   assert.throws(() => checkMaterial({ ...base, crl: 'not a crl' }), { code: 'InvalidMaterial' });
+  assert.throws(() => checkMaterial({ ...base, crl: pki.clientCa.certPem }), { code: 'InvalidMaterial' });
+  // A CRL past its nextUpdate would make OpenSSL refuse every client (CRL_HAS_EXPIRED): refused at load.
+  const stale = createCrl(pki.clientCa, [], { now: () => Date.now() - 3 * 86_400_000, validityDays: 1 });
+  assert.throws(() => checkMaterial({ ...base, crl: stale }), { code: 'Expired' });
+  assert.equal(checkMaterial({ ...base, crl: createCrl(pki.clientCa, []) }).crl?.startsWith('-----BEGIN X509 CRL-----'), true);
   assert.throws(() => checkMaterial({ ...base, revoked: 'zz-top\n' }), { code: 'InvalidMaterial' });
   assert.throws(() => checkMaterial(base, { now: () => Date.now() + 400 * 86_400_000 }), { code: 'Expired' });
   assert.throws(() => checkMaterial(base, { now: () => Date.now() - 86_400_000 }), { code: 'Expired' });

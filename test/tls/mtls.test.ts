@@ -354,3 +354,10 @@ test('server options: the secure context accepts only what the hardened options 
   assert.throws(() => serverTlsOptions({ cert: pki.server.certPem, key: pki.server.keyPem, ca: pki.clientCa.certPem, requestCert: false }), TypeError);
   assert.ok(TEST_HOSTS.includes('127.0.0.1'));
 });
+
+test('why stale CRLs are refused at load: OpenSSL then refuses every client of that CA', async () => {
+  const stale = createCrl(pki.clientCa, [], { now: () => Date.now() - 3 * 86_400_000, validityDays: 1 });
+  const s = await server(pki.clientPortServerOptions({ crl: stale }));
+  assert.equal((await attempt(s.port, pki.clientOptions('alice'))).reply, undefined);
+  assert.deepEqual(await failures(s), ['CRL_HAS_EXPIRED']);
+});
