@@ -108,7 +108,7 @@ export interface CertificateSpec {
   readonly key: KeyObject;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  /** Magnitude bytes; default randomSerial(). */
+  /** Magnitude bytes (unsigned, big-endian); default randomSerial(). */
   readonly serial?: Uint8Array;
   /** A CA certificate (pathlen 0) instead of an end entity. */
   readonly ca?: boolean;
@@ -159,7 +159,7 @@ export function buildCertificate(spec: CertificateSpec, signingKey: KeyObject, i
   const extensionsDer = wrap(0xa3, wrap(TAG.SEQUENCE, ...carrier.extensions.map((e: object) => toDer(forgeExtensions.certificateExtensionToAsn1(e)))));
 
   const version = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, '\x02')]);
-  const serial = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, bytes(spec.serial ?? randomSerial()));
+  const serial = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, bytes(positiveInteger(spec.serial ?? randomSerial())));
   const validity = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [timeNode(spec.notBefore), timeNode(spec.notAfter)]);
   const tbs = wrap(
     TAG.SEQUENCE,
@@ -331,10 +331,18 @@ export function createCrl(ca: Issuer, serials: Iterable<string>, opts: CrlOption
   return `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END X509 CRL-----\n`;
 }
 
-/** Magnitude bytes of a normalized hex serial, with a 0x00 in front when the top bit is set. */
-function serialBytes(hex: string): Buffer {
-  const b = Buffer.from(hex.length % 2 === 1 ? `0${hex}` : hex, 'hex');
+/** DER INTEGER content for a non-negative magnitude: no redundant leading zeros, a 0x00 in front when the top bit is set. */
+function positiveInteger(magnitude: Uint8Array): Buffer {
+  let i = 0;
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  const b = Buffer.from(magnitude.subarray(i));
+  if (b.length === 0) return Buffer.of(0);
   return (b[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.of(0), b]) : b;
+}
+
+/** INTEGER content of a normalized hex serial. */
+function serialBytes(hex: string): Buffer {
+  return positiveInteger(Buffer.from(hex.length % 2 === 1 ? `0${hex}` : hex, 'hex'));
 }
 
 function integerBytes(n: number): Buffer {

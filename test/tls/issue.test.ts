@@ -165,6 +165,14 @@ test('CRLs: OpenSSL accepts an empty one and a populated one; serials may be spe
   assert.throws(() => createCrl(pki.clientCa, ['not-hex']), { code: 'InvalidName' });
 });
 
+test('an explicit serial with its top bit set is still a positive INTEGER', () => {
+  const key = generatePrivateKey();
+  const now = Date.now();
+  const c = buildCertificate({ subject: [{ type: 'CN', value: 'x' }], key, serial: Buffer.from('00ff01', 'hex'), notBefore: new Date(now), notAfter: new Date(now + 60_000) }, pki.clientCa.key, pki.clientCa.cert);
+  assert.equal(normalizeSerial(c.serialNumber), 'FF01');
+  assert.equal(certificateParts(c.raw).serial.toString('hex'), 'ff01');
+});
+
 test('normalizeSerial: one spelling', () => {
   assert.equal(normalizeSerial('ab:cd:0e'), 'ABCD0E');
   assert.equal(normalizeSerial('000ABC'), 'ABC');
