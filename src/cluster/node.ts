@@ -6,19 +6,19 @@
 //
 //   1. persist snapshot + entries + hard state to the LogStore (flushed when rd.mustSync);
 //   2. only then send rd.messages (votes and append acks vouch for step 1);
-//   3. restore the snapshot and apply rd.committedEntries through the injected Applier (awaited);
-//   4. hand out rd.readStates (the applier is now at least at their index) and advance.
+//   3. restore the snapshot (awaited) and queue rd.committedEntries on the apply chain;
+//   4. hand out rd.readStates (their readers wait for the applied index) and advance.
 //
 // Batching: the loop is scheduled with setImmediate, and while one Ready is being persisted the
 // next proposals accumulate in raft's unstable log, so every proposal that arrives during one
 // flush goes out in the next Ready: one log write, one fsync, one append per follower.
 //
-// One overlap is allowed because it is provably safe: committed entries that were ALREADY durable
-// in the log before this Ready (index <= durableIndex) are applied concurrently with persisting
-// this Ready's new entries. Applying never depends on the new entries, and sending still waits
-// for the persist. On a single member this halves latency: entries committed by the previous
-// Ready are applied while the next batch is flushed (the leader's own append only counts toward
-// commit after advance, so without the overlap every batch would wait for two flushes).
+// Applying runs behind the loop: committed entries go onto an ordered apply chain after the
+// Ready's persist, and the loop advances without waiting for the state-machine transaction (as
+// etcd's apply goroutine does). It waits only for a snapshot restore, for conf changes (raft must
+// see applyConfChange before planning more), and when too many batches are still unapplied.
+// Reads and request waiters key off the applier's own applied index, so nothing observes an
+// entry before it is applied.
 
 import { RawNode, isRaftError } from '../raft/index.js';
 import type {
@@ -51,7 +51,10 @@ export const NODE_TICKER: Ticker = {
   },
 };
 
-/** The state machine side of the driver. Both methods are awaited before the Ready advances. */
+/**
+ * The state machine side of the driver. restore() is awaited before the Ready advances; apply()
+ * calls run in log order behind the Raft loop (see RaftNode.handle) and are awaited at close.
+ */
 export interface Applier {
   /** Replace the state machine with a snapshot received from the leader (already in the log store). */
   restore(snapshot: Snapshot): Promise<void>;
@@ -88,7 +91,7 @@ export interface RaftNodeOptions {
   randomInt?: (n: number) => number;
   /** Leader or role changed. */
   onSoftState?: (s: SoftState) => void;
-  /** ReadIndex answers; the applier has applied at least up to each index by now. */
+  /** ReadIndex answers. The applier may not have reached their index yet: wait on its applied index. */
   onReadStates?: (rs: readonly ReadState[]) => void;
   /** Persisting or applying failed: the member cannot continue safely. */
   onFatal: (err: unknown) => void;
@@ -96,6 +99,9 @@ export interface RaftNodeOptions {
   maxSizePerMsg?: number;
   maxInflightMsgs?: number;
 }
+
+/** Batches of committed entries that may be waiting to be applied before the Raft loop waits. */
+const MAX_PENDING_APPLIES = 8;
 
 export class RaftNode {
   readonly id: NodeId;
@@ -108,8 +114,11 @@ export class RaftNode {
   private stopped = false;
   private failed = false;
   private idle: Array<() => void> = [];
-  /** Last log index known durable in the log store. */
-  private durableIndex: number;
+
+  /** Applies handed out by Readys, in log order; see handle(). */
+  private applyChain: Promise<void> = Promise.resolve();
+  private unapplied: Array<readonly Entry[]> = [];
+  private applyRunning = false;
   private softState: SoftState = { lead: 0n, role: 'follower' };
   /** The term as of the last persisted hard state (cheap to read on every response header). */
   private termValue: number;
@@ -122,7 +131,6 @@ export class RaftNode {
     this.opts = opts;
     this.id = opts.id;
     this.ticker = opts.ticker ?? NODE_TICKER;
-    this.durableIndex = opts.log.lastIndex();
     this.termValue = opts.log.initialState().hardState.term;
     this.raw = new RawNode({
       id: opts.id,
@@ -238,6 +246,7 @@ export class RaftNode {
       this.stopped = true;
       this.cancelTick?.();
       if (this.running) await new Promise<void>((r) => this.idle.push(r));
+      await this.applyChain;
     })();
     return this.closing;
   }
@@ -265,10 +274,7 @@ export class RaftNode {
         if (this.soloCheck) this.campaignIfAlone();
       }
     } catch (err) {
-      this.failed = true;
-      this.stopped = true;
-      this.cancelTick?.();
-      this.opts.onFatal(err);
+      this.fail(err);
     } finally {
       this.running = false;
       for (const w of this.idle.splice(0)) w();
@@ -291,24 +297,50 @@ export class RaftNode {
       this.softState = rd.softState;
       this.opts.onSoftState?.(rd.softState);
     }
-    const committed = rd.committedEntries;
-    const early =
-      rd.snapshot === null && committed.length > 0 && committed[committed.length - 1]!.index <= this.durableIndex;
-    const applying = early ? this.opts.applier.apply(committed) : undefined;
-    // Keep a rejection from being reported as unhandled while the persist is awaited.
-    applying?.catch(() => undefined);
-
+    // A snapshot replaces the state machine: everything handed out before it must be applied first.
+    if (rd.snapshot !== null) await this.applyChain;
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
       await this.opts.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
       if (rd.hardState !== null) this.termValue = rd.hardState.term;
-      if (rd.snapshot !== null) this.durableIndex = rd.snapshot.metadata.index;
-      if (rd.entries.length > 0) this.durableIndex = rd.entries[rd.entries.length - 1]!.index;
     }
     if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
     if (rd.snapshot !== null) await this.opts.applier.restore(rd.snapshot);
-    if (applying !== undefined) await applying;
-    else if (committed.length > 0) await this.opts.applier.apply(committed);
+    const committed = rd.committedEntries;
+    if (committed.length > 0) {
+      // Applying runs behind the Raft loop, in log order: the next Ready (the next batch's log
+      // write) need not wait for this batch's state-machine transaction, and batches committed
+      // while an apply is running are applied together in the next one. Waiters and reads key
+      // off the applier's own applied index, never off advance().
+      this.unapplied.push(committed);
+      if (!this.applyRunning) this.applyChain = this.drainApplies();
+      // Conf changes must reach raft (applyConfChange) before raft plans the next Ready, and the
+      // backlog of unapplied batches stays bounded.
+      if (this.unapplied.length > MAX_PENDING_APPLIES || committed.some((e) => e.type === 'confChange')) await this.applyChain;
+    }
     if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
     this.raw.advance(rd);
+  }
+
+  private async drainApplies(): Promise<void> {
+    this.applyRunning = true;
+    try {
+      while (this.unapplied.length > 0 && !this.failed) {
+        const batch = this.unapplied.length === 1 ? this.unapplied[0]! : this.unapplied.flat();
+        this.unapplied = [];
+        await this.opts.applier.apply(batch);
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.applyRunning = false;
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stopped = true;
+    this.cancelTick?.();
+    this.opts.onFatal(err);
   }
 }

@@ -18,10 +18,11 @@
 // the driver cannot send before it anyway. It also keeps the in-memory cache trivially exact:
 // nothing can run between the commit and the cache update.
 //
-// Even writes raft does not require to be synced (a Ready whose only change is the commit index)
-// are synced. That keeps "durable commit >= durably applied index" true at every instant, since
-// the driver persists a Ready before applying its committed entries; a restart therefore never
-// finds the state machine ahead of the recorded commit index (which raft would refuse).
+// A Ready whose only change is the commit index (raft's mustSync is false) is not written at once:
+// the new commit rides along with the next transaction (or close). After a crash the recorded
+// commit may therefore trail what the state machine applied; raft learns the commit again and
+// the server skips re-applied entries by index (mvcc is idempotent by applied index). Raft is
+// not given the state's applied index at start, so it never sees applied > commit.
 //
 // Layout (raft-codec.ts): raft.entries holds entries (firstIndex..lastIndex], keyed by index;
 // raft.meta holds the hard state, the compaction point (index and term of the last entry
@@ -352,6 +353,14 @@ export class RaftLogStore implements RaftStorage {
     }
 
     if (w.snapshot === null && ents.length === 0 && hs === null) return;
+    if (w.snapshot === null && ents.length === 0 && hs !== null && w.mustSync !== true && hs.term === this.hs.term && hs.vote === this.hs.vote) {
+      // Only the commit index moved. Raft never requires it durable (mustSync is false): after a
+      // restart a lower commit is learned again, and every entry re-applied is skipped by its
+      // index. Deferring it saves one fsync per Ready; it rides along with the next transaction.
+      this.hs = { term: hs.term, vote: hs.vote, commit: hs.commit };
+      this.hsDirty = true;
+      return;
+    }
 
     // Encode everything first: a throw inside the transaction is reserved for LMDB failing.
     const puts: [Table, Uint8Array, Uint8Array][] = ents.map((e) => {
@@ -363,7 +372,7 @@ export class RaftLogStore implements RaftStorage {
       puts.push([this.meta, META_KEYS.compacted, encodeCompacted(compacted)]);
       puts.push([this.meta, META_KEYS.snapshot, encodeSnapshotMetadata(snap)]);
     }
-    const newHs = hs;
+    const newHs = hs ?? (this.hsDirty ? this.hs : null);
     if (newHs !== null) puts.push([this.meta, META_KEYS.hardState, encodeHardState(newHs)]);
     this.write((txn) => {
       for (let i = dropFrom; i <= dropTo; i++) txn.remove(this.ents, indexKey(i));
@@ -384,6 +393,7 @@ export class RaftLogStore implements RaftStorage {
     this.last = last;
     this.lastTermCached = lastTerm;
     if (newHs !== null) this.hs = { term: newHs.term, vote: newHs.vote, commit: newHs.commit };
+    this.hsDirty = false;
     if (ents.length > 0) this.remember(ents, puts.slice(0, entryPuts).map((p) => p[2]));
   }
 
@@ -524,14 +534,32 @@ export class RaftLogStore implements RaftStorage {
 
   /** Closes the environment. Every write already returned durable, so nothing is pending. */
   close(): Promise<void> {
+    if (this.hsDirty && !this.storage.closed && this.failed === undefined) {
+      try {
+        this.write(() => undefined);
+      } catch {
+        // The commit index is recoverable; a failing disk is reported by the next open.
+      }
+    }
     return this.storage.close();
   }
 
   // ---- internals ---------------------------------------------------------------------------
 
+  /** The cached hard state holds a commit index not yet written (see saveSync). */
+  private hsDirty = false;
+
   private write(fn: (txn: WriteTxn) => void): void {
+    // A deferred commit index is written with whatever goes to disk next, so the durable commit
+    // never falls behind a compaction or snapshot point written after it.
+    const hs = this.hsDirty ? encodeHardState(this.hs) : null;
     try {
-      this.storage.transactSync(fn);
+      this.storage.transactSync((txn) => {
+        // First, so that a newer hard state written by fn replaces it.
+        if (hs !== null) txn.put(this.meta, META_KEYS.hardState, hs);
+        fn(txn);
+      });
+      this.hsDirty = false;
     } catch (err) {
       // The callbacks above only put and remove; a throw is LMDB or the disk failing.
       this.failed = err instanceof Error ? err : new Error(String(err));

@@ -39,6 +39,12 @@ export type Durability = 'committed' | 'flushed';
  */
 export const MAX_KEY_BYTES = 1978;
 
+const OVERLAPPING_SYNC = process.platform !== 'win32';
+// lmdb-js's TransactionFlags (declared in its typings as a const enum-like, so repeated here).
+const TXN_ABORTABLE = 1;
+const TXN_SYNCHRONOUS_COMMIT = 2;
+const TXN_NO_SYNC_FLUSH = 0x10000;
+
 export interface StorageOptions {
   /**
    * Accept an existing data directory or files readable by other users. Off by default: data
@@ -223,7 +229,7 @@ export class Storage {
         noSubdir: false,
         maxDbs: subDbs.length,
         // Stated explicitly so a change of lmdb-js defaults cannot silently weaken durability.
-        overlappingSync: process.platform !== 'win32',
+        overlappingSync: OVERLAPPING_SYNC,
         noSync: false,
         noMetaSync: false,
         useWritemap: false,
@@ -310,10 +316,17 @@ export class Storage {
    * log, whose fsync the member waits for anyway, uses it. Must not be called from inside a
    * `transact` callback. fn must not be async.
    */
-  transactSync<T>(fn: (txn: WriteTxn) => T): T {
+  transactSync<T>(fn: (txn: WriteTxn) => T, flush: 'sync' | 'deferred' = 'sync'): T {
     this.assertOpen();
     if (this.writeDepth > 0) throw new TypeError('transactSync inside another write transaction');
     const txn = new ActiveWriteTxn(this);
+    // 'deferred' commits on this thread (visible at return) and leaves the fdatasync to lmdb-js's
+    // overlapping-sync worker: lmdb-js's documented TransactionFlags.NO_SYNC_FLUSH ("the function
+    // can return before the transaction has been flushed to disk"), which its own putSync uses.
+    // Overlapping sync keeps the last synced meta page until the flush, so a crash loses such a
+    // commit but never corrupts the file. Without overlappingSync (Windows) that guarantee is
+    // gone, so it falls back to 'sync'. `flushed()` tells when a deferred commit is durable.
+    const flags = flush === 'deferred' && OVERLAPPING_SYNC ? TXN_ABORTABLE | TXN_SYNCHRONOUS_COMMIT | TXN_NO_SYNC_FLUSH : undefined;
     return this.root.transactionSync(() => {
       this.writeDepth++;
       try {
@@ -326,7 +339,7 @@ export class Storage {
         txn.active = false;
         this.writeDepth--;
       }
-    });
+    }, flags);
   }
 
   /** Resolves once everything committed before the call is flushed to disk. */
