@@ -3,7 +3,7 @@
 
 import type { Message, MessageType, NodeId } from '../../src/raft/index.js';
 import { Transport } from '../../src/transport/index.js';
-import type { Timers, TransportLogger, TransportOptions } from '../../src/transport/index.js';
+import type { TransportLogger, TransportOptions } from '../../src/transport/index.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -163,32 +163,5 @@ export async function pair(a: MemberOptions = {}, b: MemberOptions = {}): Promis
   return [ma, mb];
 }
 
-/** Timers driven by the test: nothing fires until advance() moves the clock past it. */
-export class FakeTimers implements Timers {
-  private now = 0;
-  private seq = 0;
-  private pending: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
-
-  after(ms: number, fn: () => void): () => void {
-    const t = { at: this.now + ms, seq: this.seq++, fn, cancelled: false };
-    this.pending.push(t);
-    return () => {
-      t.cancelled = true;
-    };
-  }
-
-  /** Runs, in time order, every timer due within `ms` (including ones those timers schedule). */
-  advance(ms: number): void {
-    const target = this.now + ms;
-    for (;;) {
-      this.pending = this.pending.filter((t) => !t.cancelled);
-      this.pending.sort((x, y) => x.at - y.at || x.seq - y.seq);
-      const t = this.pending[0];
-      if (t === undefined || t.at > target) break;
-      this.pending.shift();
-      this.now = t.at;
-      t.fn();
-    }
-    this.now = target;
-  }
-}
+import { FakeTimers } from '../harness/fake-timers.js';
+export { FakeTimers };

@@ -2,57 +2,14 @@
 // timers, the committed log as applied (the replay), and a reader that decodes what a stream sends.
 import { KvStore, type ChangeEvent, type WriteRequest } from '../../src/mvcc/index.js';
 import { decodeWatchResult, type WatchCreateRequest, type WatchFilterType, type WatchResponse, type PutRequest, type TxnRequest } from '../../src/wire/index.js';
-import { WatchHub, type Timers, type WatchHubOptions, type WatchMessage, type WatchStream } from '../../src/watch/index.js';
+import { WatchHub, type WatchHubOptions, type WatchMessage, type WatchStream } from '../../src/watch/index.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
 export const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 export const dec = (u: Uint8Array): string => Buffer.from(u).toString('latin1');
 
-/** Timers driven by the test: nothing fires until run() or advance() says so. */
-export class FakeTimers implements Timers {
-  now = 0;
-  private seq = 0;
-  private pending: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
-
-  after(ms: number, fn: () => void): () => void {
-    const t = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.pending.push(t);
-    return () => {
-      t.cancelled = true;
-    };
-  }
-
-  /** Runs, in time order, every timer due within `ms` (including ones those timers schedule). */
-  advance(ms: number): void {
-    const target = this.now + ms;
-    for (;;) {
-      this.pending = this.pending.filter((t) => !t.cancelled);
-      this.pending.sort((x, y) => x.at - y.at || x.seq - y.seq);
-      const t = this.pending[0];
-      if (t === undefined || t.at > target) break;
-      this.pending.shift();
-      this.now = t.at;
-      t.fn();
-    }
-    this.now = target;
-  }
-
-  /** Runs what is due now (0 ms timers: catch-up rounds). */
-  run(): void {
-    this.advance(0);
-  }
-
-  /** Runs only the first due timer; false when none is due now. */
-  step(): boolean {
-    this.pending = this.pending.filter((t) => !t.cancelled);
-    this.pending.sort((x, y) => x.at - y.at || x.seq - y.seq);
-    const t = this.pending[0];
-    if (t === undefined || t.at > this.now) return false;
-    this.pending.shift();
-    t.fn();
-    return true;
-  }
-}
+import { FakeTimers } from '../harness/fake-timers.js';
+export { FakeTimers };
 
 export function createReq(key: string, o: Partial<Omit<WatchCreateRequest, 'key' | 'rangeEnd'>> & { end?: string } = {}): WatchCreateRequest {
   const { end, ...rest } = o;
