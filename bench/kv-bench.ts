@@ -3,8 +3,8 @@
 //
 // Processes: this orchestrator (idle while measuring), one load-generator process
 // (loadgen.ts, forked once and reused), and one server under test at a time (each started
-// fresh in its own temp dir and process group, stopped before the next starts, so the
-// targets never compete for the 2 cores). Before the targets, the generator is run against
+// fresh in its own temp dir and process group; with --members N each target is an N-member
+// cluster on loopback). Before the targets, the generator is run against
 // a constant-answer node:http server to measure its own ceiling.
 
 import { fork } from 'node:child_process';
@@ -22,14 +22,16 @@ import {
   compare,
   comparisonTable,
   fmtMs,
+  goalsFor,
+  memoryTables,
   fmtRate,
   renderMarkdown,
   renderText,
   targetsTable,
 } from './report.js';
-import type { CellResult, Comparison, Table, TargetResult } from './report.js';
-import { externalServer, fetchVersion, freePort, launch, StartupError, stopAll, waitHealthy } from './servers.js';
-import type { ServerUnderTest } from './servers.js';
+import type { CellResult, Comparison, MemoryResult, Table, TargetResult } from './report.js';
+import { externalServer, fetchVersion, freePort, launch, launchCluster, StartupError, stopAll, waitHealthy } from './servers.js';
+import type { MemberContext, ServerUnderTest } from './servers.js';
 import { keyName, valueBytes } from './workload.js';
 import type { Op } from './workload.js';
 
@@ -90,9 +92,9 @@ class Generator {
     }
   }
 
-  async preload(url: string, connections: number, keys: number, valueSize: number): Promise<number> {
+  async preload(urls: readonly string[], connections: number, keys: number, valueSize: number): Promise<number> {
     const id = this.nextId++;
-    const res = await this.call({ kind: 'preload', id, url, connections, keys, valueSize });
+    const res = await this.call({ kind: 'preload', id, urls: [...urls], connections, keys, valueSize });
     if (res.kind === 'preload-done') return res.elapsedMs;
     throw new Error(res.kind === 'failed' ? res.message : `unexpected ${res.kind}`);
   }
@@ -131,7 +133,7 @@ async function measureCell(
   let cpuEnd: Array<number | null> = [];
   const m = await gen.run(
     {
-      url: server.url,
+      urls: [...server.urls],
       op,
       connections,
       warmupMs: opts.warmupS * 1000,
@@ -158,7 +160,7 @@ async function measureCell(
   const cell: CellResult = { ...m, serverCpuPct, idleTargetsCpuPct };
   log(
     `  ${opts.rounds > 1 ? `round ${round + 1}/${opts.rounds} ` : ''}` +
-      `${server.label.padEnd(8)} ${op.padEnd(5)} c=${String(connections).padStart(3)}  ` +
+      `${server.label.padEnd(8)} ${op.padEnd(7)} c=${String(connections).padStart(3)}  ` +
       `${fmtRate(cell.throughput).padStart(7)} req/s  p50 ${fmtMs(cell.latencyMs.p50)} ms  p99 ${fmtMs(cell.latencyMs.p99)} ms` +
       (cell.errors > 0 ? `  errors ${cell.errors} (${cell.firstError ?? ''})` : ''),
   );
@@ -253,8 +255,12 @@ function emptyResult(label: string, kind: TargetResult['kind']): TargetResult {
   return { label, kind, url: null, command: null, version: null, preload: null, cells: [], error: null };
 }
 
-/** Reads back a few preloaded keys through the JSON API and checks their values. */
-async function verifyPreload(url: string, opts: Options): Promise<void> {
+/** Reads back a few preloaded keys through the JSON API (from every member) and checks their values. */
+async function verifyPreload(urls: readonly string[], opts: Options): Promise<void> {
+  for (const url of urls) await verifyPreloadAt(url, opts);
+}
+
+async function verifyPreloadAt(url: string, opts: Options): Promise<void> {
   for (const i of new Set([0, Math.floor(opts.keys / 2), opts.keys - 1])) {
     const res = await fetch(`${url}/v3/kv/range`, {
       method: 'POST',
@@ -263,19 +269,71 @@ async function verifyPreload(url: string, opts: Options): Promise<void> {
       signal: AbortSignal.timeout(5000),
     });
     const text = await res.text();
-    if (res.status !== 200) throw new Error(`range of ${keyName(i)} after preload: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (res.status !== 200) throw new Error(`range of ${keyName(i)} at ${url} after preload: HTTP ${res.status} ${text.slice(0, 200)}`);
     // Shape per shared/API.md §5: {"header":{…},"kvs":[{"key":…,"value":…}],"count":"1"}
     const body = JSON.parse(text) as { kvs?: Array<{ key?: string; value?: string }> };
     const want = valueBytes(i, opts.valueSize).toString('base64');
     const got = body.kvs?.[0]?.value ?? '';
     if (body.kvs?.length !== 1 || got !== want) {
-      throw new Error(`range of ${keyName(i)} after preload returned ${text.slice(0, 200)}; expected its ${opts.valueSize}-byte value`);
+      throw new Error(`range of ${keyName(i)} at ${url} after preload returned ${text.slice(0, 200)}; expected its ${opts.valueSize}-byte value`);
     }
   }
 }
 
+/** etcd's flags for one member of a --members N cluster (default tuning, quiet log). */
+function etcdMemberArgv(opts: Options, m: MemberContext): string[] {
+  return [
+    opts.etcdBin,
+    '--name', m.name,
+    '--data-dir', m.dataDir,
+    '--listen-client-urls', m.url,
+    '--advertise-client-urls', m.url,
+    '--listen-peer-urls', m.peerUrl,
+    '--initial-advertise-peer-urls', m.peerUrl,
+    '--initial-cluster', m.initialCluster,
+    '--initial-cluster-state', 'new',
+    '--initial-cluster-token', m.token,
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+    '--log-level', 'warn',
+  ];
+}
+
+/** --keyward-cmd with its placeholders filled in; a leading `node` becomes this Node binary. */
+function keywardArgv(cmd: readonly string[], ctx: { dataDir: string; url: string; port: number; host: string }, m?: MemberContext): string[] {
+  return cmd.map((w, i) => {
+    if (i === 0 && w === 'node') return process.execPath;
+    let out = w
+      .replaceAll('{data_dir}', ctx.dataDir)
+      .replaceAll('{url}', ctx.url)
+      .replaceAll('{port}', String(ctx.port))
+      .replaceAll('{host}', ctx.host);
+    if (m !== undefined) {
+      out = out
+        .replaceAll('{name}', m.name)
+        .replaceAll('{peer_url}', m.peerUrl)
+        .replaceAll('{initial_cluster}', m.initialCluster)
+        .replaceAll('{token}', m.token);
+    }
+    return out;
+  });
+}
+
 async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTest> {
   const timeoutMs = opts.startupTimeoutS * 1000;
+  if (opts.members > 1 && t.kind !== 'url') {
+    if (t.kind === 'keyward') checkKeywardEntry(opts);
+    log(`${t.label}: starting ${opts.members} members`);
+    const server = await launchCluster({
+      label: t.label,
+      members: opts.members,
+      cwd: REPO_ROOT,
+      startupTimeoutMs: timeoutMs,
+      argv: (m) => (t.kind === 'etcd' ? etcdMemberArgv(opts, m) : keywardArgv(opts.keywardCmd, m, m)),
+    });
+    log(`${t.label}: all ${opts.members} members healthy with an agreed leader`);
+    return server;
+  }
   switch (t.kind) {
     case 'url':
       await waitHealthy(t.url, timeoutMs);
@@ -304,34 +362,29 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTes
       });
     }
     case 'keyward': {
-      const cmd = opts.keywardCmd;
-      const script = cmd[0] === 'node' ? cmd[1] : undefined;
-      if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
-        throw new StartupError(
-          `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +
-            `pass --keyward-cmd, or bench another target (--target etcd | url:http://host:port)`,
-        );
-      }
+      checkKeywardEntry(opts);
       return launch({
         label: 'keyward',
         cwd: REPO_ROOT,
         startupTimeoutMs: timeoutMs,
-        argv: (ctx) =>
-          cmd.map((w, i) =>
-            i === 0 && w === 'node'
-              ? process.execPath
-              : w
-                  .replaceAll('{data_dir}', ctx.dataDir)
-                  .replaceAll('{url}', ctx.url)
-                  .replaceAll('{port}', String(ctx.port))
-                  .replaceAll('{host}', ctx.host),
-          ),
+        argv: (ctx) => keywardArgv(opts.keywardCmd, ctx),
       });
     }
     default: {
       const never: never = t;
       throw new TypeError(`unknown target ${JSON.stringify(never)}`);
     }
+  }
+}
+
+function checkKeywardEntry(opts: Options): void {
+  const cmd = opts.keywardCmd;
+  const script = cmd[0] === 'node' ? cmd[1] : undefined;
+  if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
+    throw new StartupError(
+      `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +
+        `pass --keyward-cmd, or bench another target (--target etcd | url:http://host:port)`,
+    );
   }
 }
 
@@ -348,10 +401,10 @@ async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Prom
     result.url = server.url;
     result.command = server.command;
     result.version = await fetchVersion(server.url);
-    log(`${t.label}: healthy at ${server.url}; preloading ${opts.keys} keys`);
-    const elapsedMs = await gen.preload(server.url, opts.preloadConnections, opts.keys, opts.valueSize);
+    log(`${t.label}: healthy at ${server.urls.join(', ')}; preloading ${opts.keys} keys`);
+    const elapsedMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize);
     result.preload = { keys: opts.keys, elapsedMs };
-    await verifyPreload(server.url, opts);
+    await verifyPreload(server.urls, opts);
     await sleep(SETTLE_MS);
     return { result, server, measured: [] };
   } catch (err) {
@@ -395,6 +448,47 @@ async function benchTargets(gen: Generator, opts: Options): Promise<TargetResult
   // Report in the order the targets were asked for.
   const all = [...done.map((r) => r.result), ...failedTargets];
   return opts.targets.map((t) => all.find((r) => r.label === t.label)!);
+}
+
+/** Pause after loading before reading VmRSS, so in-flight work (flushes, compaction) settles. */
+const MEMORY_SETTLE_MS = 2000;
+
+/**
+ * `--memory`: one target at a time, a fresh cluster loaded with `opts.keys` keys through the
+ * API (connections round-robin over the members), then each member's VmRSS.
+ */
+async function benchMemory(gen: Generator, opts: Options): Promise<MemoryResult[]> {
+  const out: MemoryResult[] = [];
+  for (const t of opts.targets) {
+    const r: MemoryResult = {
+      label: t.label,
+      kind: t.kind,
+      members: opts.members,
+      keys: opts.keys,
+      valueSize: opts.valueSize,
+      loadMs: null,
+      rssKiB: [],
+      error: null,
+    };
+    let server: ServerUnderTest | null = null;
+    try {
+      log(`${t.label}: starting for the memory measurement`);
+      server = await startTarget(t, opts);
+      log(`${t.label}: loading ${opts.keys} keys of ${opts.valueSize} bytes`);
+      r.loadMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize);
+      await verifyPreload(server.urls, opts);
+      await sleep(MEMORY_SETTLE_MS);
+      r.rssKiB = server.rssKiB();
+      log(`${t.label}: loaded in ${(r.loadMs / 1000).toFixed(1)} s; VmRSS ${r.rssKiB.map((k) => (k === null ? '-' : `${(k / 1024).toFixed(1)} MiB`)).join(', ')}`);
+    } catch (err) {
+      r.error = err instanceof Error ? err.message : String(err);
+      log(`${t.label}: FAILED: ${r.error}`);
+    } finally {
+      if (server !== null) await server.stop();
+    }
+    out.push(r);
+  }
+  return out;
 }
 
 async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult> {
@@ -446,10 +540,14 @@ interface BenchResults {
     seed: number;
     rounds: number;
     sequential: boolean;
+    members: number;
+    memory: boolean;
   };
   ceiling: TargetResult | null;
   targets: TargetResult[];
   comparisons: Comparison[];
+  /** --memory only. */
+  memory?: MemoryResult[];
 }
 
 async function main(): Promise<number> {
@@ -494,6 +592,8 @@ async function main(): Promise<number> {
       seed: opts.seed,
       rounds: opts.rounds,
       sequential: opts.sequential,
+      members: opts.members,
+      memory: opts.memory,
     },
     ceiling: null,
     targets: [],
@@ -512,6 +612,25 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  if (opts.memory) {
+    let memory: MemoryResult[];
+    try {
+      memory = await benchMemory(gen, opts);
+    } finally {
+      await gen.close();
+      await stopAll();
+    }
+    results.memory = memory;
+    results.finishedAt = new Date().toISOString();
+    const tables = memoryTables(memory);
+    process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n`);
+    if (opts.markdown) process.stdout.write(`\n${tables.map(renderMarkdown).join('\n\n')}\n`);
+    mkdirSync(dirname(opts.jsonPath), { recursive: true });
+    writeFileSync(opts.jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+    log(`results written to ${opts.jsonPath}`);
+    return memory.some((m) => m.error !== null) ? 1 : 0;
+  }
+
   const perCell = opts.warmupS + opts.durationS + SETTLE_MS / 1000;
   const cellsPerTarget = opts.connections.length * opts.ops.length;
   const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : opts.targets.length * opts.rounds);
@@ -528,15 +647,20 @@ async function main(): Promise<number> {
   }
   results.finishedAt = new Date().toISOString();
 
+  const goals = goalsFor(opts.members, opts.ops, opts.connections);
   const etcd = results.targets.find((t) => t.kind === 'etcd');
   if (etcd !== undefined && etcd.cells.length > 0) {
-    for (const t of results.targets) if (t !== etcd) results.comparisons.push(...compare(t, etcd));
+    for (const t of results.targets) if (t !== etcd) results.comparisons.push(...compare(t, etcd, goals));
   }
 
   const tables: Table[] = [];
   if (results.ceiling !== null) tables.push(ceilingTable(results.ceiling));
-  if (results.targets.length > 0) tables.push(targetsTable(results.targets));
-  if (results.comparisons.length > 0) tables.push(comparisonTable(results.comparisons));
+  if (results.targets.length > 0) {
+    const t = targetsTable(results.targets);
+    if (opts.members > 1) t.title = `Results (${opts.members}-member clusters, connections round-robin over the members)`;
+    tables.push(t);
+  }
+  if (results.comparisons.length > 0) tables.push(comparisonTable(results.comparisons, goals));
   process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n`);
   if (opts.markdown) process.stdout.write(`\n${tables.map(renderMarkdown).join('\n\n')}\n`);
 

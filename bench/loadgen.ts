@@ -53,14 +53,17 @@ function buildRawRequests(t: Target, op: Op, keys: number, valueSize: number): B
   return out;
 }
 
-function rawLanes(t: Target, requests: Buffer[], n: number): Lane[] {
+/** Lane k talks to member m = k % targets.length and sends `request(m, i)`. */
+function rawLanes(targets: Target[], n: number, request: (m: number, i: number) => Buffer): Lane[] {
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
+    const m = k % targets.length;
+    const t = targets[m]!;
     let conn = new RawConnection(t.host, t.port);
     lanes.push({
       send(i, handler) {
         if (conn.broken) conn = new RawConnection(t.host, t.port);
-        conn.request(requests[i]!, handler);
+        conn.request(request(m, i), handler);
       },
       close() {
         conn.close();
@@ -70,13 +73,15 @@ function rawLanes(t: Target, requests: Buffer[], n: number): Lane[] {
   return lanes;
 }
 
-function httpLanes(t: Target, op: Op, keys: number, valueSize: number, n: number): Lane[] {
+function httpLanes(targets: Target[], op: Op, keys: number, valueSize: number, n: number): Lane[] {
   const bodies = new Array<Buffer>(keys);
   for (let i = 0; i < keys; i++) bodies[i] = Buffer.from(requestBody(op, i, valueSize), 'utf8');
-  const pool = new HttpAgentPool(t.host, t.port, n);
+  // One Agent pool per member, each allowed as many sockets as lanes assigned to it.
+  const pools = targets.map((t, m) => new HttpAgentPool(t.host, t.port, Math.max(1, Math.ceil((n - m) / targets.length))));
   const path = OP_PATH[op];
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
+    const pool = pools[k % targets.length]!;
     lanes.push({
       send(i, handler) {
         pool.request(path, bodies[i]!, handler);
@@ -111,11 +116,13 @@ function describe(err: Error | null, status: number, body: Buffer, marker: Buffe
 }
 
 function runCell(spec: RunCell): Promise<CellMeasurement> {
-  const target = parseTarget(spec.url);
-  const lanes =
-    spec.client === 'raw'
-      ? rawLanes(target, buildRawRequests(target, spec.op, spec.keys, spec.valueSize), spec.connections)
-      : httpLanes(target, spec.op, spec.keys, spec.valueSize, spec.connections);
+  const targets = spec.urls.map(parseTarget);
+  let lanes: Lane[];
+  if (spec.client === 'raw') {
+    // Prebuilt per member (the Host header differs), only for members some lane talks to.
+    const sets = targets.map((t, m) => (m < spec.connections ? buildRawRequests(t, spec.op, spec.keys, spec.valueSize) : []));
+    lanes = rawLanes(targets, spec.connections, (m, i) => sets[m]![i]!);
+  } else lanes = httpLanes(targets, spec.op, spec.keys, spec.valueSize, spec.connections);
   const marker = BODY_MARKER[spec.op];
   const samples = new LatencySamples();
   let errors = 0;
@@ -223,10 +230,10 @@ function runCell(spec: RunCell): Promise<CellMeasurement> {
 }
 
 function preload(spec: Preload): Promise<number> {
-  const target = parseTarget(spec.url);
-  const requests = buildRawRequests(target, 'put', spec.keys, spec.valueSize);
+  const targets = spec.urls.map(parseTarget);
   const n = Math.max(1, Math.min(spec.connections, spec.keys));
-  const lanes = rawLanes(target, requests, n);
+  // Built as they are sent: a 100,000-key preload (--memory) would hold ~45 MB per member.
+  const lanes = rawLanes(targets, n, (m, i) => rawRequest(OP_PATH.put, targets[m]!.hostHeader, requestBody('put', i, spec.valueSize)));
   let next = 0;
   let written = 0;
   return new Promise<number>((resolve, reject) => {

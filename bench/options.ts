@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ClientKind } from './protocol.js';
-import { OPS } from './workload.js';
+import { ALL_OPS, CLUSTER_OPS, OPS } from './workload.js';
 import type { Op } from './workload.js';
 
 export type TargetSpec =
@@ -35,10 +35,27 @@ export interface Options {
   rounds: number;
   /** One target at a time instead of taking turns cell by cell. */
   sequential: boolean;
+  /** Members per started Keyward/etcd cluster (1 = the single-member bench). */
+  members: number;
+  /** Memory mode: load `keys` keys into a fresh cluster and report each member's VmRSS. */
+  memory: boolean;
 }
 
 export const DEFAULT_KEYWARD_CMD =
   'node dist/src/cli/main.js serve --data-dir {data_dir} --listen-client-urls {url} --advertise-client-urls {url}';
+
+/**
+ * How to start one member of a --members N Keyward cluster. Placeholders besides the
+ * single-member ones: {name}, {peer_url}, {initial_cluster}, {token}.
+ */
+export const DEFAULT_KEYWARD_CLUSTER_CMD =
+  'node dist/src/cli/main.js serve --name {name} --data-dir {data_dir} ' +
+  '--listen-client-urls {url} --advertise-client-urls {url} ' +
+  '--listen-peer-urls {peer_url} --initial-advertise-peer-urls {peer_url} ' +
+  '--initial-cluster {initial_cluster} --initial-cluster-state new --initial-cluster-token {token}';
+
+/** Keys loaded by --memory unless --keys says otherwise. */
+export const MEMORY_KEYS = 100_000;
 
 export const USAGE = `Usage: npm run bench -- [flags]     (or: node dist/bench/kv-bench.js [flags])
 
@@ -48,15 +65,24 @@ started Keyward member and, when etcd is on PATH, a freshly started etcd in the 
 
   --target T            keyward | etcd | both | url:http://host:port, or a comma list of
                         those (default: both when etcd is on PATH, else keyward)
+  --members N           members per started cluster, Keyward's and etcd's (default 1);
+                        connections are spread round-robin over the members
+  --memory              instead of the throughput cells: load --keys keys (default
+                        ${MEMORY_KEYS.toLocaleString('en-US')}) into a fresh cluster of each target and report
+                        every member's resident set size (VmRSS)
   --connections LIST    concurrent connections per cell (default 1,16,64)
-  --ops LIST            put,range (default both)
+  --ops LIST            put,range,range-s (range-s = "serializable": true); default
+                        put,range, and put,range,range-s with --members > 1
   --duration S          measured seconds per cell (default 5)
   --warmup S            unmeasured warm-up seconds per cell (default 1)
   --keys N              key space size, keys bench/key-<n> (default 10000)
   --value-size B        value bytes (default 256)
   --client raw|http     generator transport: raw net sockets (default) or node:http Agent
-  --keyward-cmd CMD     how to start Keyward; placeholders {data_dir} {url} {port} {host}
-                        (default: ${DEFAULT_KEYWARD_CMD})
+  --keyward-cmd CMD     how to start Keyward (one member); placeholders {data_dir} {url}
+                        {port} {host}, and with --members > 1 also {name} {peer_url}
+                        {initial_cluster} {token}
+                        (default: ${DEFAULT_KEYWARD_CMD};
+                        with --members > 1: ${DEFAULT_KEYWARD_CLUSTER_CMD})
   --etcd-bin PATH       etcd binary (default: etcd)
   --json PATH           where to write results (default bench/results/latest.json)
   --no-ceiling          skip the generator-ceiling cells (constant node:http server)
@@ -177,13 +203,15 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
       options: {
         target: { type: 'string' },
         connections: { type: 'string', default: '1,16,64' },
-        ops: { type: 'string', default: OPS.join(',') },
+        ops: { type: 'string' },
+        members: { type: 'string', default: '1' },
+        memory: { type: 'boolean', default: false },
         duration: { type: 'string', default: '5' },
         warmup: { type: 'string', default: '1' },
-        keys: { type: 'string', default: '10000' },
+        keys: { type: 'string' },
         'value-size': { type: 'string', default: '256' },
         client: { type: 'string', default: 'raw' },
-        'keyward-cmd': { type: 'string', default: DEFAULT_KEYWARD_CMD },
+        'keyward-cmd': { type: 'string' },
         'etcd-bin': { type: 'string', default: 'etcd' },
         json: { type: 'string' },
         'no-ceiling': { type: 'boolean', default: false },
@@ -206,13 +234,15 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
   const etcdBin = v['etcd-bin'];
   const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'));
   const connections = parseList('connections', v.connections, (s) => positiveNumber('connections', s, true));
-  const ops = parseList('ops', v.ops, (s): Op => {
-    if (s === 'put' || s === 'range') return s;
-    throw new UsageError(`unknown op ${JSON.stringify(s)} (put|range)`);
+  const members = positiveNumber('members', v.members, true);
+  const ops = parseList('ops', v.ops ?? (members > 1 ? CLUSTER_OPS : OPS).join(','), (s): Op => {
+    const op = ALL_OPS.find((o) => o === s);
+    if (op !== undefined) return op;
+    throw new UsageError(`unknown op ${JSON.stringify(s)} (${ALL_OPS.join('|')})`);
   });
   const client = v.client;
   if (client !== 'raw' && client !== 'http') throw new UsageError(`--client must be raw or http, got ${JSON.stringify(client)}`);
-  const keywardCmd = splitCommand(v['keyward-cmd']);
+  const keywardCmd = splitCommand(v['keyward-cmd'] ?? (members > 1 ? DEFAULT_KEYWARD_CLUSTER_CMD : DEFAULT_KEYWARD_CMD));
   if (keywardCmd.length === 0) throw new UsageError('--keyward-cmd is empty');
   if (v['no-ceiling'] && v['ceiling-only']) throw new UsageError('--no-ceiling and --ceiling-only exclude each other');
   const jsonPath = v.json === undefined ? join(repoRoot, 'bench', 'results', 'latest.json') : isAbsolute(v.json) ? v.json : resolve(v.json);
@@ -225,7 +255,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     ops: [...new Set(ops)],
     durationS: positiveNumber('duration', v.duration, false),
     warmupS: nonNegativeNumber('warmup', v.warmup),
-    keys: positiveNumber('keys', v.keys, true),
+    keys: positiveNumber('keys', v.keys ?? String(v.memory ? MEMORY_KEYS : 10_000), true),
     valueSize: nonNegativeNumber('value-size', v['value-size'], true),
     client,
     keywardCmd,
@@ -239,5 +269,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     seed,
     rounds: positiveNumber('rounds', v.rounds, true),
     sequential: v.sequential,
+    members,
+    memory: v.memory,
   };
 }

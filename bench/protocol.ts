@@ -5,11 +5,14 @@ import type { Op } from './workload.js';
 
 export type ClientKind = 'raw' | 'http';
 
-/** Measure one cell: `connections` closed-loop keep-alive connections issuing `op`. */
+/**
+ * Measure one cell: `connections` closed-loop keep-alive connections issuing `op`. Connection
+ * k goes to `urls[k % urls.length]` (round-robin over a cluster's members).
+ */
 export interface RunCell {
   kind: 'run';
   id: number;
-  url: string;
+  urls: string[];
   op: Op;
   connections: number;
   warmupMs: number;
@@ -24,7 +27,8 @@ export interface RunCell {
 export interface Preload {
   kind: 'preload';
   id: number;
-  url: string;
+  /** Connections are spread round-robin over these. */
+  urls: string[];
   connections: number;
   keys: number;
   valueSize: number;

@@ -21,30 +21,63 @@ export class StartupError extends Error {
 
 export interface ServerUnderTest {
   readonly label: string;
+  /** The first member's client URL. */
   readonly url: string;
+  /** Every member's client URL (just `url` for a single server). */
+  readonly urls: readonly string[];
   /** argv used to start it; null for an already-running endpoint. */
   readonly command: string[] | null;
   /** CPU seconds (user+sys) used so far by its process group; null when unknown. */
   cpuSeconds(): number | null;
+  /** Resident set size (VmRSS, KiB) of each member's main process; null where unknown. */
+  rssKiB(): Array<number | null>;
   stop(): Promise<void>;
 }
 
 /** An endpoint somebody else runs (`--target url:…`). */
 export function externalServer(label: string, url: string): ServerUnderTest {
-  return { label, url, command: null, cpuSeconds: () => null, stop: async () => {} };
+  return { label, url, urls: [url], command: null, cpuSeconds: () => null, rssKiB: () => [null], stop: async () => {} };
+}
+
+/** `n` distinct free loopback ports (all held open until every one is known, so none repeats). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const srv = net.createServer();
+      srv.unref();
+      servers.push(srv);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          srv.on('error', reject);
+          srv.listen(0, '127.0.0.1', () => {
+            const addr = srv.address();
+            const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+            if (port > 0) resolve(port);
+            else reject(new Error('could not allocate a port'));
+          });
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+  }
 }
 
 export async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not allocate a port'))));
-    });
-  });
+  return (await freePorts(1))[0]!;
+}
+
+/** VmRSS of process `pid` in KiB, from /proc/<pid>/status (Linux); null when unknown. */
+export function vmRssKiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
 }
 
 let clockTicks: number | null = null;
@@ -138,6 +171,8 @@ export interface LaunchSpec {
   argv: (ctx: { dataDir: string; url: string; port: number; host: string }) => string[];
   cwd: string;
   startupTimeoutMs: number;
+  /** Client port to use; a fresh one when absent. */
+  port?: number;
 }
 
 /** Every process started here, so an interrupted run can still clean up. */
@@ -152,6 +187,8 @@ class ManagedProcess implements ServerUnderTest {
   private readonly exitPromise: Promise<void>;
   private stopping: Promise<void> | null = null;
 
+  readonly urls: readonly string[];
+
   constructor(
     readonly label: string,
     readonly url: string,
@@ -160,6 +197,7 @@ class ManagedProcess implements ServerUnderTest {
     private readonly tmpRoot: string,
     readonly logPath: string,
   ) {
+    this.urls = [url];
     this.exitPromise = new Promise<void>((resolve) => {
       child.on('exit', (code, signal) => {
         this.exitInfo = `${label} exited (${signal ?? `code ${code}`})`;
@@ -181,6 +219,11 @@ class ManagedProcess implements ServerUnderTest {
   cpuSeconds(): number | null {
     const pid = this.child.pid;
     return pid === undefined || this.exitInfo !== null ? null : groupCpuSeconds(pid);
+  }
+
+  rssKiB(): Array<number | null> {
+    const pid = this.child.pid;
+    return [pid === undefined || this.exitInfo !== null ? null : vmRssKiB(pid)];
   }
 
   /** Idempotent: SIGTERM the group, SIGKILL after a grace period, remove the temp dir. */
@@ -219,7 +262,7 @@ export async function launch(spec: LaunchSpec): Promise<ServerUnderTest> {
   const tmpRoot = mkdtempSync(join(tmpdir(), `keyward-bench-${spec.label}-`));
   const dataDir = join(tmpRoot, 'data');
   const host = '127.0.0.1';
-  const port = await freePort();
+  const port = spec.port ?? (await freePort());
   const url = `http://${host}:${port}`;
   const argv = spec.argv({ dataDir, url, port, host });
   const logPath = join(tmpRoot, 'server.log');
@@ -256,5 +299,135 @@ export async function fetchVersion(url: string): Promise<unknown> {
     }
   } catch {
     return null;
+  }
+}
+
+/** What a cluster member's command line may use. */
+export interface MemberContext {
+  dataDir: string;
+  url: string;
+  port: number;
+  host: string;
+  /** Member name: m1, m2, … */
+  name: string;
+  peerUrl: string;
+  /** etcd's --initial-cluster value: name=peerUrl,… */
+  initialCluster: string;
+  /** --initial-cluster-token, unique per started cluster. */
+  token: string;
+}
+
+export interface ClusterSpec {
+  label: string;
+  members: number;
+  argv: (ctx: MemberContext) => string[];
+  cwd: string;
+  startupTimeoutMs: number;
+}
+
+/** Several managed members seen as one target: CPU is their sum, stop stops them all. */
+class ClusterUnderTest implements ServerUnderTest {
+  readonly url: string;
+  readonly urls: readonly string[];
+  readonly command: string[];
+
+  constructor(
+    readonly label: string,
+    private readonly members: ServerUnderTest[],
+  ) {
+    this.url = members[0]!.url;
+    this.urls = members.map((m) => m.url);
+    this.command = members[0]!.command ?? [];
+  }
+
+  cpuSeconds(): number | null {
+    let sum = 0;
+    for (const m of this.members) {
+      const c = m.cpuSeconds();
+      if (c === null) return null;
+      sum += c;
+    }
+    return sum;
+  }
+
+  rssKiB(): Array<number | null> {
+    return this.members.flatMap((m) => m.rssKiB());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop()));
+  }
+}
+
+let clusterSeq = 0;
+
+/**
+ * Starts a fresh `spec.members`-member cluster on loopback (every member in its own temp dir
+ * and process group), waits until every member's /health is 200 and all of them name the same
+ * leader in POST /v3/maintenance/status.
+ */
+export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest> {
+  const host = '127.0.0.1';
+  const ports = await freePorts(spec.members * 2);
+  const names = Array.from({ length: spec.members }, (_, k) => `m${k + 1}`);
+  const peerUrls = names.map((_, k) => `http://${host}:${ports[2 * k + 1]!}`);
+  const initialCluster = names.map((n, k) => `${n}=${peerUrls[k]!}`).join(',');
+  const token = `bench-${spec.label}-${process.pid}-${++clusterSeq}`;
+  const started = await Promise.allSettled(
+    names.map((name, k) =>
+      launch({
+        label: `${spec.label}-${name}`,
+        cwd: spec.cwd,
+        startupTimeoutMs: spec.startupTimeoutMs,
+        port: ports[2 * k]!,
+        argv: (ctx) => spec.argv({ ...ctx, name, peerUrl: peerUrls[k]!, initialCluster, token }),
+      }),
+    ),
+  );
+  const members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(members.map((m) => m.stop()));
+    throw failure.reason instanceof Error ? failure.reason : new StartupError(String(failure.reason));
+  }
+  const cluster = new ClusterUnderTest(spec.label, members);
+  try {
+    await waitLeader(cluster.urls, spec.startupTimeoutMs);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
+
+/** The leader id each member reports in POST /v3/maintenance/status ("0" or absent: none). */
+async function reportedLeader(url: string): Promise<string> {
+  try {
+    const res = await fetch(`${url}/v3/maintenance/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(2000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) return `HTTP ${res.status}`;
+    const body = JSON.parse(text) as { leader?: unknown };
+    return body.leader === undefined || body.leader === null ? 'none' : String(body.leader);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Waits until every member names the same non-zero leader. */
+export async function waitLeader(urls: readonly string[], timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const leaders = await Promise.all(urls.map(reportedLeader));
+    const first = leaders[0]!;
+    if (/^[1-9]\d*$/.test(first) && leaders.every((l) => l === first)) return first;
+    if (Date.now() > deadline) {
+      throw new StartupError(`no agreed leader after ${timeoutMs} ms: ${urls.map((u, k) => `${u} -> ${leaders[k]!}`).join(', ')}`);
+    }
+    await sleep(HEALTH_POLL_MS);
   }
 }

@@ -2,13 +2,20 @@
 // key names, deterministic values, and the etcd v3 JSON request bodies (keys and
 // values standard-base64, as grpc-gateway expects; see shared/API.md §2 and §5).
 
-export type Op = 'put' | 'range';
+/** `range` is a default (linearizable) read; `range-s` the same read with `"serializable": true`. */
+export type Op = 'put' | 'range' | 'range-s';
 
+/** Every op the bench knows. */
+export const ALL_OPS: readonly Op[] = ['put', 'range', 'range-s'];
+/** Default ops of a single-member run. */
 export const OPS: readonly Op[] = ['put', 'range'];
+/** Default ops of a cluster run (--members > 1): serializable reads are served locally there. */
+export const CLUSTER_OPS: readonly Op[] = ['put', 'range', 'range-s'];
 
 export const OP_PATH: Readonly<Record<Op, string>> = {
   put: '/v3/kv/put',
   range: '/v3/kv/range',
+  'range-s': '/v3/kv/range',
 };
 
 /** Key `i` of the key space: `bench/key-<i>`. */
@@ -46,6 +53,8 @@ export function requestBody(op: Op, i: number, valueSize: number): string {
       return `{"key":"${b64(keyName(i))}","value":"${b64(valueBytes(i, valueSize))}"}`;
     case 'range':
       return `{"key":"${b64(keyName(i))}"}`;
+    case 'range-s':
+      return `{"key":"${b64(keyName(i))}","serializable":true}`;
     default:
       return assertNever(op);
   }
@@ -71,6 +80,7 @@ export function rawRequest(path: string, hostHeader: string, body: string): Buff
 export const BODY_MARKER: Readonly<Record<Op, Buffer>> = {
   put: Buffer.from('"header"'),
   range: Buffer.from('"kvs"'),
+  'range-s': Buffer.from('"kvs"'),
 };
 
 export function assertNever(x: never): never {
