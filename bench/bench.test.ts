@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { splitCommand } from './options.js';
+import { parseOptions, splitCommand } from './options.js';
 import { parseResponse, ProtocolError } from './raw-client.js';
-import { compare } from './report.js';
+import { compare, goalsFor, memoryTables } from './report.js';
 import type { CellResult, TargetResult } from './report.js';
 import { LatencySamples } from './samples.js';
 import { rawRequest, requestBody, valueBytes } from './workload.js';
@@ -63,6 +63,7 @@ test('requests carry base64 keys and values and an exact Content-Length', () => 
   assert.equal(valueBytes(7, 256).length, 256);
   assert.notDeepEqual(valueBytes(7, 256), valueBytes(8, 256));
   assert.deepEqual(JSON.parse(requestBody('range', 7, 256)), { key: parsed.key });
+  assert.deepEqual(JSON.parse(requestBody('range-s', 7, 256)), { key: parsed.key, serializable: true });
   const req = rawRequest('/v3/kv/put', '127.0.0.1:2379', body).toString('latin1');
   const [head, sent] = req.split('\r\n\r\n') as [string, string];
   assert.match(head, /^POST \/v3\/kv\/put HTTP\/1\.1\r\nHost: 127\.0\.0\.1:2379\r\n/);
@@ -126,4 +127,76 @@ test('the comparison is Keyward over etcd and the goal applies only at 16 and 64
       [64, 1, 1.25, false],
     ],
   );
+});
+
+test('three-member goals: put at 64 >= 1.5x with p99 no worse, linearizable range >= 1.5x, none for range-s', () => {
+  const goals = goalsFor(3, ['put', 'range', 'range-s'], [1, 16, 64]);
+  assert.deepEqual(
+    goals.map((g) => [g.op, g.connections, g.minThroughputRatio, g.maxP99Ratio]),
+    [
+      ['put', 64, 1.5, 1],
+      ['range', 16, 1.5, null],
+      ['range', 64, 1.5, null],
+    ],
+  );
+  const cell = (op: 'put' | 'range', connections: number, throughput: number, p99: number): CellResult => ({
+    op,
+    connections,
+    client: 'raw',
+    windowS: 1,
+    requests: throughput,
+    errors: 0,
+    firstError: null,
+    throughput,
+    latencyMs: { mean: 1, p50: 1, p90: 1, p99, p999: p99, max: p99 },
+    genCpuPct: 10,
+    genElu: 0.1,
+    genCpuUsPerReq: 10,
+    serverCpuPct: null,
+    idleTargetsCpuPct: null,
+  });
+  const t = (label: string, cells: CellResult[]): TargetResult => ({
+    label,
+    kind: label === 'etcd' ? 'etcd' : 'keyward',
+    url: null,
+    command: null,
+    version: null,
+    preload: null,
+    cells,
+    error: null,
+  });
+  const k = t('keyward', [cell('put', 16, 100, 9), cell('put', 64, 150, 4), cell('range', 64, 140, 99)]);
+  const e = t('etcd', [cell('put', 16, 100, 1), cell('put', 64, 100, 4), cell('range', 64, 100, 1)]);
+  assert.deepEqual(
+    compare(k, e, goals).map((c) => [c.op, c.connections, c.meetsGoal]),
+    [
+      ['put', 16, null],
+      ['put', 64, true],
+      ['range', 64, false],
+    ],
+  );
+});
+
+test('--members 3 defaults to put,range,range-s and the cluster command; --memory to 100,000 keys', () => {
+  const o = parseOptions(['--members', '3', '--target', 'keyward'], '/repo');
+  assert.ok(o !== null);
+  assert.deepEqual(o.ops, ['put', 'range', 'range-s']);
+  assert.ok(o.keywardCmd.includes('{initial_cluster}'));
+  assert.equal(o.keys, 10_000);
+  const one = parseOptions(['--target', 'keyward'], '/repo');
+  assert.ok(one !== null);
+  assert.deepEqual(one.ops, ['put', 'range']);
+  assert.equal(one.members, 1);
+  assert.ok(!one.keywardCmd.includes('{initial_cluster}'));
+  const mem = parseOptions(['--memory', '--members', '3', '--target', 'keyward'], '/repo');
+  assert.equal(mem?.keys, 100_000);
+});
+
+test('memory ratio compares the largest members', () => {
+  const r = (label: string, kind: 'keyward' | 'etcd', rss: number[]) => ({
+    label, kind, members: rss.length, keys: 10, valueSize: 256, loadMs: 1, rssKiB: rss, error: null,
+  });
+  const tables = memoryTables([r('keyward', 'keyward', [100, 90, 80]), r('etcd', 'etcd', [100, 120, 50])]);
+  assert.equal(tables.length, 2);
+  assert.deepEqual(tables[1]!.rows, [['keyward', '0.83x', '1.00x', 'met']]);
 });
