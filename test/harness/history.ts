@@ -28,8 +28,10 @@ export interface Operation {
   revision?: number;
   /** The member the client sent the request to. */
   member?: string;
-  /** Why the outcome is unknown. */
+  /** Why the outcome is unknown, or why it failed. */
   error?: string;
+  /** The operation definitely did not take effect (the connection was refused): the checker ignores it. */
+  failed?: boolean;
 }
 
 export class HistoryRecorder {
@@ -59,6 +61,14 @@ export class HistoryRecorder {
     op.error = error;
   }
 
+  /** The request definitely never reached a member (connection refused): it took no effect. */
+  fail(op: Operation, error: string): void {
+    op.complete = this.now();
+    op.output = null;
+    op.failed = true;
+    op.error = error;
+  }
+
   get operations(): readonly Operation[] {
     return this.ops;
   }
@@ -68,7 +78,7 @@ export function describeOp(op: Operation): string {
   const i = op.input;
   const call = i.f === 'get' ? `get(${op.key})` : i.f === 'put' ? `put(${op.key}, ${i.value})` : `cas(${op.key}, ${i.expect} -> ${i.value})`;
   const o = op.output;
-  const out = o === null ? `unknown${op.error !== undefined ? ` [${op.error}]` : ''}` : o.f === 'get' ? (o.value === null ? 'absent' : o.value) : o.f === 'put' ? 'ok' : o.ok ? 'succeeded' : 'failed';
+  const out = op.failed === true ? `failed [${op.error ?? ''}]` : o === null ? `unknown${op.error !== undefined ? ` [${op.error}]` : ''}` : o.f === 'get' ? (o.value === null ? 'absent' : o.value) : o.f === 'put' ? 'ok' : o.ok ? 'succeeded' : 'failed';
   const when = `[${op.invoke.toFixed(1)}, ${op.complete === null ? '∞' : op.complete.toFixed(1)}]`;
   const rev = op.revision !== undefined ? ` rev ${op.revision}` : '';
   const member = op.member !== undefined ? ` @${op.member}` : '';

@@ -10,7 +10,8 @@
 // Unknown outcomes: an operation with complete === null may have taken effect at any point after
 // its invocation, or never. Its return is placed at +∞ and the search succeeds as soon as every
 // operation with a known outcome is linearized: whatever unknown ones are still pending then are
-// the ones that never took effect. A get with an unknown outcome says nothing and is dropped.
+// the ones that never took effect. A get with an unknown outcome says nothing and is dropped, and
+// so is an operation marked `failed` (it provably never reached a member).
 import { describeOp, type Operation, type RegisterInput, type RegisterOutput } from './history.js';
 
 export type RegisterState = string | null;
@@ -69,6 +70,7 @@ interface Node {
 export function checkHistory(history: readonly Operation[], opts: CheckOptions = {}): CheckResult {
   const byKey = new Map<string, Operation[]>();
   for (const op of history) {
+    if (op.failed === true) continue; // never reached a member
     if (op.input.f === 'get' && op.output === null) continue; // an unanswered read constrains nothing
     let list = byKey.get(op.key);
     if (list === undefined) byKey.set(op.key, (list = []));

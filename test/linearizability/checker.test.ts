@@ -108,14 +108,14 @@ test('keys are independent (P-compositionality): a violation on one key is repor
 });
 
 test('a large concurrent history with many unknown writes is decided quickly (memoization)', () => {
-  // 8 clients, 2,000 operations on one register, simulated against a real register so it is
+  // 8 clients, 1,000 operations on one register, simulated against a real register so it is
   // linearizable; every 10th write times out and sometimes never takes effect.
   let seed = 7;
   const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   let reg: string | null = null;
   const h: Operation[] = [];
   let t = 0;
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < 1000; i++) {
     const c = i % 8;
     const inv = t;
     const at = t + 0.5; // linearization point
@@ -142,9 +142,17 @@ test('a large concurrent history with many unknown writes is decided quickly (me
   }
   const started = performance.now();
   assertLinearizable(h);
-  assert.ok(performance.now() - started < 5000, 'decided within 5 s');
-  // And one corrupted read makes it fail.
-  const bad = h.findIndex((o, i) => i > 1000 && o.input.f === 'get' && o.output !== null);
+  assert.ok(performance.now() - started < 2000, 'decided within 2 s');
+  // And one corrupted read makes it fail (a refutation explores every order of the pending
+  // unknown writes before it, so it is far slower than a success: no time bound asserted).
+  const bad = h.findIndex((o, i) => i > 300 && o.input.f === 'get' && o.output !== null);
   h[bad]!.output = { f: 'get', value: 'never-written' };
   assert.equal(checkHistory(h).ok, false);
+});
+
+test('an operation marked failed (connection refused) is ignored', () => {
+  const refused = put(0, 0, 1, 'a');
+  refused.failed = true;
+  refused.output = null;
+  assertLinearizable([refused, get(1, 2, 3, null)]);
 });

@@ -1,0 +1,370 @@
+// One randomized fault run ("jepsen" run): three `keyward serve` processes, concurrent clients
+// doing get / put / CAS on a few keys against random members, one fault in the middle, every
+// operation recorded and checked for linearizability (test/harness/linearizability.ts), then the
+// members' full contents compared once the cluster has healed. Used by jepsen.test.ts (one bounded
+// run in `npm test`) and by scripts/jepsen.mjs (`npm run jepsen -- --runs N`).
+//
+// The process plumbing follows test/cluster/process-faults.test.ts (same flags, same readiness
+// signal through startMemberProcess); it is kept here so that file stays untouched.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
+import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
+import { freePort } from '../harness/cluster.js';
+import { HistoryRecorder, type Operation } from '../harness/history.js';
+import { checkHistory, type CheckResult } from '../harness/linearizability.js';
+import { startMemberProcess, type MemberProcess } from '../harness/process.js';
+import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
+
+export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface RunOptions {
+  seed: number;
+  /** Default: chosen by the seed. */
+  fault?: Fault;
+  clients?: number;
+  keys?: number;
+  /** Workload before the fault, and after healing, in ms. */
+  beforeMs?: number;
+  afterMs?: number;
+  /** Fault duration (kill → restart, or SIGSTOP → SIGCONT), ms. */
+  faultMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunReport {
+  seed: number;
+  fault: Fault;
+  /** Which member the fault hit and whether it was the leader. */
+  target: string;
+  operations: number;
+  completed: number;
+  /** Refused connections: provably no effect. */
+  failed: number;
+  unknown: number;
+  check: CheckResult;
+  /** L3: problems with header revisions (per-client monotonicity, unique write revisions). */
+  revisionProblems: string[];
+  /** Null when every member converged to the same revision and content. */
+  divergence: string | null;
+  historyFile: string | null;
+}
+
+const HEARTBEAT_MS = 50;
+const ELECTION_MS = 500;
+const REQUEST_TIMEOUT_MS = 2000;
+
+/** mulberry32: a small seeded PRNG, so a failing run's choices reproduce from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+interface Slot {
+  name: string;
+  peerUrl: string;
+  clientUrl: string;
+  dataDir: string;
+  proc: MemberProcess | null;
+  /** Client used for maintenance calls (status, final ranges). */
+  admin: KvClient;
+}
+
+export class ProcessCluster {
+  private constructor(
+    readonly slots: Slot[],
+    private readonly dir: TmpDir,
+  ) {}
+
+  static async create(n: number): Promise<ProcessCluster> {
+    const dir = makeTmpDir('keyward-jepsen-');
+    const slots: Slot[] = [];
+    for (let i = 0; i < n; i++) {
+      const clientUrl = `http://127.0.0.1:${await freePort()}`;
+      slots.push({
+        name: `j${i}`,
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl,
+        dataDir: dir.sub(`j${i}`),
+        proc: null,
+        admin: new KvClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
+      });
+    }
+    return new ProcessCluster(slots, dir);
+  }
+
+  async start(which: number[] = this.slots.map((_, i) => i)): Promise<void> {
+    const initial = this.slots.map((s) => `${s.name}=${s.peerUrl}`).join(',');
+    await Promise.all(
+      which.map(async (i) => {
+        const s = this.slots[i]!;
+        s.proc = await startMemberProcess(s.dataDir, [
+          '--name', s.name,
+          '--listen-client-urls', s.clientUrl,
+          '--advertise-client-urls', s.clientUrl,
+          '--listen-peer-urls', s.peerUrl,
+          '--initial-advertise-peer-urls', s.peerUrl,
+          '--initial-cluster', initial,
+          '--initial-cluster-token', 'jepsen',
+          '--heartbeat-interval', String(HEARTBEAT_MS),
+          '--election-timeout', String(ELECTION_MS),
+        ]);
+      }),
+    );
+  }
+
+  async kill(i: number): Promise<void> {
+    const p = this.slots[i]!.proc;
+    if (p === null) return;
+    this.slots[i]!.proc = null;
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }
+
+  signal(i: number, sig: 'SIGSTOP' | 'SIGCONT'): void {
+    this.slots[i]!.proc?.child.kill(sig);
+  }
+
+  /** Index of a running member that reports itself as leader, waiting up to `ms`. */
+  async leader(ms = 15_000): Promise<number> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      for (let i = 0; i < this.slots.length; i++) {
+        const s = this.slots[i]!;
+        if (s.proc === null) continue;
+        try {
+          const st = await s.admin.status();
+          if (st.leader !== 0n && st.header.memberId === st.leader) return i;
+        } catch {
+          // not answering (yet)
+        }
+      }
+      if (Date.now() > deadline) throw new Error('no leader elected');
+      await sleep(50);
+    }
+  }
+
+  /** Serializable full range of member i: its local revision and every key. */
+  async contents(i: number): Promise<{ revision: number; kvs: KeyValue[] }> {
+    const r = await this.slots[i]!.admin.range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), serializable: true });
+    return { revision: r.header.revision, kvs: r.kvs };
+  }
+
+  async dispose(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) {
+      // A stopped process is killed as well; SIGCONT first only to be tidy.
+      this.signal(i, 'SIGCONT');
+      await this.kill(i);
+    }
+    this.dir.cleanup();
+  }
+}
+
+interface Workload {
+  stop(): Promise<void>;
+}
+
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number): Workload {
+  let stopped = false;
+  const perMember = cluster.slots.map((s) => new KvClient({ endpoints: [s.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
+  let written = 0;
+  const workers = Array.from({ length: clients }, async (_, c) => {
+    const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
+    const seen = new Map<string, string>(); // last value this client saw per key: CAS expects it
+    while (!stopped) {
+      const m = Math.floor(rnd() * perMember.length);
+      const kv = perMember[m]!;
+      const member = cluster.slots[m]!.name;
+      const key = keys[Math.floor(rnd() * keys.length)]!;
+      const r = rnd();
+      if (r < 0.45) {
+        const op = rec.invoke(c, key, { f: 'get' }, member);
+        try {
+          const res = await kv.range({ key: enc(key) });
+          const kv0 = res.kvs[0];
+          const value = kv0 === undefined ? null : dec(kv0.value);
+          rec.ok(op, { f: 'get', value }, res.header.revision);
+          if (value !== null) seen.set(key, value);
+        } catch (e) {
+          recordError(rec, op, e);
+        }
+      } else if (r < 0.75) {
+        const value = `c${c}-${written++}`;
+        const op = rec.invoke(c, key, { f: 'put', value }, member);
+        try {
+          const res = await kv.put({ key: enc(key), value: enc(value) });
+          rec.ok(op, { f: 'put' }, res.header.revision);
+          seen.set(key, value);
+        } catch (e) {
+          recordError(rec, op, e);
+        }
+      } else {
+        const expect = seen.get(key) ?? 'c0-0';
+        const value = `c${c}-${written++}`;
+        const op = rec.invoke(c, key, { f: 'cas', expect, value }, member);
+        try {
+          const res = await kv.txn({
+            compare: [{ key: enc(key), rangeEnd: new Uint8Array(0), target: CompareTarget.VALUE, result: CompareResult.EQUAL, operand: { kind: 'value', value: enc(expect) } }],
+            success: [{ type: 'put', put: putRequest({ key: enc(key), value: enc(value) }) }],
+            failure: [],
+          });
+          rec.ok(op, { f: 'cas', ok: res.succeeded }, res.header.revision);
+          if (res.succeeded) seen.set(key, value);
+        } catch (e) {
+          recordError(rec, op, e);
+        }
+      }
+      if (rec.operations.at(-1)?.output === null) await sleep(20); // member down or no leader: back off a little
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
+/** Records a client error: a refused connection proves the request took no effect; anything else leaves the outcome unknown. */
+function recordError(rec: HistoryRecorder, op: Operation, e: unknown): void {
+  const text = errText(e);
+  if (e instanceof KeywardError && e.httpStatus === 0 && /ECONNREFUSED/.test(text)) rec.fail(op, text);
+  else rec.unknown(op, text);
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message.slice(0, 160) : String(e);
+}
+
+/** L3 checks on the recorded header revisions. */
+function revisionProblems(ops: readonly Operation[]): string[] {
+  const out: string[] = [];
+  const lastByClient = new Map<number, Operation>();
+  const writeRevs = new Map<number, Operation>();
+  for (const op of [...ops].filter((o) => o.complete !== null).sort((a, b) => a.invoke - b.invoke)) {
+    const rev = op.revision;
+    if (rev === undefined) continue;
+    const prev = lastByClient.get(op.client);
+    if (prev !== undefined && prev.revision! > rev) {
+      out.push(`client ${op.client}: header revision went back from ${prev.revision} (#${prev.id} @${prev.member}) to ${rev} (#${op.id} @${op.member})`);
+    }
+    lastByClient.set(op.client, op);
+    const wrote = op.output?.f === 'put' || (op.output?.f === 'cas' && op.output.ok);
+    if (wrote) {
+      const other = writeRevs.get(rev);
+      if (other !== undefined) out.push(`revision ${rev} acknowledged for two writes: #${other.id} and #${op.id}`);
+      writeRevs.set(rev, op);
+    }
+  }
+  return out;
+}
+
+/** Waits until every member reports the same local revision and the same content; null when they do. */
+async function convergence(cluster: ProcessCluster, ms: number): Promise<string | null> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    try {
+      const all = await Promise.all(cluster.slots.map((_, i) => cluster.contents(i)));
+      const render = all.map((c) =>
+        JSON.stringify({ revision: c.revision, kvs: c.kvs.map((kv) => [dec(kv.key), dec(kv.value), kv.createRevision, kv.modRevision, kv.version]) }),
+      );
+      if (render.every((r) => r === render[0])) return null;
+      last = all.map((c, i) => `${cluster.slots[i]!.name}: revision ${c.revision}, ${c.kvs.length} keys`).join('; ');
+    } catch (e) {
+      last = `a member did not answer: ${errText(e)}`;
+    }
+    if (Date.now() > deadline) return `members did not converge within ${ms} ms: ${last}`;
+    await sleep(100);
+  }
+}
+
+export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
+  const rnd = prng(opts.seed);
+  const fault = opts.fault ?? FAULTS[opts.seed % FAULTS.length]!;
+  const log = opts.log ?? (() => {});
+  const keys = Array.from({ length: opts.keys ?? 5 }, (_, i) => `jepsen/${opts.seed}/k${i}`);
+  const cluster = await ProcessCluster.create(3);
+  const rec = new HistoryRecorder();
+  let target = '';
+  try {
+    await cluster.start();
+    await cluster.leader();
+    log(`seed ${opts.seed}: cluster up, fault ${fault}`);
+    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8);
+    await sleep(opts.beforeMs ?? 1500);
+    const lead = await cluster.leader();
+    const faultMs = opts.faultMs ?? 1500;
+    if (fault === 'pause-leader') {
+      target = `${cluster.slots[lead]!.name} (leader)`;
+      log(`SIGSTOP ${target} for ${faultMs} ms`);
+      cluster.signal(lead, 'SIGSTOP');
+      await sleep(Math.max(faultMs, 2 * ELECTION_MS));
+      cluster.signal(lead, 'SIGCONT');
+    } else {
+      const victim = fault === 'kill-leader' ? lead : (lead + 1 + Math.floor(rnd() * 2)) % 3;
+      target = `${cluster.slots[victim]!.name}${victim === lead ? ' (leader)' : ' (follower)'}`;
+      log(`kill -9 ${target}, restart after ${faultMs} ms`);
+      await cluster.kill(victim);
+      await sleep(faultMs);
+      await cluster.start([victim]);
+    }
+    log('healed');
+    await sleep(opts.afterMs ?? 1500);
+    await w.stop();
+    await cluster.leader();
+    // Final linearizable reads of every key join the history: a lost acknowledged write shows here.
+    for (const key of keys) {
+      const op = rec.invoke(-1, key, { f: 'get' }, cluster.slots[0]!.name);
+      try {
+        const res = await cluster.slots[0]!.admin.range({ key: enc(key) });
+        const kv0 = res.kvs[0];
+        rec.ok(op, { f: 'get', value: kv0 === undefined ? null : dec(kv0.value) }, res.header.revision);
+      } catch (e) {
+        rec.unknown(op, errText(e));
+      }
+    }
+    const divergence = await convergence(cluster, 15_000);
+    const ops = rec.operations;
+    const check = checkHistory(ops);
+    const problems = revisionProblems(ops);
+    const completed = ops.filter((o) => o.output !== null).length;
+    const failed = ops.filter((o) => o.failed === true).length;
+    let historyFile: string | null = null;
+    if (!check.ok || problems.length > 0 || divergence !== null) {
+      historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
+      writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, target, ops }, null, 1));
+    }
+    return { seed: opts.seed, fault, target, operations: ops.length, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile };
+  } finally {
+    await cluster.dispose();
+  }
+}
+
+export function summarize(r: RunReport): string {
+  const verdict = r.check.ok && r.revisionProblems.length === 0 && r.divergence === null ? 'OK' : 'FAIL';
+  const lines = [
+    `seed ${r.seed} fault ${r.fault} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown)`,
+  ];
+  if (!r.check.ok) lines.push(r.check.message);
+  for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
+  if (r.divergence !== null) lines.push(`convergence: ${r.divergence}`);
+  if (r.historyFile !== null) lines.push(`history: ${r.historyFile}`);
+  return lines.join('\n');
+}
+
+export function passed(r: RunReport): boolean {
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null;
+}

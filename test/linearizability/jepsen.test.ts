@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FAULTS, jepsenRun, passed, summarize, type Fault } from './fault-run.js';
+
+// L1 under one fault: one bounded randomized run (fixed seed) in `npm test`. JEPSEN_SEED and
+// JEPSEN_FAULT pick another; `npm run jepsen -- --runs N` runs many.
+
+const seed = Number(process.env['JEPSEN_SEED'] ?? 3);
+const faultEnv = process.env['JEPSEN_FAULT'];
+const fault = faultEnv === undefined || faultEnv === '' ? undefined : (faultEnv as Fault);
+if (fault !== undefined) assert.ok(FAULTS.includes(fault), `JEPSEN_FAULT must be one of ${FAULTS.join(', ')}`);
+
+test(`L1 register workload under one fault (seed ${seed}): the history is linearizable and the members converge`, { timeout: 90_000 }, async () => {
+  const report = await jepsenRun({ seed, ...(fault !== undefined ? { fault } : {}), log: (l) => console.log(`# ${l}`) });
+  const text = summarize(report);
+  console.log(text.split('\n').map((l) => `# ${l}`).join('\n'));
+  assert.ok(report.completed > 100, `the workload made progress (${report.completed} completed operations)`);
+  assert.ok(passed(report), text);
+});
