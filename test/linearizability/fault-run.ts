@@ -32,6 +32,11 @@ export interface RunOptions {
   /** Fault duration (kill → restart, or SIGSTOP → SIGCONT), ms. */
   faultMs?: number;
   log?: (line: string) => void;
+  /**
+   * Serve the workload's gets as serializable (local) reads. They are not linearizable, so a run
+   * with this set is expected to fail: it shows the checker catches stale reads on a real cluster.
+   */
+  serializableReads?: boolean;
 }
 
 export interface RunReport {
@@ -54,7 +59,12 @@ export interface RunReport {
 
 const HEARTBEAT_MS = 50;
 const ELECTION_MS = 500;
-const REQUEST_TIMEOUT_MS = 2000;
+/**
+ * Client timeout. Shorter than a leader pause, so clients stuck on the paused member give up
+ * (unknown outcome) and go on against the others while the rest of the cluster elects a new
+ * leader and moves on: then the old leader wakes up behind it, the interesting moment.
+ */
+const REQUEST_TIMEOUT_MS = 1000;
 
 /** mulberry32: a small seeded PRNG, so a failing run's choices reproduce from its seed. */
 export function prng(seed: number): () => number {
@@ -176,15 +186,20 @@ interface Workload {
   stop(): Promise<void>;
 }
 
-function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number): Workload {
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean): Workload {
   let stopped = false;
   const perMember = cluster.slots.map((s) => new KvClient({ endpoints: [s.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
   let written = 0;
   const workers = Array.from({ length: clients }, async (_, c) => {
     const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
     const seen = new Map<string, string>(); // last value this client saw per key: CAS expects it
+    // Like a client with several endpoints, one that failed on a member leaves it alone for a while.
+    const avoidUntil = perMember.map(() => 0);
     while (!stopped) {
-      const m = Math.floor(rnd() * perMember.length);
+      const now = Date.now();
+      const usable = perMember.map((_, i) => i).filter((i) => avoidUntil[i]! <= now);
+      const pool = usable.length > 0 ? usable : perMember.map((_, i) => i);
+      const m = pool[Math.floor(rnd() * pool.length)]!;
       const kv = perMember[m]!;
       const member = cluster.slots[m]!.name;
       const key = keys[Math.floor(rnd() * keys.length)]!;
@@ -192,7 +207,7 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
       if (r < 0.45) {
         const op = rec.invoke(c, key, { f: 'get' }, member);
         try {
-          const res = await kv.range({ key: enc(key) });
+          const res = await kv.range({ key: enc(key), serializable });
           const kv0 = res.kvs[0];
           const value = kv0 === undefined ? null : dec(kv0.value);
           rec.ok(op, { f: 'get', value }, res.header.revision);
@@ -226,7 +241,10 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
           recordError(rec, op, e);
         }
       }
-      if (rec.operations.at(-1)?.output === null) await sleep(20); // member down or no leader: back off a little
+      if (rec.operations.at(-1)?.output === null) {
+        avoidUntil[m] = Date.now() + 1000; // member down, paused, or without a leader
+        await sleep(20);
+      }
     }
   });
   return {
@@ -303,15 +321,18 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     await cluster.start();
     await cluster.leader();
     log(`seed ${opts.seed}: cluster up, fault ${fault}`);
-    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8);
+    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false);
     await sleep(opts.beforeMs ?? 1500);
     const lead = await cluster.leader();
     const faultMs = opts.faultMs ?? 1500;
     if (fault === 'pause-leader') {
       target = `${cluster.slots[lead]!.name} (leader)`;
-      log(`SIGSTOP ${target} for ${faultMs} ms`);
+      const pauseMs = Math.max(faultMs, 5 * ELECTION_MS);
+      log(`SIGSTOP ${target} for ${pauseMs} ms`);
+      const before = rec.operations.filter((o) => o.output !== null).length;
       cluster.signal(lead, 'SIGSTOP');
-      await sleep(Math.max(faultMs, 2 * ELECTION_MS));
+      await sleep(pauseMs);
+      log(`${rec.operations.filter((o) => o.output !== null).length - before} operations completed during the pause`);
       cluster.signal(lead, 'SIGCONT');
     } else {
       const victim = fault === 'kill-leader' ? lead : (lead + 1 + Math.floor(rnd() * 2)) % 3;
