@@ -7,7 +7,14 @@ export type RegisterInput =
   | { f: 'get' }
   | { f: 'put'; value: string }
   /** A txn comparing the key's value to `expect` and putting `value` when it is equal. */
-  | { f: 'cas'; expect: string; value: string };
+  | { f: 'cas'; expect: string; value: string }
+  /**
+   * A txn comparing the key's mod revision to `expectRev` and putting `value` when it is equal.
+   * `expect` is the value the client saw at that mod revision: values are written once each, so
+   * the compare holds exactly when the register holds `expect`, and the model checks it as a value
+   * CAS. That correspondence is checked separately (every value has one mod revision).
+   */
+  | { f: 'cas-rev'; expectRev: number; expect: string; value: string };
 
 /** What the member answered. `get` answers null for an absent key. */
 export type RegisterOutput = { f: 'get'; value: string | null } | { f: 'put' } | { f: 'cas'; ok: boolean };
@@ -26,6 +33,8 @@ export interface Operation {
   output: RegisterOutput | null;
   /** Header revision of the answer, when there was one. */
   revision?: number;
+  /** For a get that found the key: the key's mod revision. */
+  modRevision?: number;
   /** The member the client sent the request to. */
   member?: string;
   /** Why the outcome is unknown, or why it failed. */
@@ -49,10 +58,11 @@ export class HistoryRecorder {
     return op;
   }
 
-  ok(op: Operation, output: RegisterOutput, revision?: number): void {
+  ok(op: Operation, output: RegisterOutput, revision?: number, modRevision?: number): void {
     op.complete = this.now();
     op.output = output;
     if (revision !== undefined) op.revision = revision;
+    if (modRevision !== undefined) op.modRevision = modRevision;
   }
 
   unknown(op: Operation, error: string): void {
@@ -76,7 +86,14 @@ export class HistoryRecorder {
 
 export function describeOp(op: Operation): string {
   const i = op.input;
-  const call = i.f === 'get' ? `get(${op.key})` : i.f === 'put' ? `put(${op.key}, ${i.value})` : `cas(${op.key}, ${i.expect} -> ${i.value})`;
+  const call =
+    i.f === 'get'
+      ? `get(${op.key})`
+      : i.f === 'put'
+        ? `put(${op.key}, ${i.value})`
+        : i.f === 'cas'
+          ? `cas(${op.key}, ${i.expect} -> ${i.value})`
+          : `cas-rev(${op.key}, mod ${i.expectRev} [${i.expect}] -> ${i.value})`;
   const o = op.output;
   const out = op.failed === true ? `failed [${op.error ?? ''}]` : o === null ? `unknown${op.error !== undefined ? ` [${op.error}]` : ''}` : o.f === 'get' ? (o.value === null ? 'absent' : o.value) : o.f === 'put' ? 'ok' : o.ok ? 'succeeded' : 'failed';
   const when = `[${op.invoke.toFixed(1)}, ${op.complete === null ? '∞' : op.complete.toFixed(1)}]`;

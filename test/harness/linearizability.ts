@@ -5,7 +5,8 @@
 //
 // Model: a register holding a string or nothing (absent key). get returns the value or absent; put
 // sets it; cas(expect, value) succeeds and sets `value` only when the register holds `expect`
-// (etcd's value compare always fails on an absent key).
+// (etcd's value compare always fails on an absent key). cas-rev (compare on mod revision) is
+// checked as a value CAS on the value the client saw at that revision (see history.ts).
 //
 // Unknown outcomes: an operation with complete === null may have taken effect at any point after
 // its invocation, or never. Its return is placed at +∞ and the search succeeds as soon as every
@@ -25,7 +26,8 @@ export function step(state: RegisterState, input: RegisterInput, output: Registe
     case 'put':
       if (output !== null && output.f !== 'put') return undefined;
       return input.value;
-    case 'cas': {
+    case 'cas':
+    case 'cas-rev': {
       const succeeds = state !== null && state === input.expect;
       if (output !== null && (output.f !== 'cas' || output.ok !== succeeds)) return undefined;
       return succeeds ? input.value : state;

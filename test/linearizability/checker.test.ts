@@ -156,3 +156,11 @@ test('an operation marked failed (connection refused) is ignored', () => {
   refused.output = null;
   assertLinearizable([refused, get(1, 2, 3, null)]);
 });
+
+test('cas-rev (compare on mod revision) is checked as a CAS on the value seen at that revision', () => {
+  const casRev = (c: number, a: number, b: number | null, expect: string, value: string, ok: boolean | null): Operation =>
+    op(c, 'x', a, b, { f: 'cas-rev', expectRev: 2, expect, value }, b === null || ok === null ? null : { f: 'cas', ok });
+  assertLinearizable([put(0, 0, 1, 'a'), casRev(1, 2, 3, 'a', 'b', true), get(2, 4, 5, 'b')]);
+  assertViolation([put(0, 0, 1, 'a'), casRev(1, 2, 10, 'a', 'b', true), casRev(2, 3, 9, 'a', 'c', true)]);
+  assertViolation([put(0, 0, 1, 'a'), put(0, 2, 3, 'z'), casRev(1, 4, 5, 'a', 'b', true)]);
+});

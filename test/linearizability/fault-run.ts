@@ -49,6 +49,8 @@ export interface RunReport {
   /** Refused connections: provably no effect. */
   failed: number;
   unknown: number;
+  /** Completed operations by kind, e.g. "get 500, put 300, cas 40/120, cas-rev 50/110" (succeeded/answered). */
+  mix: string;
   check: CheckResult;
   /** L3: problems with header revisions (per-client monotonicity, unique write revisions). */
   revisionProblems: string[];
@@ -192,7 +194,7 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
   let written = 0;
   const workers = Array.from({ length: clients }, async (_, c) => {
     const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
-    const seen = new Map<string, string>(); // last value this client saw per key: CAS expects it
+    const seen = new Map<string, { value: string; rev: number }>(); // last value (and its mod revision) this client saw per key: CAS expects it
     // Like a client with several endpoints, one that failed on a member leaves it alone for a while.
     const avoidUntil = perMember.map(() => 0);
     while (!stopped) {
@@ -210,8 +212,8 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
           const res = await kv.range({ key: enc(key), serializable });
           const kv0 = res.kvs[0];
           const value = kv0 === undefined ? null : dec(kv0.value);
-          rec.ok(op, { f: 'get', value }, res.header.revision);
-          if (value !== null) seen.set(key, value);
+          rec.ok(op, { f: 'get', value }, res.header.revision, kv0?.modRevision);
+          if (kv0 !== undefined && value !== null) seen.set(key, { value, rev: kv0.modRevision });
         } catch (e) {
           recordError(rec, op, e);
         }
@@ -221,22 +223,29 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
         try {
           const res = await kv.put({ key: enc(key), value: enc(value) });
           rec.ok(op, { f: 'put' }, res.header.revision);
-          seen.set(key, value);
+          seen.set(key, { value, rev: res.header.revision });
         } catch (e) {
           recordError(rec, op, e);
         }
       } else {
-        const expect = seen.get(key) ?? 'c0-0';
+        const last = seen.get(key) ?? { value: 'c0-0', rev: 1 };
         const value = `c${c}-${written++}`;
-        const op = rec.invoke(c, key, { f: 'cas', expect, value }, member);
+        const byRev = rnd() < 0.5 && seen.has(key);
+        const op = byRev
+          ? rec.invoke(c, key, { f: 'cas-rev', expectRev: last.rev, expect: last.value, value }, member)
+          : rec.invoke(c, key, { f: 'cas', expect: last.value, value }, member);
         try {
           const res = await kv.txn({
-            compare: [{ key: enc(key), rangeEnd: new Uint8Array(0), target: CompareTarget.VALUE, result: CompareResult.EQUAL, operand: { kind: 'value', value: enc(expect) } }],
+            compare: [
+              byRev
+                ? { key: enc(key), rangeEnd: new Uint8Array(0), target: CompareTarget.MOD, result: CompareResult.EQUAL, operand: { kind: 'modRevision', modRevision: last.rev } }
+                : { key: enc(key), rangeEnd: new Uint8Array(0), target: CompareTarget.VALUE, result: CompareResult.EQUAL, operand: { kind: 'value', value: enc(last.value) } },
+            ],
             success: [{ type: 'put', put: putRequest({ key: enc(key), value: enc(value) }) }],
             failure: [],
           });
           rec.ok(op, { f: 'cas', ok: res.succeeded }, res.header.revision);
-          if (res.succeeded) seen.set(key, value);
+          if (res.succeeded) seen.set(key, { value, rev: res.header.revision });
         } catch (e) {
           recordError(rec, op, e);
         }
@@ -285,6 +294,26 @@ function revisionProblems(ops: readonly Operation[]): string[] {
       if (other !== undefined) out.push(`revision ${rev} acknowledged for two writes: #${other.id} and #${op.id}`);
       writeRevs.set(rev, op);
     }
+  }
+  // Every value is written once, so it has exactly one mod revision: the one its write was
+  // acknowledged with, and the one every read that returns it reports (what cas-rev relies on).
+  const modRevOf = new Map<string, { rev: number; op: Operation }>();
+  for (const op of ops) {
+    if (op.output === null) continue;
+    let value: string | null = null;
+    let rev: number | undefined;
+    if (op.output.f === 'get' && op.output.value !== null) {
+      value = op.output.value;
+      rev = op.modRevision;
+    } else if ((op.output.f === 'put' || (op.output.f === 'cas' && op.output.ok)) && op.input.f !== 'get') {
+      value = op.input.value;
+      rev = op.revision;
+    }
+    if (value === null || rev === undefined) continue;
+    const k = `${op.key}\u0000${value}`;
+    const seen = modRevOf.get(k);
+    if (seen === undefined) modRevOf.set(k, { rev, op });
+    else if (seen.rev !== rev) out.push(`${op.key}=${value} has mod revision ${seen.rev} (#${seen.op.id}) and ${rev} (#${op.id})`);
   }
   return out;
 }
@@ -363,12 +392,16 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const problems = revisionProblems(ops);
     const completed = ops.filter((o) => o.output !== null).length;
     const failed = ops.filter((o) => o.failed === true).length;
+    const answered = ops.filter((o) => o.output !== null);
+    const count = (f: string, ok?: boolean): number =>
+      answered.filter((o) => o.input.f === f && (ok === undefined || (o.output?.f === 'cas' && o.output.ok === ok))).length;
+    const mix = `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}`;
     let historyFile: string | null = null;
     if (!check.ok || problems.length > 0 || divergence !== null) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, target, ops }, null, 1));
     }
-    return { seed: opts.seed, fault, target, operations: ops.length, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile };
+    return { seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile };
   } finally {
     await cluster.dispose();
   }
@@ -377,7 +410,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
 export function summarize(r: RunReport): string {
   const verdict = r.check.ok && r.revisionProblems.length === 0 && r.divergence === null ? 'OK' : 'FAIL';
   const lines = [
-    `seed ${r.seed} fault ${r.fault} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown)`,
+    `seed ${r.seed} fault ${r.fault} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
