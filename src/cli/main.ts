@@ -15,7 +15,7 @@ import {
   type ClusterOutput,
 } from './member-commands.js';
 import { TxnSyntaxError } from './txn-syntax.js';
-import { createLogger, startMember } from './serve.js';
+import { createLogger, startMember, type RunningMember } from './serve.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
 
@@ -39,13 +39,22 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   for (const s of Object.values(SETTINGS)) flags[s.flag] = opts[camel(s.flag)];
   const config = resolveServeConfig(flags, process.env, opts['configFile']);
   const logger = createLogger(config.logLevel);
-  const member = await startMember(config, logger);
+  let member: RunningMember | undefined;
+  let exitCode = 0;
+  let shuttingDown = false;
+  let pending: string | undefined;
   const shutdown = (signal: string): void => {
+    if (member === undefined) {
+      pending = signal;
+      return;
+    }
+    if (shuttingDown) return;
+    shuttingDown = true;
     logger.info({ signal }, 'shutting down: draining requests and closing storage');
     member.stop().then(
       () => {
         logger.info('stopped cleanly');
-        process.exit(process.exitCode ?? 0);
+        process.exit(exitCode);
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -53,6 +62,14 @@ serve.action(async (opts: Record<string, string | undefined>) => {
       },
     );
   };
+  member = await startMember(config, logger, {
+    onTerminate: (code, reason) => {
+      exitCode = code;
+      // Callbacks fire from inside the apply path: stop from a fresh turn.
+      setImmediate(() => shutdown(reason));
+    },
+  });
+  if (pending !== undefined) shutdown(pending);
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 });

@@ -15,7 +15,16 @@ export function createLogger(level: string): Logger {
 }
 
 /** Starts one member from a resolved configuration. Throws if storage or any listener fails. */
-export async function startMember(config: ServeConfig, logger: Logger): Promise<RunningMember> {
+export interface MemberHooks {
+  /**
+   * The member cannot or must not go on serving: storage failed (code 1) or it was removed from
+   * the cluster (code 0, so a supervisor restarting on failure does not bring it back). The owner
+   * stops it and ends the process.
+   */
+  onTerminate?: (code: number, reason: string) => void;
+}
+
+export async function startMember(config: ServeConfig, logger: Logger, hooks: MemberHooks = {}): Promise<RunningMember> {
   const server = await KeywardServer.open({
     name: config.name,
     dataDir: config.dataDir,
@@ -34,7 +43,11 @@ export async function startMember(config: ServeConfig, logger: Logger): Promise<
     transportLogger: logger.child({ component: 'transport' }),
     onFatal: (err) => {
       logger.fatal({ err }, 'storage failed; stopping the member');
-      process.exitCode = 1;
+      hooks.onTerminate?.(1, 'storage failed');
+    },
+    onRemoved: () => {
+      logger.warn('this member was removed from the cluster; stopping it (remove its data dir before reusing the name)');
+      hooks.onTerminate?.(0, 'removed from the cluster');
     },
   });
   // Like etcd, serve clients once the member has joined the cluster's log (a leader is known and

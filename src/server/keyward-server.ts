@@ -61,6 +61,8 @@ export interface ServerOptions {
   maxTxnOps: number;
   /** Storage failed in a way the member cannot recover from; the owner should stop the process. */
   onFatal?: (err: unknown) => void;
+  /** This member was removed from the cluster (applied here); the owner should stop it, as etcd does. */
+  onRemoved?: () => void;
   /** --initial-cluster; default: this member alone. */
   initialCluster?: readonly InitialMember[];
   /** --initial-cluster-state; default 'new'. */
@@ -571,6 +573,7 @@ export class KeywardServer {
       this.opts.logger?.warn({ member: this.memberId.toString(16) }, 'this member was removed from the cluster');
       const err = new ServerError('STOPPED', 'etcdserver: server stopped');
       for (const w of this.readQueue.splice(0)) w.reject(err);
+      this.opts.onRemoved?.();
     }
   }
 

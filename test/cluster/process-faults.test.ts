@@ -171,3 +171,29 @@ test('L3 kill -9 of the leader under load: a new leader is elected, no acknowled
     }
   }
 });
+
+test('L9 a member removed from the cluster stops its process (exit 0), as etcd does; the others keep serving', { timeout: 120_000 }, async () => {
+  const dir = makeTmpDir('keyward-rm-');
+  const ss = await slots(3, dir);
+  try {
+    await startAll(ss);
+    const lead = await leaderIndex(ss);
+    const victim = ss[(lead + 1) % 3]!;
+    const list = await call(ss[lead]!.clientUrl, '/v3/cluster/member/list', {});
+    const id = (list.json['members'] as Array<{ ID: string; name?: string }>).find((m) => m.name === victim.name)?.ID;
+    assert.ok(id !== undefined, 'the victim is listed');
+    const res = await call(ss[lead]!.clientUrl, '/v3/cluster/member/remove', { ID: id });
+    assert.equal(res.status, 200);
+    const proc = victim.proc!;
+    const { code } = await proc.exited;
+    victim.proc = null;
+    assert.equal(code, 0);
+    assert.ok(proc.logs.some((l) => l.includes('removed from the cluster')));
+    const survivor = ss.find((s) => s !== victim && s.proc !== null)!;
+    await put(survivor.clientUrl, 'after-remove', 'v');
+    assert.equal((await get(survivor.clientUrl, 'after-remove')).value, 'v');
+  } finally {
+    await Promise.all(ss.map(kill));
+    dir.cleanup();
+  }
+});
