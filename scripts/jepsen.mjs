@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Randomized fault runs (test/linearizability/fault-run.ts), one `keyward serve` cluster each.
-// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader] [--serializable]
+// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader] [--serializable] [--keys K]
 // --serializable makes the workload's gets serializable (local, no ReadIndex): those runs are
 // expected to FAIL, which shows the checker catches stale reads on a real cluster.
 // Seeds are S, S+1, ... (S random by default); the fault is chosen by the seed unless --fault is
@@ -15,6 +15,7 @@ function arg(name, fallback) {
 const runs = Number(arg('runs', '5'));
 const start = Number(arg('seed', String(Math.floor(Math.random() * 1_000_000))));
 const fault = arg('fault', '');
+const keys = arg('keys', '5');
 const reads = process.argv.includes('--serializable') ? 'serializable' : 'linearizable';
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(start)) {
   console.error('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader]');
@@ -27,7 +28,7 @@ for (let i = 0; i < runs; i++) {
   const res = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/linearizability/jepsen.test.ts'],
-    { env: { ...process.env, JEPSEN_SEED: String(seed), JEPSEN_FAULT: fault, JEPSEN_READS: reads }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    { env: { ...process.env, JEPSEN_SEED: String(seed), JEPSEN_FAULT: fault, JEPSEN_READS: reads, JEPSEN_KEYS: keys }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   const summary = out.split('\n').find((l) => l.startsWith(`# seed ${seed} fault`)) ?? `# seed ${seed}: no summary`;

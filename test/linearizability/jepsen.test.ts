@@ -10,10 +10,11 @@ const faultEnv = process.env['JEPSEN_FAULT'];
 const fault = faultEnv === undefined || faultEnv === '' ? undefined : (faultEnv as Fault);
 // JEPSEN_READS=serializable: the gets skip ReadIndex; such a run is expected to FAIL (checker sensitivity).
 const serializableReads = process.env['JEPSEN_READS'] === 'serializable';
+const keys = Number(process.env['JEPSEN_KEYS'] ?? 5);
 if (fault !== undefined) assert.ok(FAULTS.includes(fault), `JEPSEN_FAULT must be one of ${FAULTS.join(', ')}`);
 
 test(`L1 register workload under one fault (seed ${seed}): the history is linearizable and the members converge`, { timeout: 90_000 }, async () => {
-  const report = await jepsenRun({ seed, serializableReads, ...(fault !== undefined ? { fault } : {}), log: (l) => console.log(`# ${l}`) });
+  const report = await jepsenRun({ seed, serializableReads, keys, ...(fault !== undefined ? { fault } : {}), log: (l) => console.log(`# ${l}`) });
   const text = summarize(report);
   console.log(text.split('\n').map((l) => `# ${l}`).join('\n'));
   assert.ok(report.completed > 100, `the workload made progress (${report.completed} completed operations)`);
