@@ -390,6 +390,18 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const ops = rec.operations;
     const check = checkHistory(ops);
     const problems = revisionProblems(ops);
+    if (divergence === null) {
+      // L3: the cluster started empty (revision 1) and only the workload wrote, one revision per
+      // write that took effect: every acknowledged write, plus some of the unknown ones.
+      const final = (await cluster.contents(0)).revision;
+      const writes = ops.filter((o) => o.input.f !== 'get' && o.failed !== true);
+      const acked = writes.filter((o) => o.output?.f === 'put' || (o.output?.f === 'cas' && o.output.ok)).length;
+      const unknown = writes.filter((o) => o.output === null).length;
+      log(`converged at revision ${final}: ${acked} acknowledged writes, ${unknown} unknown`);
+      if (final - 1 < acked || final - 1 > acked + unknown) {
+        problems.push(`final revision ${final} does not fit ${acked} acknowledged and ${unknown} unknown writes (expected ${acked + 1}..${acked + unknown + 1})`);
+      }
+    }
     const completed = ops.filter((o) => o.output !== null).length;
     const failed = ops.filter((o) => o.failed === true).length;
     const answered = ops.filter((o) => o.output !== null);
