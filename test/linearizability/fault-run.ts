@@ -7,11 +7,11 @@
 // The process plumbing follows test/cluster/process-faults.test.ts (same flags, same readiness
 // signal through startMemberProcess); it is kept here so that file stays untouched.
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
 import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
-import { freePort } from '../harness/cluster.js';
 import { HistoryRecorder, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { startMemberProcess, type MemberProcess } from '../harness/process.js';
@@ -80,9 +80,38 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** Retries a member start that failed only because its port was briefly taken (a few times). */
+async function retryInUse<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
+      await sleep(300);
+    }
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/**
+ * A free loopback port below Linux's ephemeral range (32768+ by default). A port from the
+ * ephemeral range (what listen(0) hands out) can be taken by some outgoing connection's local end
+ * while its member is down, and the member then cannot listen again on restart.
+ */
+async function stablePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const ok = await new Promise<boolean>((r) => {
+      const s = createServer();
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
+    });
+    if (ok) return port;
+  }
+}
 
 interface Slot {
   name: string;
@@ -104,10 +133,10 @@ export class ProcessCluster {
     const dir = makeTmpDir('keyward-jepsen-');
     const slots: Slot[] = [];
     for (let i = 0; i < n; i++) {
-      const clientUrl = `http://127.0.0.1:${await freePort()}`;
+      const clientUrl = `http://127.0.0.1:${await stablePort()}`;
       slots.push({
         name: `j${i}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        peerUrl: `http://127.0.0.1:${await stablePort()}`,
         clientUrl,
         dataDir: dir.sub(`j${i}`),
         proc: null,
@@ -122,7 +151,7 @@ export class ProcessCluster {
     await Promise.all(
       which.map(async (i) => {
         const s = this.slots[i]!;
-        s.proc = await startMemberProcess(s.dataDir, [
+        s.proc = await retryInUse(() => startMemberProcess(s.dataDir, [
           '--name', s.name,
           '--listen-client-urls', s.clientUrl,
           '--advertise-client-urls', s.clientUrl,
@@ -132,7 +161,7 @@ export class ProcessCluster {
           '--initial-cluster-token', 'jepsen',
           '--heartbeat-interval', String(HEARTBEAT_MS),
           '--election-timeout', String(ELECTION_MS),
-        ]);
+        ]));
       }),
     );
   }
