@@ -7,7 +7,7 @@
 // The process plumbing follows test/cluster/process-faults.test.ts (same flags, same readiness
 // signal through startMemberProcess); it is kept here so that file stays untouched.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../harness/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
@@ -96,23 +96,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-/**
- * A free loopback port below Linux's ephemeral range (32768+ by default). A port from the
- * ephemeral range (what listen(0) hands out) can be taken by some outgoing connection's local end
- * while its member is down, and the member then cannot listen again on restart.
- */
-async function stablePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ok = await new Promise<boolean>((r) => {
-      const s = createServer();
-      s.once('error', () => r(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
-    });
-    if (ok) return port;
-  }
-}
-
 interface Slot {
   name: string;
   peerUrl: string;
@@ -133,10 +116,10 @@ export class ProcessCluster {
     const dir = makeTmpDir('keyward-jepsen-');
     const slots: Slot[] = [];
     for (let i = 0; i < n; i++) {
-      const clientUrl = `http://127.0.0.1:${await stablePort()}`;
+      const clientUrl = `http://127.0.0.1:${await freePort()}`;
       slots.push({
         name: `j${i}`,
-        peerUrl: `http://127.0.0.1:${await stablePort()}`,
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
         clientUrl,
         dataDir: dir.sub(`j${i}`),
         proc: null,
