@@ -12,6 +12,7 @@ import type {
 import { KvStore, type WriteRequest, type WriteResult, type ApplyResult, type KvStoreOptions } from '../../src/mvcc/index.js';
 import { Storage, SUB_DBS } from '../../src/storage/index.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
+import { rangeRequest } from '../../src/client/index.js';
 import { decodeRecord, decodeMeta, META_STATE_KEY } from '../../src/mvcc/codec.js';
 import { decodeEntry, isTombstone } from '../../src/mvcc/keyindex.js';
 import { decodeRevision } from '../../src/mvcc/revision.js';
@@ -22,22 +23,11 @@ export const ZERO = Uint8Array.of(0);
 
 export function rangeReq(key: string | Uint8Array, o: Partial<Omit<RangeRequest, 'key' | 'rangeEnd'>> & { end?: string | Uint8Array } = {}): RangeRequest {
   const { end, ...rest } = o;
-  return {
+  return rangeRequest({
     key: typeof key === 'string' ? enc(key) : key,
     rangeEnd: end === undefined ? new Uint8Array(0) : typeof end === 'string' ? enc(end) : end,
-    limit: 0,
-    revision: 0,
-    sortOrder: 0,
-    sortTarget: 0,
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
     ...rest,
-  };
+  });
 }
 
 export function putReq(key: string | Uint8Array, value: string | Uint8Array = '', o: Partial<Omit<PutRequest, 'key' | 'value'>> = {}): PutRequest {
