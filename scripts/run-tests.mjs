@@ -2,9 +2,18 @@
 // Runs every test/**/*.test.ts with node's test runner through tsx.
 // Node 20's --test does not expand globs, so the file list is built here.
 // Usage: node scripts/run-tests.mjs [substring ...]  (filters files by path)
-import { readdirSync, statSync } from 'node:fs';
+//
+// The run can never hang: --test-force-exit ends each test file once its tests are done even if
+// something still holds the event loop, every test has a default timeout, and a watchdog kills the
+// whole process group (members started by tests included) if the run as a whole overstays.
+// (Seen: a member process left behind by a failed test kept CI running until its 90-minute limit.)
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+
+const TEST_TIMEOUT_MS = 5 * 60_000;
+const RUN_TIMEOUT_MS = Number(process.env['KEYWARD_TEST_RUN_TIMEOUT_MS'] ?? 25 * 60_000);
 
 function walk(dir) {
   const out = [];
@@ -22,9 +31,37 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(
+
+// One directory per run in which test processes claim the fixed ports they give members
+// (test/harness/ports.ts), so two test files running side by side never pick the same one.
+const portDir = mkdtempSync(join(tmpdir(), 'keyward-test-ports-'));
+const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
-  { stdio: 'inherit' },
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  { stdio: 'inherit', detached: true, env: { ...process.env, KEYWARD_TEST_PORT_DIR: portDir } },
 );
-process.exit(res.status ?? 1);
+
+const killGroup = () => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+const watchdog = setTimeout(() => {
+  console.error(`\nrun-tests: the run took longer than ${RUN_TIMEOUT_MS / 60_000} minutes; killing it and everything it started`);
+  killGroup();
+}, RUN_TIMEOUT_MS);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killGroup();
+    process.exit(1);
+  });
+}
+
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  killGroup(); // anything a test file left running in the group
+  rmSync(portDir, { recursive: true, force: true });
+  process.exit(signal !== null ? 1 : (code ?? 1));
+});

@@ -2,30 +2,14 @@
 // real HTTP. Members can be stopped (clean close) and restarted on the same data and ports, and
 // the network between them can be cut by a fault-injection filter (test-only server option).
 // kill -9 cannot be done in-process; those tests run `keyward serve` child processes.
-import { createServer } from 'node:net';
 import { createApi, HttpListener } from '../../src/api/index.js';
 import { KeywardServer, memberIdFor, type ServerOptions } from '../../src/server/index.js';
 import { makeTmpDir, type TmpDir } from './tmpdir.js';
+import { freePort } from './ports.js';
 
 export const TOKEN = 'test-cluster';
 
-/**
- * A free loopback port below Linux's ephemeral range (32768+ by default). A port from the
- * ephemeral range (what listen(0) hands out) can be taken by some outgoing connection's local end
- * while its member is down, and the member then cannot listen again on restart (seen: L10 failed
- * with EADDRINUSE on a fresh clone).
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ok = await new Promise<boolean>((r) => {
-      const s = createServer();
-      s.once('error', () => r(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
-    });
-    if (ok) return port;
-  }
-}
+export { freePort } from './ports.js';
 
 export interface ClusterOptions {
   heartbeatMs?: number;

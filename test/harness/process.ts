@@ -18,13 +18,44 @@ export function keywardArgs(args: string[]): string[] {
   return ['--import', 'tsx', CLI, ...args];
 }
 
-/** Starts `keyward serve` on a free loopback port and resolves once it logs that it is ready. */
-export function startMemberProcess(dataDir: string, extra: string[] = []): Promise<MemberProcess> {
+/**
+ * Every child this process started and that has not exited. They are killed when the test process
+ * exits for any reason (a failed test, the runner's --test-force-exit): a member left running
+ * holds its pipes open and would keep the test process, and so the whole run, alive forever
+ * (seen: CI timed out after a start failed half-way through a cluster).
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/**
+ * Starts `keyward serve` and resolves once it logs that it is ready. A start that fails only
+ * because a fixed port is briefly held (a killed member's socket not yet released) is retried.
+ */
+export async function startMemberProcess(dataDir: string, extra: string[] = []): Promise<MemberProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dataDir, extra);
+    } catch (e) {
+      if (attempt >= 10 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+function startOnce(dataDir: string, extra: string[]): Promise<MemberProcess> {
   const child = spawn(
     process.execPath,
     keywardArgs(['serve', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0', ...extra]),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  track(child);
   const logs: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   return new Promise((resolveReady, reject) => {
@@ -47,6 +78,7 @@ export function startMemberProcess(dataDir: string, extra: string[] = []): Promi
 /** Runs a one-shot keyward command and collects its output. */
 export function runKeyward(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, keywardArgs(args), { stdio: ['pipe', 'pipe', 'pipe'] });
+  track(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

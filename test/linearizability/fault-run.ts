@@ -80,18 +80,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Retries a member start that failed only because its port was briefly taken (a few times). */
-async function retryInUse<T>(start: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (e) {
-      if (attempt >= 5 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
-      await sleep(300);
-    }
-  }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -134,7 +122,7 @@ export class ProcessCluster {
     await Promise.all(
       which.map(async (i) => {
         const s = this.slots[i]!;
-        s.proc = await retryInUse(() => startMemberProcess(s.dataDir, [
+        s.proc = await startMemberProcess(s.dataDir, [
           '--name', s.name,
           '--listen-client-urls', s.clientUrl,
           '--advertise-client-urls', s.clientUrl,
@@ -144,7 +132,7 @@ export class ProcessCluster {
           '--initial-cluster-token', 'jepsen',
           '--heartbeat-interval', String(HEARTBEAT_MS),
           '--election-timeout', String(ELECTION_MS),
-        ]));
+        ]);
       }),
     );
   }

@@ -5,24 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { Compare, KeyValue, RangeRequest, RequestOp, ResponseOp, TxnRequest } from '../../src/wire/index.js';
 import { MvccError, type WriteRequest, type WriteResult } from '../../src/mvcc/index.js';
 import { withFixture, type Fixture } from './helpers.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
+import { freePort } from '../harness/ports.js';
 import { Gen, mulberry32, norm } from './gen.js';
 
 const haveEtcd = spawnSync('etcd', ['--version'], { encoding: 'utf8' }).status === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 // ---- request encoding (etcd's JSON gateway) -------------------------------------------------------
 
@@ -190,6 +180,8 @@ class Etcd {
       ],
       { stdio: 'ignore' },
     );
+    const proc = this.proc;
+    process.once('exit', () => proc.kill('SIGKILL')); // never outlive the test process, even after a failure
     for (let i = 0; i < 100; i++) {
       try {
         const r = await fetch(`${this.url}/health`);
