@@ -111,6 +111,11 @@ function describe(err: unknown): string {
   return cause === undefined || cause === err.message ? err.message : `${err.message} (${cause})`;
 }
 
+/** A KeywardError for an etcd error envelope, typed by its message when Keyward knows it. */
+export function keywardError(message: string, grpcCode: number, httpStatus: number): KeywardError {
+  return new KeywardError(BY_MESSAGE.get(message) ?? (grpcCode === 14 ? 'UNAVAILABLE' : 'UNKNOWN'), grpcCode, httpStatus, message);
+}
+
 function safeErrorBody(json: unknown): { message: string; code: number } | undefined {
   try {
     return decodeErrorBody(json);

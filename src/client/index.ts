@@ -2,3 +2,18 @@ export { KeywardError, type ClientOptions } from './http.js';
 export { KvClient } from './kv-client.js';
 export { ClusterClient } from './cluster-client.js';
 export { rangeRequest, putRequest, deleteRangeRequest, txnRequest, type Partial1 } from './requests.js';
+export {
+  WatchClient,
+  Watch,
+  WatchError,
+  watchCreateRequest,
+  type WatchClientOptions,
+  type WatchOptions,
+  type WatchUpdate,
+  type WatchEventsUpdate,
+  type WatchProgressUpdate,
+  type WatchErrorCode,
+  type WatchStats,
+  type ReconnectInfo,
+} from './watch.js';
+export { Backoff, backoffDelay, backoffCeiling, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';

@@ -25,6 +25,7 @@ import {
 } from '../wire/index.js';
 import { HttpTransport, type ClientOptions } from './http.js';
 import { deleteRangeRequest, putRequest, rangeRequest, txnRequest, type Partial1 } from './requests.js';
+import { WatchClient, type Watch, type WatchClientOptions, type WatchOptions } from './watch.js';
 
 export { KeywardError, type ClientOptions } from './http.js';
 
@@ -34,9 +35,19 @@ export { KeywardError, type ClientOptions } from './http.js';
  */
 export class KvClient {
   private readonly http: HttpTransport;
+  private readonly watchOptions: WatchClientOptions;
+  private watches: WatchClient | undefined;
 
-  constructor(opts: ClientOptions) {
+  /** `watch` holds the options of watches opened with watch() (endpoints are this client's). */
+  constructor(opts: ClientOptions & { watch?: Omit<WatchClientOptions, 'endpoints'> }) {
     this.http = new HttpTransport(opts);
+    this.watchOptions = { ...opts.watch, endpoints: [...this.http.endpoints] };
+  }
+
+  /** Watches a key or range with resume across member failures (see WatchClient). */
+  watch(key: Uint8Array | string, opts: WatchOptions = {}): Watch {
+    this.watches ??= new WatchClient(this.watchOptions);
+    return this.watches.watch(key, opts);
   }
 
   async range(req: Partial1<RangeRequest, 'key'>): Promise<RangeResponse> {
