@@ -15,6 +15,7 @@ import {
   type ClusterOutput,
 } from './member-commands.js';
 import { TxnSyntaxError } from './txn-syntax.js';
+import { openWatch, runWatch } from './watch-command.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
@@ -143,6 +144,30 @@ program
     const { kv, out } = client();
     if (o.interactive) process.stderr.write('compares, then success requests (get, put, del), then failure requests, separated by blank lines; end with Ctrl-D\n');
     return runTxn(kv, out, readFileSync(0, 'utf8'));
+  });
+
+program
+  .command('watch <key> [range_end]')
+  .description('watch a key or range and print each event until interrupted (resumes across member failures)')
+  .option('--prefix', 'watch keys with the given prefix')
+  .option('--rev <revision>', 'revision to start watching from (0: from now)', '0')
+  .option('--prev-kv', 'print the previous key-value pair of each event')
+  .option('--progress-notify', 'ask for periodic progress notifications')
+  .action(async (key: string, rangeEnd: string | undefined, o) => {
+    const g = globals();
+    const kv = new KvClient({
+      endpoints: g.endpointList,
+      timeoutMs: Number(g.commandTimeout),
+      watch: {
+        timeoutMs: Number(g.commandTimeout),
+        onReconnect: (r) => process.stderr.write(`watch: ${r.reason}; resuming from revision ${r.fromRevision} on ${r.endpoint} in ${r.delayMs} ms\n`),
+      },
+    });
+    const w = openWatch(kv, key, rangeEnd, o);
+    const stop = (): void => void w.close();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await runWatch({ ...g.out, warn: (s) => process.stderr.write(s) }, w);
   });
 
 const endpoint = program.command('endpoint').description('endpoint commands');
