@@ -29,6 +29,10 @@ import {
 } from '../wire/index.js';
 import { readBody } from './body.js';
 import { toWireFailure } from './errors.js';
+import type { UpgradeListener } from './http-server.js';
+import { serveWatchPost, type WatchTransportOptions } from './watch-http.js';
+import { serveWatchSse, wantsEventStream } from './watch-sse.js';
+import { createWatchUpgrade } from './watch-ws.js';
 
 /** The narrow logging surface the API needs; pino satisfies it. */
 export interface ApiLogger {
@@ -57,6 +61,8 @@ export interface Api {
    * functions either way, so behaviour does not depend on which door a request used.
    */
   listener: RequestListener;
+  /** WebSocket upgrades (GET /v3/watch); give the whole Api to HttpListener.listen to serve them. */
+  upgrade: UpgradeListener;
 }
 
 /**
@@ -115,6 +121,18 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     });
     v3.all(path, (_req, res) => sendText(res, 405, 'Method Not Allowed'));
   }
+  // The watch stream: POST (newline-delimited JSON both ways), GET with Accept: text/event-stream
+  // (server-sent events); GET with Upgrade: websocket arrives through `upgrade` instead.
+  const watchOpts: WatchTransportOptions = { maxObjectChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger };
+  v3.post('/watch', (req, res) => serveWatchPost(server, req, res, watchOpts));
+  v3.get('/watch', (req, res) => {
+    if (wantsEventStream(req)) serveWatchSse(server, req, res, watchOpts);
+    else sendText(res, 405, 'Method Not Allowed');
+  });
+  v3.options('/watch', (_req, res) => {
+    res.writeHead(200, { 'Content-Length': '0' }).end();
+  });
+  v3.all('/watch', (_req, res) => sendText(res, 405, 'Method Not Allowed'));
   v3.use((_req, res) => sendText(res, 404, 'Not Found'));
   // etcd's gateway rewrites /v3beta to /v3.
   app.use(['/v3', '/v3beta'], v3);
@@ -139,7 +157,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     if (handler !== undefined) serveRpc(handler, req, res);
     else app(req, res);
   };
-  return { app, listener };
+  return { app, listener, upgrade: createWatchUpgrade(server, watchOpts) };
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, error = false): void {

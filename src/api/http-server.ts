@@ -1,6 +1,47 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Takes over a connection whose request asked for a protocol upgrade (WebSocket). */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** What an HTTP listener serves: requests, and optionally upgrades (createApi's Api is one). */
+export interface HttpHandler {
+  listener: RequestListener;
+  upgrade?: UpgradeListener;
+}
+
+// Long-lived streams (watch responses, WebSockets) and the listener that carries them. Node's own
+// requestTimeout cannot be lifted for one request, and a watch stream's request body never
+// completes, so the listener enforces the body deadline itself and skips requests held open;
+// and close() ends the held streams, which would otherwise keep it from ever finishing.
+const HOLDS = Symbol('keyward.http.holds');
+type Held = IncomingMessage & { [HOLDS]?: Set<() => void> };
+const HELD = Symbol('keyward.http.held');
+type MaybeHeld = IncomingMessage & { [HELD]?: true };
+
+/**
+ * Marks `req` as a long-lived stream of the listener that received it: no request deadline, and
+ * `end` is called when the listener closes (it should end the response or close the socket).
+ * Returns the release to call once the stream has ended. Without an HttpListener (supertest) it
+ * only returns a no-op release.
+ */
+export function holdOpen(req: IncomingMessage, end: () => void): () => void {
+  (req as MaybeHeld)[HELD] = true;
+  const holds = (req as Held)[HOLDS];
+  if (holds === undefined) return () => {};
+  holds.add(end);
+  return () => {
+    holds.delete(end);
+  };
+}
+
+interface BodyDeadline {
+  req: IncomingMessage;
+  res: ServerResponse;
+  at: number;
+}
 
 export interface ListenOptions {
   /** Close connections whose headers have not arrived within this time (slowloris). */
@@ -28,16 +69,49 @@ export class HttpListener {
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    private readonly holds: Set<() => void>,
+    private readonly stopSweep: () => void,
   ) {}
 
-  static async listen(handler: RequestListener, url: string, opts: ListenOptions = {}): Promise<HttpListener> {
+  static async listen(handler: RequestListener | HttpHandler, url: string, opts: ListenOptions = {}): Promise<HttpListener> {
     const u = new URL(url);
     if (u.protocol !== 'http:') {
       throw new ListenError(url, 'UNSUPPORTED_SCHEME', `cannot listen on ${url}: only http:// is supported until TLS lands`);
     }
-    const server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000 }, handler);
+    const h: HttpHandler = typeof handler === 'function' ? { listener: handler } : handler;
+    const holds = new Set<() => void>();
+    const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    let deadlines: BodyDeadline[] = [];
+    const listener = h.listener;
+    const server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000 }, (req, res) => {
+      (req as Held)[HOLDS] = holds;
+      // One array push per request; the sweep below drops the entry once the body is in.
+      if (requestTimeoutMs > 0) deadlines.push({ req, res, at: Date.now() + requestTimeoutMs });
+      listener(req, res);
+    });
+    const upgrade = h.upgrade;
+    if (upgrade !== undefined) {
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        (req as Held)[HOLDS] = holds;
+        upgrade(req, socket, head);
+      });
+    }
     server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
-    server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+    // Replaced by the sweep, which exempts held streams (see holdOpen).
+    server.requestTimeout = 0;
+    const sweep = setInterval(
+      () => {
+        const now = Date.now();
+        deadlines = deadlines.filter((d) => {
+          if (d.req.complete || d.req.socket.destroyed || (d.req as MaybeHeld)[HELD] === true) return false;
+          if (d.at > now) return true;
+          requestTimedOut(d);
+          return false;
+        });
+      },
+      Math.max(50, Math.min(1000, requestTimeoutMs / 4)),
+    );
+    sweep.unref();
     server.maxConnections = opts.maxConnections ?? 10_000;
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = u.port === '' ? 80 : Number(u.port);
@@ -54,13 +128,19 @@ export class HttpListener {
     });
     const addr = server.address() as AddressInfo;
     const bracketed = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return new HttpListener(server, `http://${bracketed}:${addr.port}`);
+    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep));
   }
 
-  /** Stops accepting connections, lets in-flight requests finish, drops idle keep-alive sockets. */
+  /**
+   * Stops accepting connections, lets in-flight requests finish, ends long-lived streams (see
+   * holdOpen) and drops idle keep-alive sockets.
+   */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
+      this.stopSweep();
       this.server.close(() => resolve());
+      for (const end of [...this.holds]) end();
+      this.holds.clear();
       this.server.closeIdleConnections();
     });
     return this.closing;
@@ -70,4 +150,15 @@ export class HttpListener {
   destroy(): void {
     this.server.closeAllConnections();
   }
+}
+
+/** Node's answer to a request whose body did not arrive in time: 408 if nothing was sent yet, then close. */
+function requestTimedOut(d: BodyDeadline): void {
+  const socket = d.req.socket;
+  if (d.res.headersSent) {
+    socket.destroy();
+    return;
+  }
+  d.res.writeHead(408, { Connection: 'close', 'Content-Length': '0' });
+  d.res.end(() => socket.destroy());
 }

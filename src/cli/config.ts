@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 // upper snake case, like etcd's ETCD_ variables), a YAML config file (--config-file, keys are the
 // flag names, as in etcd's config file), and the default.
 
-type Kind = 'string' | 'int' | 'urls' | 'level';
+type Kind = 'string' | 'int' | 'urls' | 'level' | 'duration';
 
 interface Setting<K extends Kind = Kind> {
   flag: string;
@@ -33,6 +33,8 @@ export interface ServeConfig {
   maxRequestBytes: number;
   maxTxnOps: number;
   logLevel: string;
+  /** In milliseconds (the flag takes a Go duration such as 10m or 500ms). */
+  experimentalWatchProgressNotifyInterval: number;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -118,6 +120,12 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     description: 'maximum number of operations permitted in each list of a transaction',
   },
   logLevel: { flag: 'log-level', kind: 'level', default: 'info', description: `log level: ${LEVELS.join(', ')}` },
+  experimentalWatchProgressNotifyInterval: {
+    flag: 'experimental-watch-progress-notify-interval',
+    kind: 'duration',
+    default: '10m',
+    description: 'duration of periodic watch progress notifications (Go duration syntax: 10m, 1s, 500ms)',
+  },
 };
 
 export class ConfigError extends Error {
@@ -142,6 +150,11 @@ function convert(setting: Setting, raw: unknown, source: string): string | numbe
       }
       return Number(text);
     }
+    case 'duration': {
+      const ms = parseDurationMs(text);
+      if (ms === undefined || ms < 1) throw new ConfigError(`${where}: expected a positive duration such as 10m, 1s or 500ms, got ${JSON.stringify(text)}`);
+      return ms;
+    }
     case 'level':
       if (!LEVELS.includes(text)) throw new ConfigError(`${where}: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(text)}`);
       return text;
@@ -165,6 +178,24 @@ function convert(setting: Setting, raw: unknown, source: string): string | numbe
       return urls;
     }
   }
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Go's time.ParseDuration, as etcd reads its duration flags: a sequence of decimal numbers with
+ * units (`1h30m`, `1.5s`, `500ms`), optionally signed; `0` alone needs no unit. Returns whole
+ * milliseconds (rounded up, so a positive duration stays positive), or undefined when malformed.
+ */
+export function parseDurationMs(text: string): number | undefined {
+  if (text === '0' || text === '+0' || text === '-0') return 0;
+  const m = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(text);
+  if (m === null) return undefined;
+  let total = 0;
+  for (const part of m[2]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNITS_MS[part[2]!]!;
+  if (!Number.isFinite(total)) return undefined;
+  const ms = Math.ceil(total - 1e-9);
+  return m[1] === '-' ? -ms : ms;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -39,6 +39,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
     heartbeatIntervalMs: config.heartbeatInterval,
     electionTimeoutMs: config.electionTimeout,
     snapshotCount: config.snapshotCount,
+    watchProgressNotifyIntervalMs: config.experimentalWatchProgressNotifyInterval,
     logger,
     transportLogger: logger.child({ component: 'transport' }),
     onFatal: (err) => {
@@ -57,7 +58,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
   const listeners: HttpListener[] = [];
   try {
     for (const url of config.listenClientUrls) {
-      listeners.push(await HttpListener.listen(api.listener, url));
+      listeners.push(await HttpListener.listen(api, url));
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));

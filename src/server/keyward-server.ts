@@ -14,6 +14,7 @@ import { decodeConfChange, isRaftError } from '../raft/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
 import { RaftLogStore, Storage } from '../storage/index.js';
 import { Transport, type TransportLogger } from '../transport/index.js';
+import { WatchHub, type WatchHubStats, type WatchStream, type WatchStreamOptions } from '../watch/index.js';
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -93,6 +94,10 @@ export interface ServerOptions {
   testNetworkFilter?: (from: bigint, to: bigint) => boolean;
   logger?: ServerLogger;
   transportLogger?: TransportLogger;
+  /** etcd's --experimental-watch-progress-notify-interval in ms. Default 10 minutes. */
+  watchProgressNotifyIntervalMs?: number;
+  /** Encoded bytes a watch stream may hold for a slow client before its watchers fall back to catch-up. Default 1 MiB. */
+  watchStreamBufferBytes?: number;
 }
 
 
@@ -151,6 +156,8 @@ export class KeywardServer {
   private closing: Promise<void> | undefined;
   private snapCache: { index: number; at: number; data: Uint8Array } | undefined;
   private readyWaiters: Array<() => void> = [];
+  /** Watchers of this member; told about every applied revision (see applyEntries). */
+  private readonly watchHub: WatchHub;
 
   private constructor(
     private readonly opts: ServerOptions,
@@ -178,6 +185,14 @@ export class KeywardServer {
     this.confState = log.initialState().confState;
     this.applied = Math.max(snap.metadata.index, 0);
     this.durableApplied = this.applied;
+    // Before raft starts applying: the hub's "now" is the store's revision as opened.
+    this.watchHub = new WatchHub(kv, {
+      header: () => ({ clusterId: this.clusterIdValue, memberId: this.memberId, raftTerm: this.node.term }),
+      progressIntervalMs: opts.watchProgressNotifyIntervalMs ?? 10 * 60 * 1000,
+      fragmentBytes: opts.maxRequestBytes,
+      ...(opts.watchStreamBufferBytes !== undefined ? { maxBufferedBytes: opts.watchStreamBufferBytes } : {}),
+      onFatal: (err) => this.fail(err),
+    });
 
     let sink: MessageSink = { send() {} };
     if (opts.listenPeerUrls !== undefined && opts.listenPeerUrls.length > 0) {
@@ -420,6 +435,21 @@ export class KeywardServer {
     return { header: this.header(this.kv.currentRevision) };
   }
 
+  // ---- watch ------------------------------------------------------------------------------
+
+  /**
+   * Opens one client watch stream (POST /v3/watch, a WebSocket, an SSE connection). The caller
+   * feeds it requests, drains its messages and closes it when the client goes away.
+   */
+  openWatchStream(opts: WatchStreamOptions = {}): WatchStream {
+    this.assertServing();
+    return this.watchHub.openStream(opts);
+  }
+
+  watchStats(): WatchHubStats {
+    return this.watchHub.stats();
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------
 
   /** Stops taking requests, answers waiting ones with "server stopped", closes everything. Idempotent. */
@@ -429,6 +459,8 @@ export class KeywardServer {
       this.cancelSweep?.();
       this.cancelFlush?.();
       const stopped = new ServerError('STOPPED', 'etcdserver: server stopped');
+      // Ends every watch stream: their connections close and clients resume on another member.
+      await this.watchHub.close();
       await this.node.close();
       this.writes.rejectAll(stopped);
       this.admin.rejectAll(stopped);
@@ -535,6 +567,8 @@ export class KeywardServer {
     const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
     await wrote;
     this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
+    // Watchers hear of the batch (in apply order) before any of its writers is answered.
+    if (res !== null) this.watchHub.notifyApplied(res.events);
     if (res !== null) for (const m of mine) this.writes.resolve(m.seq, res.results[m.at]!);
     for (const seq of adminDone) this.admin.resolve(seq, undefined);
     if (membership) this.onMembershipChanged();
@@ -606,8 +640,20 @@ export class KeywardServer {
     this.applied = Math.max(snap.metadata.index, this.kv.appliedIndex);
     this.snapshotIndex = snap.metadata.index;
     this.durableApplied = this.applied;
+    this.restoredWatches();
     this.onMembershipChanged();
     this.wakeApplied();
+  }
+
+  /** After a snapshot replaced the state: watchers catch up from the new history (or are canceled as compacted). */
+  private restoredWatches(): void {
+    const rev = this.kv.currentRevision;
+    if (rev < this.watchHub.revision) {
+      // A snapshot is only sent to a member behind it; never move the hub's "now" backwards.
+      this.opts.logger?.warn({ revision: rev, watchRevision: this.watchHub.revision }, 'snapshot restored a revision behind the watch hub');
+      return;
+    }
+    this.watchHub.restored(rev);
   }
 
   /** Raft's view of the latest snapshot, with the state machine as data (built on demand). */

@@ -96,7 +96,7 @@ export class TestCluster {
       ...extra,
     });
     const api = createApi(server, { maxRequestBytes: 1572864, logger: { error: () => {} } });
-    const http = await HttpListener.listen(api.listener, url);
+    const http = await HttpListener.listen(api, url);
     s.running = { server, http, url };
     return s.running;
   }
