@@ -29,6 +29,7 @@ import {
 } from '../wire/index.js';
 import { readBody } from './body.js';
 import { toWireFailure } from './errors.js';
+import { leaseApi } from './lease-http.js';
 import type { UpgradeListener } from './http-server.js';
 import { serveWatchPost, type WatchTransportOptions } from './watch-http.js';
 import { serveWatchSse, wantsEventStream } from './watch-sse.js';
@@ -49,7 +50,7 @@ export interface ApiOptions {
 const GRPC_SLACK_BYTES = 512 * 1024;
 
 /** Decodes a parsed body, delegates, and answers the response already encoded as JSON text. */
-type Handler = (body: unknown) => Promise<string>;
+type Handler = (body: unknown, req: IncomingMessage) => Promise<string>;
 
 export interface Api {
   /** The express application hosting every route. */
@@ -74,6 +75,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
   // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
   const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
+  const leases = leaseApi(server, { maxMessageChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger });
 
   const rpcs: Record<string, Handler> = {
     '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponseText),
@@ -93,11 +95,12 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     '/cluster/member/remove': (b) => server.memberRemove(decodeMemberRemoveRequest(b)).then(encodeMemberRemoveResponseText),
     '/cluster/member/update': (b) => server.memberUpdate(decodeMemberUpdateRequest(b)).then(encodeMemberUpdateResponseText),
     '/cluster/member/promote': (b) => server.memberPromote(decodeMemberPromoteRequest(b)).then(encodeMemberPromoteResponseText),
+    ...leases.rpcs,
   };
 
   const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
     readBody(req, bodyCap)
-      .then((text) => handler(parseJsonBody(text)))
+      .then((text) => handler(parseJsonBody(text), req))
       .then(
         (out) => sendJson(res, 200, out),
         (err: unknown) => {
@@ -133,6 +136,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     res.writeHead(200, { 'Content-Length': '0' }).end();
   });
   v3.all('/watch', (_req, res) => sendText(res, 405, 'Method Not Allowed'));
+  leases.route(v3);
   v3.use((_req, res) => sendText(res, 404, 'Not Found'));
   // etcd's gateway rewrites /v3beta to /v3.
   app.use(['/v3', '/v3beta'], v3);

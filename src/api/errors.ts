@@ -1,4 +1,4 @@
-import { ClusterError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
+import { ClusterError, LeaseError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
 import { DecodeError, EtcdClusterError, EtcdError, GrpcCode, errorBody, messageTooLarge, type ErrorBody } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 
@@ -62,6 +62,12 @@ export function toWireFailure(err: unknown, maxMessageBytes: number, streaming =
   if (err instanceof ServerError) {
     const e = EtcdError[SERVER_ERRORS[err.code]];
     return known(e.code, e.message, err.code === 'STOPPED');
+  }
+  if (err instanceof LeaseError) {
+    // NOT_PRIMARY reaches a client only when a forwarded lease request found this member no
+    // longer leading; the forwarding member retries elsewhere.
+    const e = err.code === 'NOT_PRIMARY' ? EtcdClusterError.NOT_LEADER : EtcdError[err.code];
+    return known(e.code, e.message);
   }
   if (err instanceof ClusterError) {
     const e = EtcdClusterError[err.code];

@@ -9,6 +9,8 @@ export type MvccErrorCode =
   | 'KEY_NOT_FOUND'
   | 'VALUE_PROVIDED'
   | 'LEASE_PROVIDED'
+  /** A put (or a txn put on the taken branch) names a lease that does not exist at apply time. */
+  | 'LEASE_NOT_FOUND'
   | 'TOO_MANY_OPS'
   | 'DUPLICATE_KEY'
   | 'FUTURE_REV'
@@ -25,6 +27,7 @@ const MESSAGES: Record<MvccErrorCode, string> = {
   KEY_NOT_FOUND: 'mvcc: key not found',
   VALUE_PROVIDED: 'mvcc: value is provided',
   LEASE_PROVIDED: 'mvcc: lease is provided',
+  LEASE_NOT_FOUND: 'mvcc: requested lease not found',
   TOO_MANY_OPS: 'mvcc: too many operations in txn request',
   DUPLICATE_KEY: 'mvcc: duplicate key given in txn request',
   FUTURE_REV: 'mvcc: required revision is a future revision',

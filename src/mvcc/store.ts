@@ -25,11 +25,12 @@ import type {
 import { Storage, SUB_DBS, type Durability, type StorageOptions, type StorageStats, type WriteTxn } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
-import { Reader, type Tables } from './reader.js';
+import { Reader, header, type Tables } from './reader.js';
 import { Writer } from './writer.js';
 import { readHistory, type ChangeEvent, type HistoryPage } from './events.js';
 import { equalBytes } from './bytes.js';
 import { DEFAULT_MAX_TXN_OPS, validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
+import type { ExternalChange, ExternalRejection, ExternalResponse, LeaseAttachments } from './external.js';
 
 export type WriteRequest =
   | { type: 'put'; put: PutRequest }
@@ -37,7 +38,13 @@ export type WriteRequest =
   | { type: 'txn'; txn: TxnRequest }
   | { type: 'compaction'; compaction: CompactionRequest };
 
-export type WriteResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+export type WriteResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | ExternalResponse;
+
+/** A log entry of another module (leases) applied in the same batch: see external.ts. */
+export interface ExternalRequest {
+  type: 'external';
+  external: ExternalChange;
+}
 
 /**
  * The outcome of one entry. `skipped` marks an entry whose index was already applied (a replay):
@@ -46,13 +53,13 @@ export type WriteResponse = PutResponse | DeleteRangeResponse | TxnResponse | Co
  */
 export type WriteResult =
   | { ok: true; response: WriteResponse }
-  | { ok: false; skipped: false; error: MvccError }
+  | { ok: false; skipped: false; error: MvccError | ExternalRejection }
   | { ok: false; skipped: true };
 
 export interface Entry {
   /** Raft log index: positive, increasing within and across batches. */
   index: number;
-  request: WriteRequest;
+  request: WriteRequest | ExternalRequest;
 }
 
 export interface ApplyResult {
@@ -66,6 +73,8 @@ export interface KvStoreOptions {
   /** etcd's --max-txn-ops. Must be the same on every member (apply re-validates with it). */
   maxTxnOps?: number;
   storage?: StorageOptions;
+  /** The lease table: puts check their lease and keys are attached and detached. Absent: unchecked. */
+  leases?: LeaseAttachments;
 }
 
 const FRESH: MetaState = { appliedIndex: 0, currentRevision: 1, compactRevision: -1 };
@@ -75,6 +84,7 @@ export class KvStore {
   private readonly tables: Tables;
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
+  private readonly leases: LeaseAttachments | undefined;
   private applying = false;
   private inflight: Promise<ApplyResult> | undefined;
   private metaCache: { bytes: Uint8Array; state: MetaState } | undefined;
@@ -87,6 +97,7 @@ export class KvStore {
   ) {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     if (!Number.isSafeInteger(this.maxTxnOps) || this.maxTxnOps < 1) throw new TypeError('maxTxnOps must be a positive integer');
+    this.leases = opts.leases;
     this.tables = {
       kv: storage.table(SUB_DBS.mvccKv),
       latest: storage.table(SUB_DBS.mvccLatest),
@@ -246,11 +257,24 @@ export class KvStore {
         events.push([]);
         continue;
       }
-      const writer = new Writer(this.tables, txn, state);
+      const writer = new Writer(this.tables, txn, state, this.leases);
       try {
-        const response = this.execute(writer, entry.request);
-        results.push({ ok: true, response });
-        events.push(writer.events);
+        const request = entry.request;
+        if (request.type === 'external') {
+          const out = request.external.apply({ txn: writer.externalTxn, deleteKeys: (keys) => writer.deleteKeys(keys) });
+          if (out.ok) {
+            results.push({ ok: true, response: { header: header(writer.readRev), value: out.value } });
+            events.push(writer.events);
+          } else {
+            if (writer.touched) throw new Error(`mvcc: external change refused (${out.error.code}) after entry ${entry.index} started writing`);
+            results.push({ ok: false, skipped: false, error: out.error });
+            events.push([]);
+          }
+        } else {
+          const response = this.execute(writer, request);
+          results.push({ ok: true, response });
+          events.push(writer.events);
+        }
       } catch (err) {
         if (!(err instanceof MvccError)) throw err;
         if (writer.touched) {

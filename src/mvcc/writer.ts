@@ -22,7 +22,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../wire/index.js';
-import type { WriteTxn } from '../storage/index.js';
+import type { Table, WriteTxn } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
 import { encodeRecord, decodeRecord, type StoredRecord, type MetaState } from './codec.js';
 import { decodeRevision, encodeRevision } from './revision.js';
@@ -30,6 +30,7 @@ import { encodeEntry, entriesUpTo, LIVE, TOMBSTONE } from './keyindex.js';
 import { Reader, bounds, header, toKeyValue, type Tables } from './reader.js';
 import { byteKey, compareBytes } from './bytes.js';
 import type { ChangeEvent } from './events.js';
+import type { LeaseAttachments } from './external.js';
 
 /** Changes of one request: all writes share revision `beginRev + 1`, subs in op order. */
 export class Writer {
@@ -45,9 +46,25 @@ export class Writer {
     private readonly t: Tables,
     private readonly wtxn: WriteTxn,
     private readonly state: MetaState,
+    /** Absent: leases are not checked nor tracked (a bare store in tests). */
+    private readonly leases?: LeaseAttachments,
   ) {
     this.beginRev = state.currentRevision;
     this.reader = new Reader(t);
+  }
+
+  /** The transaction for another module's tables; its writes count as this request's. */
+  get externalTxn(): WriteTxn {
+    return {
+      put: (table: Table, key: Uint8Array, value: Uint8Array) => {
+        this.writes++;
+        this.wtxn.put(table, key, value);
+      },
+      remove: (table: Table, key: Uint8Array) => {
+        this.writes++;
+        return this.wtxn.remove(table, key);
+      },
+    };
   }
 
   /** The revision reads inside this request observe (etcd: beginRev, +1 once something changed). */
@@ -62,6 +79,9 @@ export class Writer {
   // ---- requests --------------------------------------------------------------------------------
 
   put(req: PutRequest): PutResponse {
+    // etcd checks the lease before the key (observed: ignore_value with an unknown lease answers
+    // "requested lease not found", not "key not found").
+    this.checkLease(req.lease);
     if (req.ignoreValue || req.ignoreLease) {
       if (this.reader.current(req.key) === undefined) throw new MvccError('KEY_NOT_FOUND');
     }
@@ -119,10 +139,17 @@ export class Writer {
 
   private checkPuts(req: TxnRequest, path: TxnPath): void {
     walkPath(req, path, (op) => {
-      if (op.type === 'put' && (op.put.ignoreValue || op.put.ignoreLease)) {
+      if (op.type !== 'put') return;
+      if (op.put.ignoreValue || op.put.ignoreLease) {
         if (this.reader.current(op.put.key) === undefined) throw new MvccError('KEY_NOT_FOUND');
       }
+      // Inside a txn etcd checks the key first, then the lease (checkRequestPut; observed).
+      this.checkLease(op.put.lease);
     });
+  }
+
+  private checkLease(id: bigint): void {
+    if (id !== 0n && this.leases !== undefined && !this.leases.exists(id)) throw new MvccError('LEASE_NOT_FOUND');
   }
 
   private checkRanges(req: TxnRequest, path: TxnPath): void {
@@ -185,6 +212,7 @@ export class Writer {
     this.write(this.t.kv, revBytes, encodeRecord(rec));
     this.write(this.t.latest, req.key, revBytes);
     this.write(this.t.keyrevs, encodeEntry(req.key, rev, sub), LIVE);
+    this.moveLease(req.key, prev?.lease ?? 0n, rec.lease);
     const prevKv = prev ? toKeyValue(prev) : undefined;
     this.events.push({ type: 'put', kv: toKeyValue(rec), prevKv });
     return { header: header(rev), prevKv: req.prevKv ? prevKv : undefined };
@@ -193,32 +221,64 @@ export class Writer {
   private execDeleteRange(req: DeleteRangeRequest): DeleteRangeResponse {
     // Collect first: deleting rewrites `latest`, which the iteration reads.
     const victims = [...this.reader.currentRecords(bounds(req.key, req.rangeEnd))];
-    const rev = this.beginRev + 1;
     const prevKvs: KeyValue[] = [];
-    for (const prev of victims) {
-      const sub = this.changes++;
-      const revBytes = encodeRevision(rev, sub);
-      const tomb: StoredRecord = {
-        key: prev.key,
-        createRevision: 0,
-        modRevision: rev,
-        version: 0,
-        value: new Uint8Array(0),
-        lease: 0n,
-        tombstone: true,
-      };
-      this.write(this.t.kv, revBytes, encodeRecord(tomb));
-      this.remove(this.t.latest, prev.key);
-      this.write(this.t.keyrevs, encodeEntry(prev.key, rev, sub), TOMBSTONE);
-      const prevKv = toKeyValue(prev);
-      prevKvs.push(prevKv);
-      this.events.push({ type: 'delete', kv: toKeyValue(tomb), prevKv });
-    }
+    for (const prev of victims) prevKvs.push(this.deleteRecord(prev));
     return {
       header: header(this.readRev),
       deleted: victims.length,
       prevKvs: req.prevKv ? prevKvs : [],
     };
+  }
+
+  /**
+   * Deletes those of `keys` that exist, all at this request's one revision, in the order given
+   * (a lease revoke: etcd deletes the lease's keys in sorted order). Returns how many existed.
+   */
+  deleteKeys(keys: readonly Uint8Array[]): number {
+    let n = 0;
+    for (const key of keys) {
+      const prev = this.reader.current(key);
+      if (prev === undefined) continue;
+      this.deleteRecord(prev);
+      n++;
+    }
+    return n;
+  }
+
+  /** Tombstones one live key at the next sub-revision; returns its previous KeyValue. */
+  private deleteRecord(prev: StoredRecord): KeyValue {
+    const rev = this.beginRev + 1;
+    const sub = this.changes++;
+    const revBytes = encodeRevision(rev, sub);
+    const tomb: StoredRecord = {
+      key: prev.key,
+      createRevision: 0,
+      modRevision: rev,
+      version: 0,
+      value: new Uint8Array(0),
+      lease: 0n,
+      tombstone: true,
+    };
+    this.write(this.t.kv, revBytes, encodeRecord(tomb));
+    this.remove(this.t.latest, prev.key);
+    this.write(this.t.keyrevs, encodeEntry(prev.key, rev, sub), TOMBSTONE);
+    this.moveLease(prev.key, prev.lease, 0n);
+    const prevKv = toKeyValue(prev);
+    this.events.push({ type: 'delete', kv: toKeyValue(tomb), prevKv });
+    return prevKv;
+  }
+
+  /** Moves `key` from lease `from` to lease `to` in the lease table (0 = none), as etcd's put/delete do. */
+  private moveLease(key: Uint8Array, from: bigint, to: bigint): void {
+    if (from === to || this.leases === undefined) return;
+    if (from !== 0n) {
+      this.writes++;
+      this.leases.detach(this.wtxn, from, key);
+    }
+    if (to !== 0n) {
+      this.writes++;
+      this.leases.attach(this.wtxn, to, key);
+    }
   }
 
   /**

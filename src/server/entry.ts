@@ -11,10 +11,12 @@
 //   [18..)   payload
 // put payload: [0] flags (1 prevKv, 2 ignoreValue, 4 ignoreLease), [1..9) lease (i64),
 //              [9..13) key length (u32), key, value (the rest).
+// lease payload: src/lease's op codec (grant, revoke or checkpoint, binary).
 //
 // A committed entry that does not decode is corruption, not input: decoding throws a plain Error
 // and the member stops (every replica would hit the same bytes).
 
+import { decodeLeaseOp, encodeLeaseOp, type LeaseOp } from '../lease/index.js';
 import type { WriteRequest } from '../mvcc/index.js';
 import {
   CompactionRequestCodec,
@@ -38,6 +40,8 @@ const enum EntryKind {
   Publish = 5,
   /** A member's peer URLs change (etcd's ConfChangeUpdateNode, which Keyward's raft does not have). */
   MemberUpdate = 6,
+  /** A lease grant, revoke or checkpoint (renewals never go through the log). */
+  Lease = 7,
 }
 
 export interface RequestId {
@@ -59,7 +63,8 @@ export interface MemberUpdatePayload {
 export type EntryBody =
   | { kind: 'write'; request: WriteRequest }
   | { kind: 'publish'; publish: PublishPayload }
-  | { kind: 'memberUpdate'; update: MemberUpdatePayload };
+  | { kind: 'memberUpdate'; update: MemberUpdatePayload }
+  | { kind: 'lease'; op: LeaseOp };
 
 export interface DecodedEntry {
   id: RequestId;
@@ -98,6 +103,12 @@ export function encodeEntry(id: RequestId, body: EntryBody): Uint8Array {
       );
     case 'memberUpdate':
       return withJson(EntryKind.MemberUpdate, id, JSON.stringify({ id: body.update.id.toString(), peerUrls: body.update.peerUrls }));
+    case 'lease': {
+      const payload = encodeLeaseOp(body.op);
+      const { out } = header(EntryKind.Lease, id, payload.byteLength);
+      out.set(payload, HEADER);
+      return out;
+    }
   }
 }
 
@@ -171,6 +182,8 @@ export function decodeEntry(data: Uint8Array): DecodedEntry | null {
       const o = json();
       return { id, body: { kind: 'memberUpdate', update: { id: BigInt(String(o['id'])), peerUrls: stringList(o['peerUrls']) } } };
     }
+    case EntryKind.Lease:
+      return { id, body: { kind: 'lease', op: decodeLeaseOp(payload) } };
     default:
       throw new Error(`server: unknown log entry kind ${data[1]}`);
   }

@@ -5,3 +5,5 @@ export { ServerError, ClusterError, type ServerErrorCode } from './errors.js';
 export { memberIdFor, clusterIdFor } from './identity.js';
 // The api layer translates mvcc's semantic errors; it sees them through the server's surface.
 export { MvccError } from '../mvcc/index.js';
+// ... and the lease module's refusals.
+export { LeaseError } from '../lease/index.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { RaftNode, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
 import {
@@ -7,6 +8,7 @@ import {
   validateRange,
   validateTxn,
   type Entry as KvEntry,
+  type ExternalResponse,
   type WriteRequest,
   type WriteResult,
 } from '../mvcc/index.js';
@@ -16,6 +18,12 @@ import { RaftLogStore, Storage } from '../storage/index.js';
 import { Transport, type TransportLogger } from '../transport/index.js';
 import { WatchHub, type WatchHubStats, type WatchStream, type WatchStreamOptions } from '../watch/index.js';
 import type {
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -34,6 +42,8 @@ import { decodeConfContext, decodeEntry, encodeConfContext, encodeEntry, type En
 import { ClusterError, ServerError } from './errors.js';
 import { clusterIdFor, memberIdFor } from './identity.js';
 import { MemberStore, type MemberOp } from './members.js';
+import { LeaseTable, type LeaseOp, type LeaseOpValue } from '../lease/index.js';
+import { LeaseManager, type LeaseApplied } from './leases.js';
 import { proposalSize } from './proposal-size.js';
 import { dumpState, restoreState } from './state-snapshot.js';
 import { WaitRegistry } from './waiters.js';
@@ -94,6 +104,12 @@ export interface ServerOptions {
   testNetworkFilter?: (from: bigint, to: bigint) => boolean;
   logger?: ServerLogger;
   transportLogger?: TransportLogger;
+  /** How often the leader records leases' remaining TTLs through Raft (0 disables). Default 5 minutes, as etcd. */
+  leaseCheckpointIntervalMs?: number;
+  /** Monotonic milliseconds for lease expiry (tests inject a clock). Default performance.now. */
+  leaseClock?: () => number;
+  /** Random 64-bit values for lease IDs the server picks (kept to positive 63-bit). Default crypto. */
+  leaseRandomId?: () => bigint;
   /** etcd's --experimental-watch-progress-notify-interval in ms. Default 10 minutes. */
   watchProgressNotifyIntervalMs?: number;
   /** Encoded bytes a watch stream may hold for a slow client before its watchers fall back to catch-up. Default 1 MiB. */
@@ -156,6 +172,8 @@ export class KeywardServer {
   private closing: Promise<void> | undefined;
   private snapCache: { index: number; at: number; data: Uint8Array } | undefined;
   private readyWaiters: Array<() => void> = [];
+  /** Leases: the replicated table, and the lessor that is primary while this member leads. */
+  private readonly leases: LeaseManager;
   /** Watchers of this member; told about every applied revision (see applyEntries). */
   private readonly watchHub: WatchHub;
 
@@ -242,6 +260,22 @@ export class KeywardServer {
       onReadStates: (rs) => this.onReadStates(rs),
       onFatal: (err) => this.fail(err),
     });
+    this.leases = new LeaseManager(
+      new LeaseTable(state),
+      {
+        electionMs: this.electionMs,
+        heartbeatMs: tickMs,
+        checkpointIntervalMs: opts.leaseCheckpointIntervalMs ?? 5 * 60_000,
+        ...(opts.leaseClock !== undefined ? { now: opts.leaseClock } : {}),
+        randomId: opts.leaseRandomId ?? (() => randomBytes(8).readBigUInt64BE()),
+      },
+      {
+        propose: (op) => this.proposeLease(op),
+        readBarrier: () => this.readBarrier(),
+        header: (revision) => this.header(revision ?? this.kv.currentRevision),
+        ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+      },
+    );
   }
 
   static async open(opts: ServerOptions): Promise<KeywardServer> {
@@ -249,7 +283,7 @@ export class KeywardServer {
     let kv: KvStore | undefined;
     let log: LogStore | undefined;
     try {
-      kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps });
+      kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps, leases: new LeaseTable(state) });
       const members = new MemberStore(state);
       log = (opts.openLog ?? defaultOpenLog)(join(opts.dataDir, 'raft'));
       const self = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
@@ -288,6 +322,7 @@ export class KeywardServer {
       await this.transport.start();
     }
     await this.node.start();
+    this.leases.start();
     this.cancelSweep = every(Math.min(100, this.electionMs / 4), () => this.sweep());
     this.cancelFlush = every(this.opts.stateFlushIntervalMs ?? 100, () => void this.flushState());
   }
@@ -450,6 +485,59 @@ export class KeywardServer {
     return this.watchHub.stats();
   }
 
+  // ---- leases -----------------------------------------------------------------------------
+
+  async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    this.assertServing();
+    return this.leases.grant(req);
+  }
+
+  async leaseRevoke(id: bigint): Promise<LeaseRevokeResponse> {
+    this.assertServing();
+    return this.leases.revoke(id);
+  }
+
+  /**
+   * Renews a lease in this member's lessor and returns its granted TTL. Only the leader's lessor
+   * renews: elsewhere this throws LeaseError NOT_PRIMARY and the caller asks the leader
+   * (`leaseLeader`). LEASE_NOT_FOUND when the lease does not exist (or expired meanwhile).
+   */
+  async leaseRenew(id: bigint): Promise<number> {
+    this.assertServing();
+    return this.leases.renew(id);
+  }
+
+  /** Time to live from the leader's lessor; NOT_PRIMARY elsewhere (as leaseRenew). */
+  leaseTimeToLive(req: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse {
+    this.assertServing();
+    return this.leases.timeToLive(req);
+  }
+
+  async leaseLeases(): Promise<LeaseLeasesResponse> {
+    return this.leases.leases();
+  }
+
+  /**
+   * Where renewals and time-to-live questions go: this member when its lessor is primary, else
+   * the leader's published client URLs (empty while unknown); null without a known leader.
+   */
+  leaseLeader(): { self: boolean; clientUrls: string[] } | null {
+    const lead = this.node.leader;
+    if (lead === 0n || this.stopped) return null;
+    if (lead === this.memberId) return { self: true, clientUrls: this.opts.advertiseClientUrls ?? [] };
+    return { self: false, clientUrls: this.members.get(lead)?.clientUrls ?? [] };
+  }
+
+  /** A response header at the current revision, for answers the api assembles (forwarded ones). */
+  responseHeader(): ResponseHeader {
+    return this.header(this.kv.currentRevision);
+  }
+
+  /** etcd's request timeout (5 s + 2 election timeouts by default). */
+  get requestTimeout(): number {
+    return this.requestTimeoutMs;
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------
 
   /** Stops taking requests, answers waiting ones with "server stopped", closes everything. Idempotent. */
@@ -458,6 +546,7 @@ export class KeywardServer {
       this.stopped = true;
       this.cancelSweep?.();
       this.cancelFlush?.();
+      this.leases.close();
       const stopped = new ServerError('STOPPED', 'etcdserver: server stopped');
       // Ends every watch stream: their connections close and clients resume on another member.
       await this.watchHub.close();
@@ -492,6 +581,22 @@ export class KeywardServer {
     }
     const res = result.response;
     return { ...res, header: this.header(res.header.revision) };
+  }
+
+  /** A lease entry through the log, answered when applied here (as `write`). */
+  private async proposeLease(op: LeaseOp): Promise<{ value: LeaseOpValue; revision: number }> {
+    this.assertServing();
+    const seq = this.nextSeq++;
+    const data = encodeEntry({ member: this.memberId, seq }, { kind: 'lease', op });
+    const done = this.writes.wait(seq);
+    this.submit(seq, () => this.node.propose(data));
+    const result = await done;
+    if (!result.ok) {
+      if (result.skipped) throw new TypeError('apply skipped a freshly proposed entry');
+      throw result.error;
+    }
+    const res = result.response as ExternalResponse;
+    return { value: res.value as LeaseOpValue, revision: res.header.revision };
   }
 
   private proposeAdmin(body: EntryBody): Promise<void> {
@@ -536,6 +641,8 @@ export class KeywardServer {
     const mine: Array<{ at: number; seq: bigint }> = [];
     const ops: MemberOp[] = [];
     const adminDone: bigint[] = [];
+    // Lease entries and this leader's promotion, in log order, for the lessor once committed.
+    const leaseEvents: Array<{ at: number; op: LeaseOp } | { at: -1; op: null }> = [];
     let membership = false;
     for (const e of entries) {
       if (e.type === 'confChange') {
@@ -548,11 +655,20 @@ export class KeywardServer {
         continue;
       }
       const d = decodeEntry(e.data);
-      if (d === null) continue;
+      if (d === null) {
+        // The empty entry a leader appends in its term: once it is applied, so is every entry of
+        // earlier terms, and this member's lessor becomes primary (etcd promotes here too).
+        if (e.term === this.node.term && this.node.isLeader) leaseEvents.push({ at: -1, op: null });
+        continue;
+      }
       const b = d.body;
       if (b.kind === 'write') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         kvEntries.push({ index: e.index, request: b.request });
+      } else if (b.kind === 'lease') {
+        if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
+        leaseEvents.push({ at: kvEntries.length, op: b.op });
+        kvEntries.push({ index: e.index, request: { type: 'external', external: this.leases.change(b.op) } });
       } else {
         const m = this.members.get(b.kind === 'publish' ? b.publish.id : b.update.id);
         if (m !== undefined) {
@@ -567,6 +683,7 @@ export class KeywardServer {
     const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
     await wrote;
     this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
+    if (leaseEvents.length > 0) this.leases.afterApply(leaseAppliedEvents(leaseEvents, res));
     // Watchers hear of the batch (in apply order) before any of its writers is answered.
     if (res !== null) this.watchHub.notifyApplied(res.events);
     if (res !== null) for (const m of mine) this.writes.resolve(m.seq, res.results[m.at]!);
@@ -641,6 +758,7 @@ export class KeywardServer {
     this.snapshotIndex = snap.metadata.index;
     this.durableApplied = this.applied;
     this.restoredWatches();
+    this.leases.reload();
     this.onMembershipChanged();
     this.wakeApplied();
   }
@@ -756,6 +874,7 @@ export class KeywardServer {
   }
 
   private onSoftState(s: SoftState): void {
+    if (s.role !== 'leader') this.leases.demote();
     if (s.lead !== 0n) {
       this.retryProposals();
       this.publish();
@@ -882,6 +1001,20 @@ function checkUrls(urls: readonly string[]): void {
     }
     if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.port === '' || u.pathname !== '/' || u.search !== '' || u.hash !== '') bad();
   }
+}
+
+/** The lease events of a batch that took effect (refused entries change nothing), in log order. */
+function leaseAppliedEvents(events: ReadonlyArray<{ at: number; op: LeaseOp | null }>, res: { results: WriteResult[] } | null): LeaseApplied[] {
+  const out: LeaseApplied[] = [];
+  for (const e of events) {
+    if (e.op === null) {
+      out.push({ kind: 'promote' });
+      continue;
+    }
+    const r = res?.results[e.at];
+    if (r !== undefined && r.ok) out.push({ kind: 'op', op: e.op, value: (r.response as ExternalResponse).value as LeaseOpValue });
+  }
+  return out;
 }
 
 function every(ms: number, fn: () => void): () => void {

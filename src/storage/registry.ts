@@ -22,6 +22,10 @@ export const SUB_DBS = {
   clusterMembers: 'cluster.members',
   /** cluster bookkeeping (replicated state): cluster ID, IDs of removed members. */
   clusterMeta: 'cluster.meta',
+  /** leases (replicated state): 8-byte lease ID (i64 BE) → granted TTL and checkpointed remaining TTL. */
+  leaseLeases: 'lease.leases',
+  /** keys attached to leases (replicated state): 8-byte lease ID ‖ user key → 1 byte. */
+  leaseKeys: 'lease.keys',
   /** Raft log: 8-byte big-endian index → entry record (CRC-32, type, term, data); see raft-codec.ts. */
   raftEntries: 'raft.entries',
   /** Raft bookkeeping: format version, hard state, compaction point, snapshot metadata. */
@@ -40,6 +44,8 @@ export const STATE_SUB_DBS: readonly SubDbName[] = [
   SUB_DBS.mvccMeta,
   SUB_DBS.clusterMembers,
   SUB_DBS.clusterMeta,
+  SUB_DBS.leaseLeases,
+  SUB_DBS.leaseKeys,
 ];
 
 /** The Raft environment's sub-databases (opened by `RaftLogStore.open`). */

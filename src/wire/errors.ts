@@ -47,6 +47,10 @@ export const EtcdError = {
   COMPACTED: { code: GrpcCode.OUT_OF_RANGE, message: 'etcdserver: mvcc: required revision has been compacted' },
   NO_SPACE: { code: GrpcCode.RESOURCE_EXHAUSTED, message: 'etcdserver: mvcc: database space exceeded' },
   LEASE_NOT_FOUND: { code: GrpcCode.NOT_FOUND, message: 'etcdserver: requested lease not found' },
+  /** Observed: grant with the ID of a live lease. */
+  LEASE_EXISTS: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: lease already exists' },
+  /** Observed: grant with a TTL above 9,000,000,000 s. */
+  LEASE_TTL_TOO_LARGE: { code: GrpcCode.OUT_OF_RANGE, message: 'etcdserver: too large lease TTL' },
   STOPPED: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: server stopped' },
   TIMEOUT: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: request timed out' },
   INTERNAL: { code: GrpcCode.INTERNAL, message: 'keyward: internal error' },

@@ -126,6 +126,7 @@ describe('put options', () => {
 
   test('a lease is stored; a plain put replaces it, ignore_lease keeps it (IDs above 2^53 stay exact)', async () => {
     const big = '7587869402553040003';
+    await rpc('/v3/lease/grant', { TTL: 600, ID: big });
     await rpc('/v3/kv/put', { key: b64('leased'), value: b64('v'), lease: big });
     assert.equal((await rpc('/v3/kv/range', { key: b64('leased') })).kvs[0].lease, big);
     await rpc('/v3/kv/put', { key: b64('leased'), value: b64('v2'), ignore_lease: true });
