@@ -551,6 +551,9 @@ interface BenchResults {
 }
 
 async function main(): Promise<number> {
+  // `--ops watch` is the watch fan-out bench (watch-bench.ts), with its own flags.
+  const opsAt = process.argv.indexOf('--ops');
+  if (opsAt >= 0 && process.argv[opsAt + 1] === 'watch') return (await import('./watch-bench.js')).watchBenchMain(process.argv.slice(2));
   let opts: Options | null;
   try {
     opts = parseOptions(process.argv.slice(2), REPO_ROOT);
