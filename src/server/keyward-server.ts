@@ -658,7 +658,8 @@ export class KeywardServer {
       if (d === null) {
         // The empty entry a leader appends in its term: once it is applied, so is every entry of
         // earlier terms, and this member's lessor becomes primary (etcd promotes here too).
-        if (e.term === this.node.term && this.node.isLeader) leaseEvents.push({ at: -1, op: null });
+        // (Raft's own term: the driver's cached one may lag behind the entries it hands out.)
+        if (this.node.isLeader && e.term === this.node.status().term) leaseEvents.push({ at: -1, op: null });
         continue;
       }
       const b = d.body;

@@ -139,8 +139,12 @@ export class LeaseManager {
     if (req.ttl > BigInt(MAX_LEASE_TTL)) throw new LeaseError('LEASE_TTL_TOO_LARGE');
     const ttl = req.ttl < BigInt(this.minTtl) ? this.minTtl : Number(req.ttl);
     let id = req.id;
-    // Unguessable IDs (GUARANTEES A5); etcd uses a member-and-time based counter.
-    while (id === 0n || (req.id === 0n && this.table.exists(id))) id = this.opts.randomId() & 0x7fff_ffff_ffff_ffffn;
+    // Unguessable IDs (GUARANTEES A5); etcd uses a member-and-time based counter. A collision
+    // with a live lease is drawn again (a broken random source must not loop forever).
+    for (let tries = 0; id === 0n || (req.id === 0n && this.table.exists(id)); tries++) {
+      if (tries === 64) throw new TypeError('lease: the random ID source keeps repeating itself');
+      id = this.opts.randomId() & 0x7fff_ffff_ffff_ffffn;
+    }
     const { value, revision } = await this.host.propose({ type: 'grant', id, ttl });
     if (value.type !== 'grant') throw new TypeError('lease grant applied as something else');
     return { header: this.host.header(revision), id: value.id, ttl: value.ttl, error: '' };
