@@ -35,6 +35,8 @@ export interface ServeConfig {
   logLevel: string;
   /** In milliseconds (the flag takes a Go duration such as 10m or 500ms). */
   experimentalWatchProgressNotifyInterval: number;
+  /** In milliseconds (Go duration on the command line, as etcd 3.5's flag). */
+  experimentalLeaseCheckpointInterval: number;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -125,6 +127,12 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     kind: 'duration',
     default: '10m',
     description: 'duration of periodic watch progress notifications (Go duration syntax: 10m, 1s, 500ms)',
+  },
+  experimentalLeaseCheckpointInterval: {
+    flag: 'experimental-lease-checkpoint-interval',
+    kind: 'duration',
+    default: '5m',
+    description: "how often the leader records leases' remaining TTLs through Raft, so restarts and elections do not renew them (Go duration)",
   },
 };
 

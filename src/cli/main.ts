@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ClusterClient, KvClient } from '../client/index.js';
+import { ClusterClient, KvClient, LeaseClient } from '../client/index.js';
 import { ConfigError, SETTINGS, envName, resolveServeConfig } from './config.js';
 import { UsageError, runDel, runGet, runPut, runTxn, type Output } from './kv-commands.js';
 import {
@@ -16,6 +16,7 @@ import {
 } from './member-commands.js';
 import { TxnSyntaxError } from './txn-syntax.js';
 import { openWatch, runWatch } from './watch-command.js';
+import { runLeaseGrant, runLeaseKeepAlive, runLeaseList, runLeaseRevoke, runLeaseTimeToLive } from './lease-commands.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
@@ -168,6 +169,53 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await runWatch({ ...g.out, warn: (s) => process.stderr.write(s) }, w);
+  });
+
+function leaseClient(): { leases: LeaseClient; out: ClusterOutput } {
+  const g = globals();
+  return { leases: new LeaseClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out };
+}
+
+const lease = program.command('lease').description('lease commands (lease IDs in hexadecimal, as etcdctl)');
+lease
+  .command('grant <ttl>')
+  .description('grant a lease of <ttl> seconds (raised to the cluster minimum)')
+  .action((ttl: string) => {
+    const { leases, out } = leaseClient();
+    return runLeaseGrant(leases, out, ttl);
+  });
+lease
+  .command('revoke <leaseID>')
+  .description('revoke a lease, deleting every key attached to it')
+  .action((id: string) => {
+    const { leases, out } = leaseClient();
+    return runLeaseRevoke(leases, out, id);
+  });
+lease
+  .command('timetolive <leaseID>')
+  .description('print the granted and remaining TTL of a lease')
+  .option('--keys', 'print the keys attached to the lease')
+  .action((id: string, o: { keys?: boolean }) => {
+    const { leases, out } = leaseClient();
+    return runLeaseTimeToLive(leases, out, id, o);
+  });
+lease
+  .command('list')
+  .description('list every lease')
+  .action(() => {
+    const { leases, out } = leaseClient();
+    return runLeaseList(leases, out);
+  });
+lease
+  .command('keep-alive <leaseID>')
+  .description('renew a lease at a third of its TTL until interrupted or the lease is gone')
+  .option('--once', 'renew once and exit')
+  .action((id: string, o: { once?: boolean }) => {
+    const { leases, out } = leaseClient();
+    return runLeaseKeepAlive(leases, out, id, o, (ka) => {
+      process.once('SIGINT', () => ka.stop());
+      process.once('SIGTERM', () => ka.stop());
+    });
   });
 
 const endpoint = program.command('endpoint').description('endpoint commands');

@@ -40,6 +40,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
     electionTimeoutMs: config.electionTimeout,
     snapshotCount: config.snapshotCount,
     watchProgressNotifyIntervalMs: config.experimentalWatchProgressNotifyInterval,
+    leaseCheckpointIntervalMs: config.experimentalLeaseCheckpointInterval,
     logger,
     transportLogger: logger.child({ component: 'transport' }),
     onFatal: (err) => {

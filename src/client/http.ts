@@ -2,6 +2,7 @@ import {
   EtcdClusterError,
   EtcdError,
   decodeErrorBody,
+  decodeLeaseKeepAliveLine,
   type EtcdClusterErrorName,
   type EtcdErrorName,
 } from '../wire/index.js';
@@ -120,6 +121,13 @@ function safeErrorBody(json: unknown): { message: string; code: number } | undef
   try {
     return decodeErrorBody(json);
   } catch {
-    return undefined;
+    // A stream endpoint (keep-alive) that failed before its first answer sends grpc-gateway's
+    // error chunk instead of the envelope.
+    try {
+      const line = decodeLeaseKeepAliveLine(json);
+      return line.type === 'error' ? { message: line.error.message, code: line.error.grpcCode } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -1,6 +1,7 @@
 export { KeywardError, type ClientOptions } from './http.js';
 export { KvClient } from './kv-client.js';
 export { ClusterClient } from './cluster-client.js';
+export { LeaseClient, LeaseKeepAlive, type LeaseLoss, type KeepAliveOptions, type KeepAliveTimers } from './lease-client.js';
 export { rangeRequest, putRequest, deleteRangeRequest, txnRequest, type Partial1 } from './requests.js';
 export {
   WatchClient,
