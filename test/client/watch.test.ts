@@ -72,7 +72,7 @@ after(async () => {
   await cluster.dispose();
 });
 
-test('W5 resume: a watch on a member that stops continues on the next endpoint from last revision + 1, nothing lost or repeated', async () => {
+test('W5 resume: a watch on a member that stops continues on the next endpoint from last revision + 1, nothing lost or repeated', { timeout: 30_000 }, async () => {
   // Member 2 is the one stopped; its watch must move to member 0 (the next endpoint, wrapping).
   const writer = new KvClient({ endpoints: [urls[0]!] });
   const reconnects: ReconnectInfo[] = [];
@@ -97,7 +97,7 @@ test('W5 resume: a watch on a member that stops continues on the next endpoint f
   await cluster.leader();
 });
 
-test('W7 compaction: a watch from a compacted revision throws WatchError COMPACTED with the compact revision', async () => {
+test('W7 compaction: a watch from a compacted revision throws WatchError COMPACTED with the compact revision', { timeout: 30_000 }, async () => {
   const r1 = (await kv.put({ key: enc('cmp/a'), value: enc('1') })).header.revision;
   const r2 = (await kv.put({ key: enc('cmp/a'), value: enc('2') })).header.revision;
   await kv.compact({ revision: r2 });
@@ -113,7 +113,7 @@ test('W7 compaction: a watch from a compacted revision throws WatchError COMPACT
   await at.close();
 });
 
-test('W7 compaction while disconnected: the resumed watch reports COMPACTED instead of skipping the lost events', async () => {
+test('W7 compaction while disconnected: the resumed watch reports COMPACTED instead of skipping the lost events', { timeout: 30_000 }, async () => {
   const writer = new KvClient({ endpoints: [urls[0]!] });
   // A fixed 0.99 random and a 600 ms base: the reconnect waits ~594 ms, time to write and compact.
   const wc = new WatchClient({ endpoints: [urls[1]!, urls[0]!], timeoutMs: 1000, random: () => 0.99, backoff: { baseMs: 600, maxMs: 600 } });
@@ -130,13 +130,13 @@ test('W7 compaction while disconnected: the resumed watch reports COMPACTED inst
   await (await cluster.open(1)).server.ready();
 });
 
-test('a refused watch (empty range) throws WatchError CANCELED with etcd\'s reason, without retrying', async () => {
+test('a refused watch (empty range) throws WatchError CANCELED with etcd\'s reason, without retrying', { timeout: 30_000 }, async () => {
   const w = new WatchClient({ endpoints: urls }).watch('b', { rangeEnd: 'a' });
   await assert.rejects(w.next(), (e: unknown) => e instanceof WatchError && e.code === 'CANCELED' && e.message === 'mvcc: watcher range is empty');
   assert.equal(w.stats.connects, 1);
 });
 
-test('W6: a requested progress notification arrives at the current revision and no older event follows it', async () => {
+test('W6: a requested progress notification arrives at the current revision and no older event follows it', { timeout: 30_000 }, async () => {
   const w = new WatchClient({ endpoints: urls }).watch('prog/', { prefix: true });
   await w.ready;
   const rev = (await kv.put({ key: enc('prog/a'), value: enc('1') })).header.revision;
@@ -150,7 +150,7 @@ test('W6: a requested progress notification arrives at the current revision and 
   await w.close();
 });
 
-test('filters, prev_kv and DELETE events come through; close ends iteration and is idempotent', async () => {
+test('filters, prev_kv and DELETE events come through; close ends iteration and is idempotent', { timeout: 30_000 }, async () => {
   const w = new WatchClient({ endpoints: urls }).watch('flt/a', { prevKv: true, filters: [WatchFilterType.NOPUT] });
   await w.ready;
   await kv.put({ key: enc('flt/a'), value: enc('1') });
@@ -169,7 +169,7 @@ test('filters, prev_kv and DELETE events come through; close ends iteration and 
   await assert.rejects(never.ready, (e: unknown) => e instanceof WatchError && e.code === 'CLOSED');
 });
 
-test('W4/W11 backpressure: a consumer slower than the writes, with a 2-response client buffer, still gets every event in order', async () => {
+test('W4/W11 backpressure: a consumer slower than the writes, with a 2-response client buffer, still gets every event in order', { timeout: 30_000 }, async () => {
   const w = new WatchClient({ endpoints: urls, maxBufferedResponses: 2 }).watch('bp/', { prefix: true });
   await w.ready;
   const want: string[] = [];
@@ -186,7 +186,7 @@ test('W4/W11 backpressure: a consumer slower than the writes, with a 2-response 
   await w.close();
 });
 
-test('half duplex (etcd 3.4 over HTTP/1.1): the body ends after the create and events still flow; progress requests are refused', async () => {
+test('half duplex (etcd 3.4 over HTTP/1.1): the body ends after the create and events still flow; progress requests are refused', { timeout: 30_000 }, async () => {
   const w = new WatchClient({ endpoints: urls, duplex: 'half' }).watch('hd');
   await w.ready;
   const r = (await kv.put({ key: enc('hd'), value: enc('x') })).header.revision;
@@ -195,7 +195,7 @@ test('half duplex (etcd 3.4 over HTTP/1.1): the body ends after the create and e
   await w.close();
 });
 
-test('a member that answers the stream with an HTTP error the client cannot fix is not retried', async () => {
+test('a member that answers the stream with an HTTP error the client cannot fix is not retried', { timeout: 30_000 }, async () => {
   // A bad endpoint path: the member answers 404 for an unknown RPC.
   const w = new WatchClient({ endpoints: [urls[0]! + '/nope'] }).watch('x');
   await assert.rejects(w.next(), (e: unknown) => e instanceof KeywardError && e.httpStatus === 404);
