@@ -154,17 +154,24 @@ export class SseWatch {
   readonly events = new Inbox<SseEvent>();
   readonly response: Promise<IncomingMessage>;
   private readonly req: ClientRequest;
+  private text = '';
+  private readonly ended: Promise<void>;
 
   constructor(url: string, query: string, headers: Record<string, string> = {}) {
     const u = new URL('/v3/watch?' + query, url);
     this.req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'GET', headers: { Accept: 'text/event-stream', ...headers } });
     this.req.on('error', () => this.events.end());
+    let ended: () => void = () => {};
+    this.ended = new Promise((r) => (ended = r));
     this.response = new Promise((resolve, reject) => {
       this.req.on('error', reject);
       this.req.on('response', (res) => {
         res.setEncoding('utf8');
         let buf = '';
+        res.on('end', ended);
+        res.on('close', ended);
         res.on('data', (chunk: string) => {
+          this.text += chunk;
           buf += chunk;
           for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
             const block = buf.slice(0, i);
@@ -199,12 +206,8 @@ export class SseWatch {
   /** The whole body of a non-200 answer. */
   async body(): Promise<{ status: number; text: string }> {
     const res = await this.response;
-    let text = '';
-    res.setEncoding('utf8');
-    res.removeAllListeners('data');
-    res.on('data', (c: string) => (text += c));
-    await new Promise((r) => res.on('end', r));
-    return { status: res.statusCode ?? 0, text };
+    await this.ended;
+    return { status: res.statusCode ?? 0, text: this.text };
   }
 
   close(): void {
