@@ -30,6 +30,7 @@ const SERVER_ERRORS: Record<ServerErrorCode, keyof typeof EtcdError> = {
   REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
   NO_SPACE: 'NO_SPACE',
   TIMEOUT: 'TIMEOUT',
+  NO_LEADER: 'NO_LEADER',
 };
 
 export interface WireFailure {

@@ -72,6 +72,8 @@ export class LeaseLeaderClient {
     const deadline = Date.now() + this.server.requestTimeout;
     for (;;) {
       const leader = this.server.leaseLeader();
+      // etcd answers "no leader" when none appeared in time, "request timed out" otherwise.
+      const timeout = leader === null ? new ServerError('NO_LEADER', 'etcdserver: no leader') : new ServerError('TIMEOUT', 'etcdserver: request timed out');
       try {
         if (leader?.self === true) return await local();
         // A forwarded request is answered here or refused: forwarding it again could bounce it
@@ -83,7 +85,7 @@ export class LeaseLeaderClient {
         const retry = err instanceof ForwardFailed || (err instanceof LeaseError && err.code === 'NOT_PRIMARY');
         if (!retry || (forwarded && leader?.self !== true)) throw err;
       }
-      if (Date.now() + RETRY_MS >= deadline) throw new ServerError('TIMEOUT', 'etcdserver: request timed out');
+      if (Date.now() + RETRY_MS >= deadline) throw timeout;
       await new Promise((r) => setTimeout(r, RETRY_MS));
     }
   }

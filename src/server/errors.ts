@@ -5,9 +5,10 @@ import type { EtcdClusterErrorName } from '../wire/index.js';
 
 /**
  * STOPPED: the member is closing or was removed from the cluster; TIMEOUT: the request's entry was
- * not applied (or its read point not confirmed) in time, e.g. no leader or the leader died.
+ * not applied (or its read point not confirmed) in time, e.g. no leader or the leader died;
+ * NO_LEADER: a request only the leader can answer (lease renewal, time-to-live) found none in time.
  */
-export type ServerErrorCode = 'STOPPED' | 'REQUEST_TOO_LARGE' | 'NO_SPACE' | 'TIMEOUT';
+export type ServerErrorCode = 'STOPPED' | 'REQUEST_TOO_LARGE' | 'NO_SPACE' | 'TIMEOUT' | 'NO_LEADER';
 
 export class ServerError extends Error {
   override readonly name = 'ServerError';

@@ -53,6 +53,8 @@ export const EtcdError = {
   LEASE_TTL_TOO_LARGE: { code: GrpcCode.OUT_OF_RANGE, message: 'etcdserver: too large lease TTL' },
   STOPPED: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: server stopped' },
   TIMEOUT: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: request timed out' },
+  /** Observed: lease keep-alive / time-to-live while no leader is elected (after the request timeout). */
+  NO_LEADER: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: no leader' },
   INTERNAL: { code: GrpcCode.INTERNAL, message: 'keyward: internal error' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
 export type EtcdErrorName = keyof typeof EtcdError;

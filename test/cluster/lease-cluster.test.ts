@@ -194,3 +194,26 @@ test('L10 a member restored from a snapshot has the same leases and key attachme
     await c.dispose();
   }
 });
+
+test('without a leader, keep-alive and time-to-live fail after the request timeout with 503/14 "etcdserver: no leader", as etcd', { timeout: 60_000 }, async () => {
+  const c = await TestCluster.start(3, { requestTimeoutMs: 1500 });
+  try {
+    const url = c.member(0).url;
+    await ok(url, '/v3/lease/grant', { TTL: 60, ID: 3 });
+    await c.stop(1);
+    await c.stop(2);
+    await until('member 0 to lose its leader', 10_000, async () => !c.member(0).server.hasLeader);
+    const started = Date.now();
+    const k = await fetch(url + '/v3/lease/keepalive', { method: 'POST', body: '{"ID":3}' });
+    assert.ok(Date.now() - started >= 1400, 'it waited for a leader until the request timeout');
+    assert.equal(k.status, 503);
+    assert.equal(
+      (await k.text()).trim(),
+      '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}',
+    );
+    const t = await call(url, '/v3/lease/timetolive', { ID: 3 });
+    assert.deepEqual([t.status, t.json], [503, { error: 'etcdserver: no leader', message: 'etcdserver: no leader', code: 14 }]);
+  } finally {
+    await c.dispose();
+  }
+});
