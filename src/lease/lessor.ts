@@ -208,8 +208,12 @@ export class Lessor {
         this.expiries.delete(top.id);
         continue;
       }
+      if (l.expiry > now) {
+        this.expiries.set(top.id, l.expiry); // not due after all: queue it at its expiry
+        continue;
+      }
       this.expiries.set(top.id, now + this.retryMs);
-      if (l.expiry - now <= 0) out.push(l.id);
+      out.push(l.id);
     }
     return out;
   }
