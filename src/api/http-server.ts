@@ -50,6 +50,11 @@ export interface ListenOptions {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   maxConnections?: number;
+  /**
+   * How long close() lets ended streams flush before it severs the connections left: a client
+   * that stopped reading would otherwise keep the listener open forever. Default 2000.
+   */
+  closeGraceMs?: number;
 }
 
 export class ListenError extends Error {
@@ -71,6 +76,7 @@ export class HttpListener {
     readonly url: string,
     private readonly holds: Set<() => void>,
     private readonly stopSweep: () => void,
+    private readonly closeGraceMs: number,
   ) {}
 
   static async listen(handler: RequestListener | HttpHandler, url: string, opts: ListenOptions = {}): Promise<HttpListener> {
@@ -128,7 +134,7 @@ export class HttpListener {
     });
     const addr = server.address() as AddressInfo;
     const bracketed = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep));
+    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep), opts.closeGraceMs ?? 2000);
   }
 
   /**
@@ -138,7 +144,12 @@ export class HttpListener {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.stopSweep();
-      this.server.close(() => resolve());
+      const sever = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
+      sever.unref();
+      this.server.close(() => {
+        clearTimeout(sever);
+        resolve();
+      });
       for (const end of [...this.holds]) end();
       this.holds.clear();
       this.server.closeIdleConnections();

@@ -18,6 +18,9 @@ import { pumpWatch, WatchRequestReader, type WatchSink } from './watch-session.j
 /** Stop taking messages from the stream while the socket holds this many unsent bytes. */
 const SOCKET_HIGH_WATER = 64 * 1024;
 
+/** How long a closing socket may take to finish its close handshake when the member stops. */
+const WS_CLOSE_GRACE_MS = 2000;
+
 const WATCH_PATHS = new Set(['/v3/watch', '/v3beta/watch']);
 
 export function createWatchUpgrade(server: KeywardServer, o: WatchTransportOptions): UpgradeListener {
@@ -47,7 +50,11 @@ function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMes
     stream?.close();
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
   };
-  const release = holdOpen(req, () => end(1001, 'member stopping'));
+  const release = holdOpen(req, () => {
+    end(1001, 'member stopping');
+    // A client that does not read never completes the closing handshake: do not wait for it.
+    setTimeout(() => ws.terminate(), WS_CLOSE_GRACE_MS).unref();
+  });
 
   const fail = (err: unknown): void => {
     const failure = toWireFailure(err, o.maxMessageBytes, true);
