@@ -17,7 +17,7 @@ export interface HttpHandler {
 // completes, so the listener enforces the body deadline itself and skips requests held open;
 // and close() ends the held streams, which would otherwise keep it from ever finishing.
 const HOLDS = Symbol('keyward.http.holds');
-type Held = IncomingMessage & { [HOLDS]?: Set<() => void> };
+type Held = IncomingMessage & { [HOLDS]?: Map<() => void, Duplex> };
 const HELD = Symbol('keyward.http.held');
 type MaybeHeld = IncomingMessage & { [HELD]?: true };
 
@@ -31,7 +31,7 @@ export function holdOpen(req: IncomingMessage, end: () => void): () => void {
   (req as MaybeHeld)[HELD] = true;
   const holds = (req as Held)[HOLDS];
   if (holds === undefined) return () => {};
-  holds.add(end);
+  holds.set(end, req.socket);
   return () => {
     holds.delete(end);
   };
@@ -51,8 +51,8 @@ export interface ListenOptions {
   keepAliveTimeoutMs?: number;
   maxConnections?: number;
   /**
-   * How long close() lets ended streams flush before it severs the connections left: a client
-   * that stopped reading would otherwise keep the listener open forever. Default 2000.
+   * How long close() lets ended streams flush before it severs their connections: a client that
+   * stopped reading would otherwise keep the listener open forever. Default 2000.
    */
   closeGraceMs?: number;
 }
@@ -74,7 +74,7 @@ export class HttpListener {
   private constructor(
     private readonly server: Server,
     readonly url: string,
-    private readonly holds: Set<() => void>,
+    private readonly holds: Map<() => void, Duplex>,
     private readonly stopSweep: () => void,
     private readonly closeGraceMs: number,
   ) {}
@@ -85,7 +85,7 @@ export class HttpListener {
       throw new ListenError(url, 'UNSUPPORTED_SCHEME', `cannot listen on ${url}: only http:// is supported until TLS lands`);
     }
     const h: HttpHandler = typeof handler === 'function' ? { listener: handler } : handler;
-    const holds = new Set<() => void>();
+    const holds = new Map<() => void, Duplex>();
     const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     let deadlines: BodyDeadline[] = [];
     const listener = h.listener;
@@ -144,14 +144,18 @@ export class HttpListener {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.stopSweep();
-      const sever = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
+      // Only the streams' connections are severed: other in-flight requests drain as before.
+      const held = [...this.holds];
+      this.holds.clear();
+      const sever = setTimeout(() => {
+        for (const [, socket] of held) socket.destroy();
+      }, this.closeGraceMs);
       sever.unref();
       this.server.close(() => {
         clearTimeout(sever);
         resolve();
       });
-      for (const end of [...this.holds]) end();
-      this.holds.clear();
+      for (const [end] of held) end();
       this.server.closeIdleConnections();
     });
     return this.closing;

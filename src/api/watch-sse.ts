@@ -49,7 +49,8 @@ export function createRequestFromQuery(search: URLSearchParams, lastEventId: str
       if (v !== 'true' && v !== 'false') throw new DecodeError('TYPE', `keyward: watch parameter ${JSON.stringify(name)} must be true or false`);
       obj[name] = v === 'true';
     } else {
-      obj[name] = v;
+      // An unencoded `+` of base64 arrives as a space; base64 never holds one, so take it back.
+      obj[name] = name === 'start_revision' ? v : v.replace(/ /g, '+');
     }
   }
   if (filters.length > 0) obj['filters'] = filters;

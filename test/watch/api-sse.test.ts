@@ -65,6 +65,15 @@ describe('events', () => {
     assert.deepEqual(await comma.events.quiet(1), []);
   });
 
+  test('an unencoded `+` of base64 in the query (read as a space) still names the key', async () => {
+    const key = '\xfb\xef';
+    assert.equal(b64(key), '++8=');
+    const s = sse(`key=${b64(key)}`);
+    assert.equal((await s.next()).result.created, true);
+    const rev = await put(m.url, key, 'v');
+    assert.equal((await s.next()).id, String(rev));
+  });
+
   test('progress_notify=true: `event: progress` with `id:` = its revision', async () => {
     const rev = await currentRevision(m.url);
     const s = sse(q({ key: b64('ssp/k'), progress_notify: true }));
