@@ -17,7 +17,39 @@ export interface HttpHandler {
 // completes, so the listener enforces the body deadline itself and skips requests held open;
 // and close() ends the held streams, which would otherwise keep it from ever finishing.
 const HOLDS = Symbol('keyward.http.holds');
-type Held = IncomingMessage & { [HOLDS]?: Map<() => void, Duplex> };
+type Held = IncomingMessage & { [HOLDS]?: StreamRegistry };
+
+/** The held streams of one listener. Once it closes, a stream that still starts (a keep-alive connection's next request) is ended at once. */
+class StreamRegistry {
+  private readonly streams = new Map<() => void, Duplex>();
+  private closed = false;
+  constructor(private readonly graceMs: number) {}
+
+  add(end: () => void, socket: Duplex): () => void {
+    if (this.closed) {
+      queueMicrotask(end);
+      setTimeout(() => socket.destroy(), this.graceMs).unref();
+      return () => {};
+    }
+    this.streams.set(end, socket);
+    return () => {
+      this.streams.delete(end);
+    };
+  }
+
+  /** Ends every stream; severs their connections after the grace if they did not finish. */
+  closeAll(): () => void {
+    this.closed = true;
+    const held = [...this.streams];
+    this.streams.clear();
+    const sever = setTimeout(() => {
+      for (const [, socket] of held) socket.destroy();
+    }, this.graceMs);
+    sever.unref();
+    for (const [end] of held) end();
+    return () => clearTimeout(sever);
+  }
+}
 const HELD = Symbol('keyward.http.held');
 type MaybeHeld = IncomingMessage & { [HELD]?: true };
 
@@ -31,10 +63,7 @@ export function holdOpen(req: IncomingMessage, end: () => void): () => void {
   (req as MaybeHeld)[HELD] = true;
   const holds = (req as Held)[HOLDS];
   if (holds === undefined) return () => {};
-  holds.set(end, req.socket);
-  return () => {
-    holds.delete(end);
-  };
+  return holds.add(end, req.socket);
 }
 
 interface BodyDeadline {
@@ -74,9 +103,8 @@ export class HttpListener {
   private constructor(
     private readonly server: Server,
     readonly url: string,
-    private readonly holds: Map<() => void, Duplex>,
+    private readonly holds: StreamRegistry,
     private readonly stopSweep: () => void,
-    private readonly closeGraceMs: number,
   ) {}
 
   static async listen(handler: RequestListener | HttpHandler, url: string, opts: ListenOptions = {}): Promise<HttpListener> {
@@ -85,7 +113,7 @@ export class HttpListener {
       throw new ListenError(url, 'UNSUPPORTED_SCHEME', `cannot listen on ${url}: only http:// is supported until TLS lands`);
     }
     const h: HttpHandler = typeof handler === 'function' ? { listener: handler } : handler;
-    const holds = new Map<() => void, Duplex>();
+    const holds = new StreamRegistry(opts.closeGraceMs ?? 2000);
     const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     let deadlines: BodyDeadline[] = [];
     const listener = h.listener;
@@ -134,7 +162,7 @@ export class HttpListener {
     });
     const addr = server.address() as AddressInfo;
     const bracketed = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep), opts.closeGraceMs ?? 2000);
+    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep));
   }
 
   /**
@@ -144,18 +172,17 @@ export class HttpListener {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.stopSweep();
-      // Only the streams' connections are severed: other in-flight requests drain as before.
-      const held = [...this.holds];
-      this.holds.clear();
-      const sever = setTimeout(() => {
-        for (const [, socket] of held) socket.destroy();
-      }, this.closeGraceMs);
-      sever.unref();
+      let cancelSever = (): void => {};
+      // Connections busy now become idle later (keep-alive): drop them then, not after keepAliveTimeout.
+      const idle = setInterval(() => this.server.closeIdleConnections(), 100);
+      idle.unref();
       this.server.close(() => {
-        clearTimeout(sever);
+        cancelSever();
+        clearInterval(idle);
         resolve();
       });
-      for (const [end] of held) end();
+      // Only the streams' connections are severed: other in-flight requests drain as before.
+      cancelSever = this.holds.closeAll();
       this.server.closeIdleConnections();
     });
     return this.closing;
