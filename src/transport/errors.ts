@@ -20,6 +20,8 @@ export type TransportErrorCode =
   | 'ClusterMismatch'
   /** The sender is not in our peer map (never added, or removed). */
   | 'UnknownSender'
+  /** The sender was removed from the cluster: it must stop (etcd's rafthttp answers 410 Gone). */
+  | 'MemberRemoved'
   /** A message inside a stream claims a `from` other than the stream's sender. */
   | 'SenderMismatch'
   /** The request or a message in it is addressed to another member. */
@@ -47,6 +49,7 @@ export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
   // 412 like etcd's rafthttp: the request is well formed but our preconditions (same cluster) fail.
   ClusterMismatch: 412,
   UnknownSender: 403,
+  MemberRemoved: 410,
   SenderMismatch: 403,
   // 421 Misdirected Request says exactly this: the right protocol, the wrong member.
   WrongRecipient: 421,

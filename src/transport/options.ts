@@ -60,6 +60,14 @@ export interface TransportOptions {
   onUnreachable(peerId: NodeId): void;
   /** Outcome of a MsgSnap to `peerId`: ok once the receiver handed it to raft. */
   onSnapshotStatus(peerId: NodeId, ok: boolean): void;
+  /**
+   * Whether `id` was removed from the cluster: such a sender is refused with MemberRemoved (410)
+   * instead of UnknownSender, so it learns it must stop even if it never saw its removal commit
+   * (its peers drop it as soon as they apply the removal). Peers dropped with removePeer count too.
+   */
+  isRemovedMember?(id: NodeId): boolean;
+  /** A peer refused us with MemberRemoved: this member was removed from the cluster. Called once. */
+  onRemovedFromCluster?(): void;
 
   logger?: TransportLogger;
   timers?: Timers;

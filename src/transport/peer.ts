@@ -34,6 +34,8 @@ export interface PeerHost {
   readonly opts: ResolvedOptions;
   reportUnreachable(id: NodeId): void;
   reportSnapshot(id: NodeId, ok: boolean): void;
+  /** The peer refused us as a member removed from the cluster. */
+  reportRemoved(): void;
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
@@ -251,6 +253,7 @@ export class PeerSender {
     if (res.statusCode !== 200) {
       res.resume();
       const code = parseErrorCode(headerValue(res.headers[H_ERROR]));
+      if (code === 'MemberRemoved') this.host.reportRemoved();
       this.fail(s, `refused with HTTP ${res.statusCode ?? '?'}${code === undefined ? '' : ` (${code})`}`);
       return;
     }
@@ -258,7 +261,11 @@ export class PeerSender {
     res.on('data', (text: string) => {
       if (s.diag.length < DIAG_CAP) s.diag += text.slice(0, DIAG_CAP - s.diag.length);
     });
-    res.on('end', () => this.fail(s, `receiver ended the stream${s.diag === '' ? '' : `: ${s.diag.trim()}`}`));
+    res.on('end', () => {
+      // The 200 was out before the receiver cut us; its reason is the body (TransportError text).
+      if (s.diag.startsWith('transport: MemberRemoved:')) this.host.reportRemoved();
+      this.fail(s, `receiver ended the stream${s.diag === '' ? '' : `: ${s.diag.trim()}`}`);
+    });
     this.state = 'open';
     this.backoffMs = this.opts.minBackoffMs;
     if (this.failures > 0) this.opts.logger.info({ peer: this.hex, url: s.url.href, after: this.failures }, 'stream to peer re-established');
@@ -407,6 +414,7 @@ export class PeerSender {
       if (res.statusCode === 204) finish(true, '');
       else {
         const code = parseErrorCode(headerValue(res.headers[H_ERROR]));
+        if (code === 'MemberRemoved') this.host.reportRemoved();
         finish(false, `refused with HTTP ${res.statusCode ?? '?'}${code === undefined ? '' : ` (${code})`}`);
       }
     });

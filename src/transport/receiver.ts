@@ -21,6 +21,7 @@ import { fmtId, H_CLUSTER, H_ERROR, H_FROM, H_PROTOCOL, H_TO, parseId, PROTOCOL_
 export interface ReceiverHost {
   readonly opts: ResolvedOptions;
   isKnownPeer(id: NodeId): boolean;
+  isRemovedMember(id: NodeId): boolean;
   /** Hands a message to raft; never throws. */
   deliver(msg: Message): void;
 }
@@ -89,7 +90,10 @@ export class Receiver {
     const to = parseId(h[H_TO]);
     if (to === null) throw new TransportError('BadRequest', `missing or invalid ${H_TO}`);
     if (to !== this.opts.selfId) throw new TransportError('WrongRecipient', `addressed to ${fmtId(to)}, this member is ${fmtId(this.opts.selfId)}`);
-    if (!this.host.isKnownPeer(from)) throw new TransportError('UnknownSender', `member ${fmtId(from)} is not a peer of ${fmtId(this.opts.selfId)}`);
+    if (!this.host.isKnownPeer(from)) {
+      if (this.host.isRemovedMember(from)) throw new TransportError('MemberRemoved', `member ${fmtId(from)} was removed from the cluster`);
+      throw new TransportError('UnknownSender', `member ${fmtId(from)} is not a peer of ${fmtId(this.opts.selfId)}`);
+    }
     return from;
   }
 
@@ -264,7 +268,7 @@ export class Receiver {
 
   /** Cuts every stream and snapshot from `id` (the peer was removed). */
   dropPeer(id: NodeId): void {
-    const err = new TransportError('UnknownSender', `member ${fmtId(id)} was removed`);
+    const err = new TransportError('MemberRemoved', `member ${fmtId(id)} was removed from the cluster`);
     this.streams.get(id)?.terminate(err);
     this.snapshots.get(id)?.terminate(err);
   }

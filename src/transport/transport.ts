@@ -43,6 +43,9 @@ export class Transport {
   private closing: Promise<void> | null = null;
 
   private readonly unreachable = new Set<NodeId>();
+  /** Peers dropped by removePeer: refused as removed members from then on (unless added again). */
+  private readonly removedPeers = new Set<NodeId>();
+  private removedReported = false;
   private readonly snapshotStatus: [NodeId, boolean][] = [];
   private reportScheduled = false;
 
@@ -57,6 +60,13 @@ export class Transport {
       reportUnreachable: (id) => this.reportUnreachable(id),
       reportSnapshot: (id, ok) => this.reportSnapshot(id, ok),
       isKnownPeer: (id) => this.peers.has(id),
+      isRemovedMember: (id) => this.removedPeers.has(id) || (options.isRemovedMember?.(id) ?? false),
+      reportRemoved: () => {
+        if (this.removedReported || this.state === 'closed' || options.onRemovedFromCluster === undefined) return;
+        this.removedReported = true;
+        const cb = options.onRemovedFromCluster;
+        queueMicrotask(() => this.callback('onRemovedFromCluster', () => cb()));
+      },
       deliver: (msg) => this.deliver(msg),
     };
     this.receiver = new Receiver(this.host);
@@ -184,6 +194,7 @@ export class Transport {
     if (id === this.opts.selfId) throw new TypeError(`transport: member ${fmtId(id)} cannot be its own peer`);
     const parsed = parseUrls(`peer ${fmtId(id)} urls`, urls, this.opts.tls);
     if (this.state === 'closed') return;
+    this.removedPeers.delete(id);
     const existing = this.peers.get(id);
     if (existing !== undefined) {
       existing.updateUrls(parsed);
@@ -212,6 +223,7 @@ export class Transport {
     const p = this.peers.get(id);
     if (p === undefined) return;
     this.peers.delete(id);
+    this.removedPeers.add(id);
     this.unreachable.delete(id);
     void p.close(false);
     this.receiver.dropPeer(id);

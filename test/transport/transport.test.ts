@@ -173,20 +173,31 @@ test('a request with another cluster ID is refused with 412 and reaches nobody',
   }
 });
 
-test('a sender that is not a peer is refused with 403; so is a peer after removePeer', async () => {
-  const [a, b] = await pair();
+test('a sender that is not a peer is refused with 403; a peer after removePeer with 410, and it is told it was removed', async () => {
+  let removedCalls = 0;
+  const [a, b] = await pair({ onRemovedFromCluster: () => removedCalls++ }, { isRemovedMember: (id) => id === 0x99n });
   try {
     const ans = await raw(b.t.listenUrl, '/raft/stream', headers({ from: '63' }), []);
     assert.deepEqual([ans.status, ans.code], [403, 'UnknownSender']);
+    // The owner's removed set (the server's members table) is asked too, e.g. after a restart.
+    const gone = await raw(b.t.listenUrl, '/raft/stream', headers({ from: '99' }), []);
+    assert.deepEqual([gone.status, gone.code], [410, 'MemberRemoved']);
 
     a.t.send([app(1n, 2n, 1)]);
     await b.inbox.next();
+    assert.equal(removedCalls, 0);
     b.t.removePeer(1n);
-    // B cuts A's open stream; A reconnects, is refused, and reports B unreachable.
+    // B cuts A's open stream; A reconnects, is refused, reports B unreachable and learns it was removed.
     a.t.send([app(1n, 2n, 2)]);
     await a.unreachable.next((id) => id === 2n);
-    await a.logs.next((l) => typeof l.obj['reason'] === 'string' && l.obj['reason'].includes('UnknownSender'));
+    await a.logs.next((l) => typeof l.obj['reason'] === 'string' && l.obj['reason'].includes('MemberRemoved'));
     assert.equal(b.inbox.all.length, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(removedCalls, 1, 'told once, however often it is refused');
+    // Added again (a re-join), it is a peer like any other.
+    b.t.addPeer(1n, [a.t.listenUrl]);
+    a.t.send([app(1n, 2n, 3)]);
+    await b.inbox.next((m) => m.type === 'app' && m.index === 3);
   } finally {
     await closeAll(a, b);
   }
