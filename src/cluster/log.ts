@@ -19,6 +19,11 @@ export interface LogStore extends Storage {
    * once the write is flushed to disk; without, once it is visible to raft's reads.
    */
   save(write: ReadyWrite, sync: boolean): Promise<void>;
+  /**
+   * `save`, durable when it returns (throws instead of rejecting). Optional: a log that has it can
+   * join the driver's `atomically` transaction with the apply of earlier committed entries.
+   */
+  saveSync?(write: ReadyWrite): void;
   /** Records a snapshot point at applied index `index` (data lives in the state machine). */
   createSnapshot(index: number, confState: ConfState): Promise<void>;
   /** Discards entries before `index` (never past the latest snapshot). */

@@ -13,8 +13,15 @@
 // next proposals accumulate in raft's unstable log, so every proposal that arrives during one
 // flush goes out in the next Ready: one log write, one fsync, one append per follower.
 //
-// Applying runs behind the loop: committed entries go onto an ordered apply chain after the
-// Ready's persist, and the loop advances without waiting for the state-machine transaction (as
+// One transaction per Ready (handleJoined): when the server passes `atomically` (the member's one
+// LMDB environment holds the log and the state), steps 1 and 3 share ONE durable transaction: the
+// Ready's log write, then — raft advanced — the entries that write lets commit (a single voter
+// commits its own entries right then) applied in the same transaction. So a single member acks a
+// write after one fsync, and every member pays one commit per Ready instead of two. Messages still
+// leave only after that transaction is durable.
+//
+// Applying otherwise runs behind the loop: committed entries go onto an ordered apply chain after
+// the Ready's persist, and the loop advances without waiting for the state-machine transaction (as
 // etcd's apply goroutine does). It waits only for a snapshot restore, for conf changes (raft must
 // see applyConfChange before planning more), and when too many batches are still unapplied.
 // Reads and request waiters key off the applier's own applied index, so nothing observes an
@@ -95,9 +102,21 @@ export interface RaftNodeOptions {
   onReadStates?: (rs: readonly ReadState[]) => void;
   /** Persisting or applying failed: the member cannot continue safely. */
   onFatal: (err: unknown) => void;
+  /**
+   * Runs its callback so that every storage write made synchronously inside it — the log save
+   * and the writes the applier makes before its first await — commits as ONE durable (fsynced)
+   * transaction when it returns, or none of them does and it throws (the member then stops).
+   * The server passes `Storage.batchSync` of the environment holding both the log and the state.
+   * Without it, the save and the apply commit separately.
+   */
+  atomically?: <T>(fn: () => T) => T;
   logger?: Logger;
   maxSizePerMsg?: number;
   maxInflightMsgs?: number;
+}
+
+function hasPersistWork(rd: Ready): boolean {
+  return rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null;
 }
 
 /** Batches of committed entries that may be waiting to be applied before the Raft loop waits. */
@@ -293,32 +312,102 @@ export class RaftNode {
   }
 
   private async handle(rd: Ready): Promise<void> {
-    if (rd.softState !== null) {
-      this.softState = rd.softState;
-      this.opts.onSoftState?.(rd.softState);
-    }
+    this.noteSoftState(rd);
     // A snapshot replaces the state machine: everything handed out before it must be applied first.
     if (rd.snapshot !== null) await this.applyChain;
-    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+    if (this.canJoin(rd)) return this.handleJoined(rd);
+    if (hasPersistWork(rd)) {
       await this.opts.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
       if (rd.hardState !== null) this.termValue = rd.hardState.term;
     }
     if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
     if (rd.snapshot !== null) await this.opts.applier.restore(rd.snapshot);
-    const committed = rd.committedEntries;
-    if (committed.length > 0) {
-      // Applying runs behind the Raft loop, in log order: the next Ready (the next batch's log
-      // write) need not wait for this batch's state-machine transaction, and batches committed
-      // while an apply is running are applied together in the next one. Waiters and reads key
-      // off the applier's own applied index, never off advance().
-      this.unapplied.push(committed);
-      if (!this.applyRunning) this.applyChain = this.drainApplies();
-      // Conf changes must reach raft (applyConfChange) before raft plans the next Ready, and the
-      // backlog of unapplied batches stays bounded.
-      if (this.unapplied.length > MAX_PENDING_APPLIES || committed.some((e) => e.type === 'confChange')) await this.applyChain;
-    }
+    if (rd.committedEntries.length > 0) this.queueApply(rd.committedEntries);
+    await this.afterApplyQueued(rd.committedEntries);
     if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
     this.raw.advance(rd);
+  }
+
+  private noteSoftState(rd: Ready): void {
+    if (rd.softState === null) return;
+    this.softState = rd.softState;
+    this.opts.onSoftState?.(rd.softState);
+  }
+
+  /**
+   * Whether this Ready can be handled in one storage transaction (see handleJoined): the server
+   * gave `atomically`, the log can save synchronously, no snapshot is involved, nothing is ahead
+   * on the apply chain, and no conf change must reach raft before the next Ready is planned.
+   */
+  private canJoin(rd: Ready): boolean {
+    return (
+      this.opts.atomically !== undefined &&
+      this.opts.log.saveSync !== undefined &&
+      rd.snapshot === null &&
+      !this.applyRunning &&
+      (hasPersistWork(rd) || rd.committedEntries.length > 0) &&
+      !rd.committedEntries.some((e) => e.type === 'confChange')
+    );
+  }
+
+  /**
+   * One transaction, one fsync, for: this Ready's log write, the apply of the entries it commits,
+   * and — after advance() — the entries that its own persistence lets commit (a leader counts its
+   * copy only once persisted; a single voter commits right then) together with their apply.
+   * Nothing leaves the member before the transaction is durable: messages of both Readies are
+   * sent after it, in order. If it fails, nothing of it happened and the member stops (the
+   * storage refuses further writes), so raft having been advanced inside it does not matter.
+   * Folding only the one next Ready bounds the work per transaction; it holds no snapshot (only
+   * a stepped message brings one, and nothing is stepped in between).
+   */
+  private async handleJoined(rd: Ready): Promise<void> {
+    const saveSync = this.opts.log.saveSync!.bind(this.opts.log);
+    let next: Ready | null = null;
+    this.opts.atomically!(() => {
+      if (hasPersistWork(rd)) saveSync({ hardState: rd.hardState, entries: rd.entries, snapshot: null });
+      this.raw.advance(rd);
+      const apply = [...rd.committedEntries];
+      if (this.raw.hasReady()) {
+        const n = this.raw.ready();
+        next = n;
+        if (n.snapshot !== null) throw new TypeError('raft node: a snapshot appeared without a message');
+        if (hasPersistWork(n)) saveSync({ hardState: n.hardState, entries: n.entries, snapshot: null });
+        apply.push(...n.committedEntries);
+      }
+      // The applier's synchronous part (its storage writes) runs now, inside the transaction.
+      if (apply.length > 0) this.queueApply(apply);
+    });
+    // Durable now. Send before anything awaits: the apply's asynchronous tail (membership
+    // effects such as dropping a removed peer) must not overtake the messages.
+    const n = next as Ready | null;
+    for (const r of n === null ? [rd] : [rd, n]) if (r.hardState !== null) this.termValue = r.hardState.term;
+    if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
+    if (n !== null && n.messages.length > 0) this.opts.sink.send(n.messages);
+    if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
+    if (n === null) return;
+    this.noteSoftState(n);
+    await this.afterApplyQueued(n.committedEntries);
+    if (n.readStates.length > 0) this.opts.onReadStates?.(n.readStates);
+    this.raw.advance(n);
+  }
+
+  /**
+   * Conf changes must reach raft (applyConfChange) before raft plans the next Ready, and the
+   * backlog of unapplied batches stays bounded.
+   */
+  private async afterApplyQueued(committed: readonly Entry[]): Promise<void> {
+    if (this.unapplied.length > MAX_PENDING_APPLIES || committed.some((e) => e.type === 'confChange')) await this.applyChain;
+  }
+
+  /**
+   * Applying runs behind the Raft loop, in log order: the next Ready (the next batch's log write)
+   * need not wait for this batch's state-machine transaction, and batches committed while an
+   * apply is running are applied together in the next one. Waiters and reads key off the
+   * applier's own applied index, never off advance(). The applier's synchronous part runs now.
+   */
+  private queueApply(committed: readonly Entry[]): void {
+    this.unapplied.push(committed);
+    if (!this.applyRunning) this.applyChain = this.drainApplies();
   }
 
   private async drainApplies(): Promise<void> {

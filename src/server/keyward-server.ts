@@ -14,7 +14,7 @@ import {
 } from '../mvcc/index.js';
 import { decodeConfChange, isRaftError } from '../raft/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
-import { RaftLogStore, Storage } from '../storage/index.js';
+import { ALL_SUB_DBS, RaftLogStore, Storage } from '../storage/index.js';
 import { Transport, type TransportLogger } from '../transport/index.js';
 import { WatchHub, type WatchHubStats, type WatchStream, type WatchStreamOptions } from '../watch/index.js';
 import type {
@@ -94,8 +94,6 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** How often the state environment is flushed. Default 100 ms. */
   stateFlushIntervalMs?: number;
-  /** Opens the Raft log store in `dir`. */
-  openLog?: (dir: string) => LogStore;
   ticker?: Ticker;
   /**
    * Fault injection for tests only: a peer message from `from` to `to` is delivered only when this
@@ -116,11 +114,6 @@ export interface ServerOptions {
   watchStreamBufferBytes?: number;
 }
 
-
-/** Opens the durable Raft log: src/storage's LMDB log store (its own environment, every save fsynced). */
-function defaultOpenLog(dir: string): LogStore {
-  return RaftLogStore.open(dir);
-}
 
 interface ReadWaiter {
   resolve(): void;
@@ -225,6 +218,9 @@ export class KeywardServer {
         },
         onUnreachable: (id) => this.node.reportUnreachable(id),
         onSnapshotStatus: (id, ok) => this.node.reportSnapshot(id, ok),
+        isRemovedMember: (id) => this.members.isRemoved(id),
+        // A peer that already applied our removal refuses us (410) before we may see its commit.
+        onRemovedFromCluster: () => this.markRemoved(),
         ...(opts.transportLogger !== undefined ? { logger: opts.transportLogger } : {}),
       });
       sink = this.transport;
@@ -251,6 +247,7 @@ export class KeywardServer {
       raftStorage,
       sink,
       applier: { apply: (e) => this.applyEntries(e), restore: (s) => this.restore(s) },
+      atomically: (fn) => state.batchSync(fn),
       tickMs,
       electionTicks: Math.round(this.electionMs / tickMs),
       heartbeatTicks: 1,
@@ -279,19 +276,21 @@ export class KeywardServer {
   }
 
   static async open(opts: ServerOptions): Promise<KeywardServer> {
-    const state = Storage.open(join(opts.dataDir, 'state'));
+    // One LMDB environment holds the Raft log and the state machine, so that persisting a Ready
+    // and applying what it commits is one transaction with one fsync (Storage.batchSync).
+    const state = Storage.open(join(opts.dataDir, 'member'), { subDbs: ALL_SUB_DBS });
     let kv: KvStore | undefined;
     let log: LogStore | undefined;
     try {
       kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps, leases: new LeaseTable(state) });
       const members = new MemberStore(state);
-      log = (opts.openLog ?? defaultOpenLog)(join(opts.dataDir, 'raft'));
+      log = RaftLogStore.inStorage(state);
       const self = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
       const initial = opts.initialCluster ?? [{ name: opts.name, peerUrls: opts.advertisePeerUrls }];
       const logEmpty = log.lastIndex() === 0 && log.initialState().hardState.term === 0;
       let bootstrap: { voters: bigint[]; clusterId: bigint } | null = null;
       if (logEmpty) {
-        if (kv.appliedIndex > 0) throw new Error(`raft log in ${join(opts.dataDir, 'raft')} is missing but the state has applied entries`);
+        if (kv.appliedIndex > 0) throw new Error(`the raft log in ${state.dir} is missing but the state has applied entries`);
         const ids = initial.map((m) => memberIdFor(m.peerUrls, opts.clusterToken));
         if (!ids.includes(self)) throw new TypeError(`this member's peer URLs ${opts.advertisePeerUrls.join(',')} are not in the initial cluster`);
         if ((opts.initialClusterState ?? 'new') === 'new') {
@@ -720,13 +719,16 @@ export class KeywardServer {
     const id = this.members.clusterId();
     if (id !== undefined) this.clusterIdValue = id;
     if (this.transport !== null) this.syncPeers([]);
-    if (!this.removed && this.members.isRemoved(this.memberId)) {
-      this.removed = true;
-      this.opts.logger?.warn({ member: this.memberId.toString(16) }, 'this member was removed from the cluster');
-      const err = new ServerError('STOPPED', 'etcdserver: server stopped');
-      for (const w of this.readQueue.splice(0)) w.reject(err);
-      this.opts.onRemoved?.();
-    }
+    if (this.members.isRemoved(this.memberId)) this.markRemoved();
+  }
+
+  private markRemoved(): void {
+    if (this.removed || this.stopped) return;
+    this.removed = true;
+    this.opts.logger?.warn({ member: this.memberId.toString(16) }, 'this member was removed from the cluster');
+    const err = new ServerError('STOPPED', 'etcdserver: server stopped');
+    for (const w of this.readQueue.splice(0)) w.reject(err);
+    this.opts.onRemoved?.();
   }
 
   private syncPeers(initial: readonly InitialMember[]): void {

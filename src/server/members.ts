@@ -107,12 +107,21 @@ export class MemberStore {
     return o;
   }
 
-  /** Writes `ops` in one transaction (committed, not flushed: the Raft log is the durability point). */
+  /**
+   * Writes `ops` in one transaction, synchronously: inside the driver's batch (Storage.batchSync)
+   * it joins the transaction that applies the same Raft entries to mvcc, so a crash can never
+   * keep the applied index of a conf change without its members-table change.
+   */
   write(ops: readonly MemberOp[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    return this.storage.transact('committed', (txn) => {
-      for (const o of ops) this.writeOne(txn, o);
-    });
+    try {
+      this.storage.transactSync((txn) => {
+        for (const o of ops) this.writeOne(txn, o);
+      }, 'deferred');
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private writeOne(txn: WriteTxn, o: MemberOp): void {

@@ -1,14 +1,14 @@
-// The Raft log and hard state of one member, in their own LMDB environment, implementing raft's
-// synchronous `Storage` interface.
+// The Raft log and hard state of one member, implementing raft's synchronous `Storage` interface.
 //
-// Why a separate environment: the Raft log is the member's durability point. Every append and
-// every hard-state change is fsynced before any message that depends on it is sent, while the
-// state machine (mvcc) is applied without waiting for fsync and flushed periodically; after a
-// crash the state replays the log from its durable applied index. Two environments let the two
-// have different write disciplines (one fsync per Ready here; lazy flushes there) without one
-// waiting for the other's pages. The driver must never compact the log past what the state
+// A member keeps the log in the same LMDB environment as its state machine (`inStorage`), so the
+// driver can write a Ready's entries and apply the entries it commits in ONE transaction with one
+// fsync (Storage.batchSync; measured: half the cost of a log commit plus a state commit, since
+// LMDB's cost is per commit). `open(dir)` gives the log an environment of its own (tests, tools).
+// The Raft log is the member's durability point: every append and every hard-state change is
+// fsynced before any message that depends on it is sent; after a crash the state replays the log
+// from its durable applied index. The driver must never compact the log past what the state
 // machine has durably applied: compaction is bounded by the recorded snapshot metadata, which the
-// driver sets (`setSnapshotMetadata`) only to an index the state environment has flushed.
+// driver sets (`setSnapshotMetadata`) only to an index the state has flushed.
 //
 // Write discipline: every write is ONE LMDB transaction committed and fdatasynced on the calling
 // thread (`Storage.transactSync`) before the method returns. Measured on the target machine
@@ -153,6 +153,7 @@ class TermRuns {
 export class RaftLogStore implements RaftStorage {
   readonly dir: string;
   private readonly storage: Storage;
+  private readonly ownsStorage: boolean;
   private readonly ents: Table;
   private readonly meta: Table;
 
@@ -171,9 +172,10 @@ export class RaftLogStore implements RaftStorage {
   private readonly recentMaxEntries: number;
   private readonly recentMaxBytes: number;
 
-  private constructor(dir: string, storage: Storage, opts: RaftLogStoreOptions) {
+  private constructor(dir: string, storage: Storage, opts: RaftLogStoreOptions, ownsStorage: boolean) {
     this.dir = dir;
     this.storage = storage;
+    this.ownsStorage = ownsStorage;
     this.recentMaxEntries = opts.recentEntries?.maxEntries ?? DEFAULT_RECENT_ENTRIES;
     this.recentMaxBytes = opts.recentEntries?.maxBytes ?? DEFAULT_RECENT_BYTES;
     this.ents = storage.table(SUB_DBS.raftEntries);
@@ -199,11 +201,21 @@ export class RaftLogStore implements RaftStorage {
   static open(dir: string, opts: RaftLogStoreOptions = {}): RaftLogStore {
     const storage = Storage.open(dir, { ...opts, subDbs: RAFT_SUB_DBS });
     try {
-      return new RaftLogStore(dir, storage, opts);
+      return new RaftLogStore(dir, storage, opts, true);
     } catch (err) {
       void storage.close();
       throw err;
     }
+  }
+
+  /**
+   * The log inside an environment it shares with the state machine (the member's one LMDB
+   * environment, opened with the raft sub-databases among others), so that a Ready's log append
+   * and the apply of the entries it commits can be one transaction (`Storage.batchSync`). The
+   * environment stays open when the log closes: its opener closes it.
+   */
+  static inStorage(storage: Storage, opts: RaftLogStoreOptions = {}): RaftLogStore {
+    return new RaftLogStore(storage.dir, storage, opts, false);
   }
 
   // ---- raft.Storage ------------------------------------------------------------------------
@@ -541,7 +553,7 @@ export class RaftLogStore implements RaftStorage {
         // The commit index is recoverable; a failing disk is reported by the next open.
       }
     }
-    return this.storage.close();
+    return this.ownsStorage ? this.storage.close() : Promise.resolve();
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -2,11 +2,10 @@
 // here and nowhere else, so two modules can never collide on a name and `Storage.open` knows the
 // set it opens (LMDB needs `maxDbs` up front).
 //
-// A member has two environments (see raft-log.ts for why): the state environment (mvcc and the
-// other applied state, written without waiting for fsync and flushed periodically) and the Raft
-// environment (log + hard state, every write fsynced). Each opens only its own group below, and
-// `Storage.open` refuses a directory that holds sub-databases of another group, so the two
-// directories cannot be swapped by mistake.
+// A member has ONE environment (`<data-dir>/member`) holding every sub-database below, so a Raft
+// Ready's log write and the apply it enables are one transaction (see raft-log.ts). The groups
+// remain for environments opened on their own (a log store in tests, a state-only KvStore), and
+// `Storage.open` refuses a directory holding sub-databases it was not asked to open.
 //
 // Names are part of the on-disk format: never rename one; add a new name and migrate instead.
 export const SUB_DBS = {

@@ -345,3 +345,81 @@ test('a write acknowledged as flushed survives kill -9 of the writing process', 
     await s.close();
   });
 });
+
+// ---- batchSync: one transaction for a Raft Ready's log write and the apply it enables ----------
+
+test('batchSync joins every transactSync made inside it into one transaction, durable at return', async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('data');
+    const script = `
+      import { Storage, SUB_DBS, ALL_SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
+      const s = Storage.open(${JSON.stringify(dir)}, { subDbs: ALL_SUB_DBS });
+      const log = s.table(SUB_DBS.raftEntries);
+      const kv = s.table(SUB_DBS.mvccKv);
+      const enc = (x) => new TextEncoder().encode(x);
+      for (let i = 0; i < 10; i++) {
+        const r = s.batchSync(() => {
+          s.transactSync((txn) => txn.put(log, enc('e' + i), enc('entry')));
+          return s.transactSync((txn) => { txn.put(kv, enc('k' + i), enc('applied')); return i; }, 'deferred');
+        });
+        process.stdout.write('acked ' + r + '\\n');
+      }
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(res.signal, 'SIGKILL', res.stderr);
+    assert.equal(res.stdout.trim().split('\n').length, 10);
+    const s = Storage.open(dir, { subDbs: ALL_SUB_DBS });
+    try {
+      for (let i = 0; i < 10; i++) {
+        assert.equal(str(s.table(SUB_DBS.raftEntries).get(b('e' + i))!), 'entry');
+        assert.equal(str(s.table(SUB_DBS.mvccKv).get(b('k' + i))!), 'applied');
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('a joined write that throws undoes the whole batch, even when its caller caught it; the storage then refuses writes', async () => {
+  await withStorage(async (s) => {
+    const kv = s.table(SUB_DBS.mvccKv);
+    const latest = s.table(SUB_DBS.mvccLatest);
+    s.transactSync((txn) => txn.put(kv, b('before'), b('1')));
+    assert.throws(
+      () =>
+        s.batchSync(() => {
+          s.transactSync((txn) => txn.put(kv, b('log'), b('x')));
+          try {
+            s.transactSync((txn) => {
+              txn.put(latest, b('half'), b('y'));
+              throw new Error('apply failed');
+            });
+          } catch {
+            // a careless caller carries on
+          }
+          s.transactSync((txn) => txn.put(kv, b('after'), b('z')));
+        }),
+      /apply failed/,
+    );
+    assert.equal(kv.get(b('log')), undefined);
+    assert.equal(latest.get(b('half')), undefined);
+    assert.equal(kv.get(b('after')), undefined);
+    assert.equal(str(kv.get(b('before'))!), '1', 'earlier commits are untouched');
+    // Modules that cached a write the abort undid must not build on it: no more writes.
+    assert.throws(() => s.transactSync((txn) => txn.put(kv, b('later'), b('1'))), (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE');
+    await assert.rejects(s.transact('committed', (txn) => txn.put(kv, b('later'), b('1'))), (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE');
+    assert.equal(kv.get(b('later')), undefined);
+  });
+});
+
+test('batchSync refuses to nest and refuses an async callback', async () => {
+  await withStorage(async (s) => {
+    assert.throws(() => s.transactSync(() => s.batchSync(() => 1)), TypeError);
+    s.transactSync((txn) => txn.put(s.table(SUB_DBS.mvccKv), b('x'), b('1'))); // a plain misuse aborts only its own transaction
+    assert.throws(() => s.batchSync(() => s.batchSync(() => 1)), TypeError);
+  });
+  await withStorage(async (s) => {
+    assert.throws(() => s.batchSync(() => Promise.resolve(1)), /synchronous/);
+  });
+});
