@@ -3,10 +3,11 @@
 // Node 20's --test does not expand globs, so the file list is built here.
 // Usage: node scripts/run-tests.mjs [substring ...]  (filters files by path)
 //
-// The run can never hang: --test-force-exit ends each test file once its tests are done even if
-// something still holds the event loop, every test has a default timeout, and a watchdog kills the
-// whole process group (members started by tests included) if the run as a whole overstays.
+// The run can never hang: member processes a test file started are killed when its tests are done
+// (test/harness/process.ts), every test has a default timeout, and a watchdog kills the whole
+// process group (members started by tests included) if the run as a whole overstays.
 // (Seen: a member process left behind by a failed test kept CI running until its 90-minute limit.)
+// Not --test-force-exit: on Node 20 it was seen to end a test file with tests still unrun, silently.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ if (files.length === 0) {
 const portDir = mkdtempSync(join(tmpdir(), 'keyward-test-ports-'));
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
   { stdio: 'inherit', detached: true, env: { ...process.env, KEYWARD_TEST_PORT_DIR: portDir } },
 );
 

@@ -9,9 +9,12 @@ import { holdOpen } from '../../src/api/http-server.js';
 // close are dropped then, so close() neither hangs nor waits for the keep-alive timeout.
 
 test('close() ends a held stream that starts after it began, and does not wait for keep-alive', { timeout: 20_000 }, async () => {
+  let slowSeen!: () => void;
+  const slowArrived = new Promise<void>((r) => (slowSeen = r));
   const l = await HttpListener.listen(
     (req, res) => {
       if (req.url === '/slow') {
+        slowSeen();
         setTimeout(() => res.end('slow done'), 300);
         return;
       }
@@ -29,14 +32,17 @@ test('close() ends a held stream that starts after it began, and does not wait f
   const s = connect(Number(u.port), u.hostname);
   let text = '';
   s.on('data', (d) => (text += String(d)));
+  const ended = new Promise<void>((r) => s.once('end', () => r()));
   s.write('GET /slow HTTP/1.1\r\nHost: k\r\n\r\n');
-  await new Promise((r) => setTimeout(r, 100));
+  // Not a fixed sleep: on a loaded machine the request may take longer than that to arrive.
+  await slowArrived;
   const t0 = Date.now();
   const closed = l.close();
   // The next request on the same keep-alive connection, parsed after close() began.
   s.write('GET /hold HTTP/1.1\r\nHost: k\r\n\r\n');
   await closed;
   assert.ok(Date.now() - t0 < 3000, `close took ${Date.now() - t0} ms`);
+  await ended; // every byte the listener sent has been read
   assert.match(text, /slow done/);
   assert.match(text, /held\n\r\n6\r\nended\n/, 'the late stream was ended, not left open');
   s.destroy();

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 
@@ -25,9 +26,13 @@ export function keywardArgs(args: string[]): string[] {
  * (seen: CI timed out after a start failed half-way through a cluster).
  */
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+const killAll = (): void => {
   for (const child of live) child.kill('SIGKILL');
-});
+};
+process.once('exit', killAll);
+// Inside node's test runner (not when scripts/jepsen.mjs uses this harness): once every test of
+// the file has finished, so that a member a failed test left running cannot hold the file open.
+if (process.env['NODE_TEST_CONTEXT'] !== undefined) after(killAll);
 
 function track(child: ChildProcess): void {
   live.add(child);
