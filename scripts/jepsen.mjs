@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Randomized fault runs (test/linearizability/fault-run.ts), one `keyward serve` cluster each.
-// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader] [--serializable] [--keys K]
+// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader] [--serializable] [--keys K]
 // --serializable makes the workload's gets serializable (local, no ReadIndex): those runs are
 // expected to FAIL, which shows the checker catches stale reads on a real cluster.
 // Seeds are S, S+1, ... (S random by default); the fault is chosen by the seed unless --fault is
@@ -18,7 +18,7 @@ const fault = arg('fault', '');
 const keys = arg('keys', '5');
 const reads = process.argv.includes('--serializable') ? 'serializable' : 'linearizable';
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(start)) {
-  console.error('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader]');
+  console.error('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader]');
   process.exit(2);
 }
 

@@ -15,7 +15,7 @@ const start = Number(arg('seed', String(Math.floor(Math.random() * 1_000_000))))
 const faults = arg('faults', '');
 const gap = arg('gap', '2000');
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(start)) {
-  console.error('usage: npm run watch-faults -- [--runs N] [--seed S] [--faults kill-leader,kill-follower,pause-leader,pause-follower] [--gap MS]');
+  console.error('usage: npm run watch-faults -- [--runs N] [--seed S] [--faults kill-leader,kill-follower,pause-leader,pause-follower,partition-leader] [--gap MS]');
   process.exit(2);
 }
 

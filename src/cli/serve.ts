@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { createApi, HttpListener } from '../api/index.js';
 import { KeywardServer } from '../server/index.js';
@@ -24,8 +25,52 @@ export interface MemberHooks {
   onTerminate?: (code: number, reason: string) => void;
 }
 
+/**
+ * TEST-ONLY fault switch, deliberately not a setting (not in config.ts, not in --help): when the
+ * environment variable KEYWARD_TEST_FAULT_FILE names a file, the member polls it (JSON
+ * `{"blocked": ["<member id hex>", ...]}`) and exchanges no peer messages with the members listed,
+ * through the server's existing testNetworkFilter. Process-level fault runs use it to partition a
+ * real cluster (test/harness/partition.ts). Unset (production) nothing is polled and no filter is
+ * installed. A missing or unreadable file means "nothing blocked".
+ */
+export const TEST_FAULT_FILE_ENV = 'KEYWARD_TEST_FAULT_FILE';
+
+function testFaultFilter(file: string, logger: Logger): { filter: (from: bigint, to: bigint) => boolean; stop(): void } {
+  let blocked = new Set<bigint>();
+  let last = '';
+  const poll = async (): Promise<void> => {
+    let text = '';
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      // no file yet: nothing blocked
+    }
+    if (text === last) return;
+    last = text;
+    try {
+      const ids = text === '' ? [] : ((JSON.parse(text) as { blocked?: string[] }).blocked ?? []);
+      blocked = new Set(ids.map((h) => BigInt(`0x${h}`)));
+      logger.warn({ blocked: ids }, 'test fault file: peer messages with these members are dropped');
+    } catch (err) {
+      logger.error({ err, file }, 'test fault file: not valid JSON; left the previous list in force');
+    }
+  };
+  void poll();
+  // A 20 ms poll: partitions start and heal well within an election timeout.
+  const timer = setInterval(() => void poll(), 20);
+  timer.unref();
+  return {
+    // Applied on send (from = this member) and on receipt (to = this member): the other side is the one checked.
+    filter: (from, to) => !blocked.has(from) && !blocked.has(to),
+    stop: () => clearInterval(timer),
+  };
+}
+
 export async function startMember(config: ServeConfig, logger: Logger, hooks: MemberHooks = {}): Promise<RunningMember> {
+  const faultFile = process.env[TEST_FAULT_FILE_ENV];
+  const fault = faultFile === undefined || faultFile === '' ? undefined : testFaultFilter(faultFile, logger);
   const server = await KeywardServer.open({
+    ...(fault !== undefined ? { testNetworkFilter: fault.filter } : {}),
     name: config.name,
     dataDir: config.dataDir,
     advertisePeerUrls: config.initialAdvertisePeerUrls,
@@ -64,6 +109,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     await server.close();
+    fault?.stop();
     throw err;
   }
   let stopping: Promise<void> | undefined;
@@ -71,6 +117,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
     stopping ??= (async () => {
       await Promise.all(listeners.map((l) => l.close()));
       await server.close();
+      fault?.stop();
     })();
     return stopping;
   };

@@ -10,6 +10,8 @@ export const CLI = resolve('src/cli/main.ts');
 export interface MemberProcess {
   child: ChildProcess;
   url: string;
+  /** The member's ID in hex, as its ready line logs it. */
+  memberId: string;
   /** Every log line the member printed so far (pino JSON). */
   logs: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -43,10 +45,10 @@ function track(child: ChildProcess): void {
  * Starts `keyward serve` and resolves once it logs that it is ready. A start that fails only
  * because a fixed port is briefly held (a killed member's socket not yet released) is retried.
  */
-export async function startMemberProcess(dataDir: string, extra: string[] = []): Promise<MemberProcess> {
+export async function startMemberProcess(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<MemberProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(dataDir, extra);
+      return await startOnce(dataDir, extra, env);
     } catch (e) {
       if (attempt >= 10 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
       await new Promise((r) => setTimeout(r, 300));
@@ -54,11 +56,11 @@ export async function startMemberProcess(dataDir: string, extra: string[] = []):
   }
 }
 
-function startOnce(dataDir: string, extra: string[]): Promise<MemberProcess> {
+function startOnce(dataDir: string, extra: string[], env: Record<string, string>): Promise<MemberProcess> {
   const child = spawn(
     process.execPath,
     keywardArgs(['serve', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0', ...extra]),
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   track(child);
   const logs: string[] = [];
@@ -70,8 +72,8 @@ function startOnce(dataDir: string, extra: string[]): Promise<MemberProcess> {
     lines.on('line', (line) => {
       logs.push(line);
       try {
-        const entry = JSON.parse(line) as { msg?: string; clientUrls?: string[] };
-        if (entry.msg === 'ready to serve client requests') resolveReady({ child, url: entry.clientUrls![0]!, logs, exited });
+        const entry = JSON.parse(line) as { msg?: string; clientUrls?: string[]; memberId?: string };
+        if (entry.msg === 'ready to serve client requests') resolveReady({ child, url: entry.clientUrls![0]!, memberId: entry.memberId ?? '', logs, exited });
       } catch {
         // not JSON: keep it in logs only
       }

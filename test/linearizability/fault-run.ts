@@ -14,10 +14,11 @@ import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
 import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
 import { HistoryRecorder, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
+import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
 import { startMemberProcess, type MemberProcess } from '../harness/process.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
-export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader'] as const;
+export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface RunOptions {
@@ -57,6 +58,12 @@ export interface RunReport {
   /** Null when every member converged to the same revision and content. */
   divergence: string | null;
   historyFile: string | null;
+  /**
+   * partition-leader only: the member the majority side elected while the old leader was cut off
+   * (null: none within the cut), and L6 on the isolated old leader (null: its linearizable read
+   * of a key written on the majority side timed out or returned the new value, never the old).
+   */
+  partition?: { newLeader: string | null; staleRead: string | null };
 }
 
 const HEARTBEAT_MS = 50;
@@ -90,15 +97,23 @@ interface Slot {
   clientUrl: string;
   dataDir: string;
   proc: MemberProcess | null;
+  /** Test-only fault file the member polls (harness/partition.ts), and its ID once started. */
+  faultFile: string;
+  memberId: string | null;
   /** Client used for maintenance calls (status, final ranges). */
   admin: KvClient;
 }
 
 export class ProcessCluster {
+  /** Network cuts between members (every member runs with a fault file). */
+  readonly partition: Partitioner;
+
   private constructor(
     readonly slots: Slot[],
     private readonly dir: TmpDir,
-  ) {}
+  ) {
+    this.partition = new Partitioner(slots);
+  }
 
   static async create(n: number): Promise<ProcessCluster> {
     const dir = makeTmpDir('keyward-jepsen-');
@@ -111,6 +126,8 @@ export class ProcessCluster {
         clientUrl,
         dataDir: dir.sub(`j${i}`),
         proc: null,
+        faultFile: dir.sub(`j${i}.fault.json`),
+        memberId: null,
         admin: new KvClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
       });
     }
@@ -132,7 +149,8 @@ export class ProcessCluster {
           '--initial-cluster-token', 'jepsen',
           '--heartbeat-interval', String(HEARTBEAT_MS),
           '--election-timeout', String(ELECTION_MS),
-        ]);
+        ], { [TEST_FAULT_FILE_ENV]: s.faultFile });
+        s.memberId = s.proc.memberId;
       }),
     );
   }
@@ -166,6 +184,26 @@ export class ProcessCluster {
       if (Date.now() > deadline) throw new Error('no leader elected');
       await sleep(50);
     }
+  }
+
+  /**
+   * Index among `among` of a member that reports itself as leader and is not `exceptId` (hex),
+   * waiting up to `ms`; null if none did.
+   */
+  async leaderAmong(among: number[], exceptId: string, ms: number): Promise<number | null> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      for (const i of among) {
+        try {
+          const st = await this.slots[i]!.admin.status();
+          if (st.leader !== 0n && st.header.memberId === st.leader && st.leader.toString(16) !== exceptId) return i;
+        } catch {
+          // not answering
+        }
+      }
+      await sleep(50);
+    }
+    return null;
   }
 
   /** Serializable full range of member i: its local revision and every key. */
@@ -354,7 +392,24 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     await sleep(opts.beforeMs ?? 1500);
     const lead = await cluster.leader();
     const faultMs = opts.faultMs ?? 1500;
-    if (fault === 'pause-leader') {
+    let partition: RunReport['partition'];
+    if (fault === 'partition-leader') {
+      target = `${cluster.slots[lead]!.name} (leader)`;
+      const cutMs = Math.max(faultMs, 5 * ELECTION_MS);
+      const others = [0, 1, 2].filter((i) => i !== lead);
+      log(`isolate ${target} from both followers for ${cutMs} ms`);
+      const cutAt = Date.now();
+      cluster.partition.isolate(lead);
+      const elected = await cluster.leaderAmong(others, cluster.slots[lead]!.memberId!, cutMs);
+      let staleRead: string | null = null;
+      if (elected !== null) {
+        log(`${cluster.slots[elected]!.name} elected ${Date.now() - cutAt} ms into the cut`);
+        staleRead = await isolatedReadCheck(cluster, rec, elected, lead, opts.seed, Math.max(0, cutAt + cutMs - Date.now() - 200));
+      }
+      partition = { newLeader: elected === null ? null : cluster.slots[elected]!.name, staleRead };
+      await sleep(Math.max(0, cutAt + cutMs - Date.now()));
+      cluster.partition.heal();
+    } else if (fault === 'pause-leader') {
       target = `${cluster.slots[lead]!.name} (leader)`;
       const pauseMs = Math.max(faultMs, 5 * ELECTION_MS);
       log(`SIGSTOP ${target} for ${pauseMs} ms`);
@@ -413,14 +468,49 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, target, ops }, null, 1));
     }
-    return { seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile };
+    return {
+      seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile,
+      ...(partition !== undefined ? { partition } : {}),
+    };
   } finally {
     await cluster.dispose();
   }
 }
 
+/**
+ * L6 on an isolated old leader: a key is written through the new leader, then read linearizably
+ * on the old one. The old leader cannot confirm its leadership (no quorum answers it), so the read
+ * must not answer at all, or answer with the new value once healed; the old value is a stale read.
+ * Returns null when it held, else what went wrong. The key is outside the workload's keys.
+ */
+async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, newLeader: number, oldLeader: number, seed: number, ms: number): Promise<string | null> {
+  // Both operations join the history (client -2), so the checker and the L3 revision count see them.
+  const name = `jepsen/${seed}/l6`;
+  const key = enc(name);
+  const put = rec.invoke(-2, name, { f: 'put', value: 'after-cut' }, cluster.slots[newLeader]!.name);
+  try {
+    const res = await cluster.slots[newLeader]!.admin.put({ key, value: enc('after-cut') });
+    rec.ok(put, { f: 'put' }, res.header.revision);
+  } catch (e) {
+    rec.unknown(put, errText(e));
+    return `write through the new leader failed: ${errText(e)}`;
+  }
+  const reader = new KvClient({ endpoints: [cluster.slots[oldLeader]!.clientUrl], timeoutMs: Math.max(200, ms) });
+  const get = rec.invoke(-2, name, { f: 'get' }, cluster.slots[oldLeader]!.name);
+  try {
+    const res = await reader.range({ key });
+    const kv0 = res.kvs[0];
+    const value = kv0 === undefined ? null : dec(kv0.value);
+    rec.ok(get, { f: 'get', value }, res.header.revision, kv0?.modRevision);
+    return value === 'after-cut' ? null : `isolated old leader answered a linearizable read with ${JSON.stringify(value)} instead of "after-cut"`;
+  } catch (e) {
+    rec.unknown(get, errText(e));
+    return null; // timed out or refused: no answer is not a stale answer
+  }
+}
+
 export function summarize(r: RunReport): string {
-  const verdict = r.check.ok && r.revisionProblems.length === 0 && r.divergence === null ? 'OK' : 'FAIL';
+  const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
     `seed ${r.seed} fault ${r.fault} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
   ];
@@ -428,9 +518,11 @@ export function summarize(r: RunReport): string {
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
   if (r.divergence !== null) lines.push(`convergence: ${r.divergence}`);
   if (r.historyFile !== null) lines.push(`history: ${r.historyFile}`);
+  if (r.partition !== undefined) lines.push(`partition: new leader ${r.partition.newLeader ?? 'NONE'} during the cut; L6 on the isolated leader: ${r.partition.staleRead ?? 'no stale read'}`);
   return lines.join('\n');
 }
 
 export function passed(r: RunReport): boolean {
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null;
+  const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && partitionOk;
 }

@@ -1,6 +1,6 @@
 // One watch fault run: three `keyward serve` processes take puts, deletes, multi-key txns and
 // delete-ranges from several clients while a compactor compacts and members are killed (-9, then
-// restarted) or paused (SIGSTOP / SIGCONT). Throughout, watchers are opened at past, current,
+// restarted), paused (SIGSTOP / SIGCONT) or cut off from the other members (partition-leader). Throughout, watchers are opened at past, current,
 // future, compacted and exactly-compacted revisions, on leader and followers, as raw streams (some
 // carrying several watchers, some read slowly) and as client watches that resume across member
 // failures (some with a tiny buffer and a slow consumer). Every event every watcher receives is
@@ -17,7 +17,7 @@ import { ProcessCluster, prng } from '../linearizability/fault-run.js';
 import { checkHistory, checkWatcher, type AttemptedWrite, type KvState, type Observation, type WatcherRecord, type WatcherSpec } from './checker.js';
 import { kvState, observedEvent, RawStream } from './raw-stream.js';
 
-export const WATCH_FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower'] as const;
+export const WATCH_FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'partition-leader'] as const;
 export type WatchFault = (typeof WATCH_FAULTS)[number];
 
 export interface WatchRunOptions {
@@ -188,7 +188,8 @@ function randomSpec(rnd: () => number, s: Shared): { spec: WatcherSpec; startKin
 export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunReport> {
   const rnd = prng(opts.seed);
   const log = opts.log ?? (() => {});
-  const faults = opts.faults ?? [WATCH_FAULTS[opts.seed % 4]!, WATCH_FAULTS[(opts.seed + 1 + Math.floor(rnd() * 3)) % 4]!];
+  const nf = WATCH_FAULTS.length;
+  const faults = opts.faults ?? [WATCH_FAULTS[opts.seed % nf]!, WATCH_FAULTS[(opts.seed + 1 + Math.floor(rnd() * (nf - 1))) % nf]!];
   const gapMs = opts.gapMs ?? 2000;
   const faultMs = opts.faultMs ?? 1500;
   const cluster = await ProcessCluster.create(3);
@@ -308,6 +309,14 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
         }
         await sleep(faultMs);
         await cluster.start([victim]);
+      } else if (fault === 'partition-leader') {
+        // Cut off from both followers (test-only fault file, harness/partition.ts): its watchers
+        // stay connected but see nothing new until the cut heals, then catch up.
+        const cutMs = Math.max(faultMs, 2500);
+        log(`isolate ${what} from both followers for ${cutMs} ms (revision ~${s.revision})`);
+        cluster.partition.isolate(victim);
+        await sleep(cutMs);
+        cluster.partition.heal();
       } else {
         const pauseMs = Math.max(faultMs, 2500);
         log(`SIGSTOP ${what} for ${pauseMs} ms (revision ~${s.revision})`);
