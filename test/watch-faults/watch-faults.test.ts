@@ -19,6 +19,10 @@ test(`W1-W6 under member kills, pauses and compaction (seed ${seed}): every watc
   assert.ok(report.writes.ok > 100, `the workload made progress (${report.writes.ok} acknowledged writes)`);
   assert.ok(report.compactions.length > 0, 'the compactor ran');
   assert.ok(report.watchers.complete > 5, `watchers ran to the end (${report.watchers.complete})`);
-  assert.ok(report.watchers.reconnects > 0, 'some client watch resumed on another member');
+  // A partition alone kills no connection: a watch on the isolated member stays open (silent), so
+  // only runs with a kill or a pause must show a resume.
+  if (faults === undefined || faults.some((f) => f !== 'partition-leader')) {
+    assert.ok(report.watchers.reconnects > 0, 'some client watch resumed on another member');
+  }
   assert.deepEqual(report.violations, [], text);
 });
