@@ -568,8 +568,14 @@ export class KeywardServer {
   private async write(request: WriteRequest): Promise<{ header: ResponseHeader }> {
     if (proposalSize(request) > this.opts.maxRequestBytes) throw new ServerError('REQUEST_TOO_LARGE', 'request is too large');
     this.assertServing();
+    const res = await this.proposeEntry({ kind: 'write', request });
+    return { ...res, header: this.header(res.header.revision) };
+  }
+
+  /** Proposes an entry of this member and waits until it is applied HERE; its apply result. */
+  private async proposeEntry(body: EntryBody) {
     const seq = this.nextSeq++;
-    const data = encodeEntry({ member: this.memberId, seq }, { kind: 'write', request });
+    const data = encodeEntry({ member: this.memberId, seq }, body);
     const done = this.writes.wait(seq);
     this.submit(seq, () => this.node.propose(data));
     const result = await done;
@@ -578,23 +584,13 @@ export class KeywardServer {
       if (result.skipped) throw new TypeError('apply skipped a freshly proposed entry');
       throw result.error;
     }
-    const res = result.response;
-    return { ...res, header: this.header(res.header.revision) };
+    return result.response;
   }
 
   /** A lease entry through the log, answered when applied here (as `write`). */
   private async proposeLease(op: LeaseOp): Promise<{ value: LeaseOpValue; revision: number }> {
     this.assertServing();
-    const seq = this.nextSeq++;
-    const data = encodeEntry({ member: this.memberId, seq }, { kind: 'lease', op });
-    const done = this.writes.wait(seq);
-    this.submit(seq, () => this.node.propose(data));
-    const result = await done;
-    if (!result.ok) {
-      if (result.skipped) throw new TypeError('apply skipped a freshly proposed entry');
-      throw result.error;
-    }
-    const res = result.response as ExternalResponse;
+    const res = (await this.proposeEntry({ kind: 'lease', op })) as ExternalResponse;
     return { value: res.value as LeaseOpValue, revision: res.header.revision };
   }
 

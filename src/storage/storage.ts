@@ -169,6 +169,13 @@ function toLmdbRange(opts: RangeOptions): {
   return out;
 }
 
+/** A write callback must not be async: its writes would land outside the transaction. */
+function refuseAsync(r: unknown, what: string): void {
+  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    throw new TypeError(`${what} callback must be synchronous`);
+  }
+}
+
 interface BatchState {
   /** The first error a joined write threw. */
   failed: Error | undefined;
@@ -309,9 +316,7 @@ export class Storage {
         this.writeDepth++;
         try {
           const r = fn(txn);
-          if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-            throw new TypeError('transact callback must be synchronous');
-          }
+          refuseAsync(r, 'transact');
           return r;
         } finally {
           txn.active = false;
@@ -348,9 +353,7 @@ export class Storage {
       this.writeDepth++;
       try {
         const r = fn(txn);
-        if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-          throw new TypeError('transactSync callback must be synchronous');
-        }
+        refuseAsync(r, 'transactSync');
         return r;
       } finally {
         txn.active = false;
@@ -381,9 +384,7 @@ export class Storage {
         this.batch = batch;
         try {
           const r = fn();
-          if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-            throw new TypeError('batchSync callback must be synchronous');
-          }
+          refuseAsync(r, 'batchSync');
           // A joined write failed and its caller carried on: undo everything (throwing aborts).
           if (batch.failed !== undefined) throw batch.failed;
           return r;
@@ -402,9 +403,7 @@ export class Storage {
     this.writeDepth++;
     try {
       const r = fn(txn);
-      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-        throw new TypeError('transactSync callback must be synchronous');
-      }
+      refuseAsync(r, 'transactSync');
       return r;
     } catch (err) {
       batch.failed ??= err instanceof Error ? err : new Error(String(err));
