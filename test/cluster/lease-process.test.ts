@@ -1,65 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMemberProcess, type MemberProcess } from '../harness/process.js';
-import { b64, call, freePort, get, type Json } from '../harness/cluster.js';
+import { b64, call, get, type Json } from '../harness/cluster.js';
+import { killSlots, leaderSlot, processSlots, startSlots, type ProcessSlot } from '../harness/process-cluster.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
 
 // GUARANTEES L13 with real `keyward serve` processes killed with SIGKILL: a lease still expires
 // after every member restarts, from the remaining TTL its leader checkpointed through Raft (not
 // reset to its full TTL), and keep-alives through a follower keep working afterwards.
 
-interface Slot {
-  name: string;
-  peerUrl: string;
-  clientUrl: string;
-  dataDir: string;
-  proc: MemberProcess | null;
-}
-
-async function startAll(ss: Slot[]): Promise<void> {
-  const initial = ss.map((s) => `${s.name}=${s.peerUrl}`).join(',');
-  await Promise.all(
-    ss.map(async (s) => {
-      s.proc = await startMemberProcess(s.dataDir, [
-        '--name', s.name,
-        '--listen-client-urls', s.clientUrl,
-        '--advertise-client-urls', s.clientUrl,
-        '--listen-peer-urls', s.peerUrl,
-        '--initial-advertise-peer-urls', s.peerUrl,
-        '--initial-cluster', initial,
-        '--initial-cluster-token', 'lease-test',
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--experimental-lease-checkpoint-interval', '1s',
-      ]);
-    }),
-  );
-}
-
-async function killAll(ss: Slot[]): Promise<void> {
-  await Promise.all(
-    ss.map(async (s) => {
-      const p = s.proc;
-      s.proc = null;
-      if (p === null) return;
-      p.child.kill('SIGKILL');
-      await p.exited;
-    }),
-  );
-}
-
-/** The index of the member that says it leads, and its status. */
-async function leader(ss: Slot[]): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    for (let i = 0; i < ss.length; i++) {
-      const st = await call(ss[i]!.clientUrl, '/v3/maintenance/status', {}).catch(() => undefined);
-      if (st?.status === 200 && st.json['leader'] !== undefined && st.json['leader'] === st.json['header']['member_id']) return i;
-    }
-    assert.ok(Date.now() < deadline, 'a leader is elected');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const startAll = (ss: ProcessSlot[]): Promise<void> => startSlots(ss, 'lease-test', { extra: ['--experimental-lease-checkpoint-interval', '1s'] });
 
 async function ok(url: string, path: string, body: unknown): Promise<Json> {
   const r = await call(url, path, body);
@@ -69,23 +18,20 @@ async function ok(url: string, path: string, body: unknown): Promise<Json> {
 
 test('L13 after kill -9 of every member a lease expires from its checkpointed remaining TTL; keep-alive through a follower works after the restart', { timeout: 120_000 }, async () => {
   const dir = makeTmpDir('keyward-lease-proc-');
-  const ss: Slot[] = [];
-  for (let i = 0; i < 3; i++) {
-    ss.push({ name: `l${i}`, peerUrl: `http://127.0.0.1:${await freePort()}`, clientUrl: `http://127.0.0.1:${await freePort()}`, dataDir: dir.sub(`l${i}`), proc: null });
-  }
+  const ss = await processSlots(3, dir, 'l');
   try {
     await startAll(ss);
-    const lead = await leader(ss);
+    const lead = await leaderSlot(ss);
     const url = ss[lead]!.clientUrl;
     await ok(url, '/v3/lease/grant', { TTL: 12, ID: 1 });
     await ok(url, '/v3/kv/put', { key: b64('doomed'), value: b64('v'), lease: 1 });
     await ok(url, '/v3/lease/grant', { TTL: 12, ID: 2 });
     await ok(url, '/v3/kv/put', { key: b64('kept'), value: b64('v'), lease: 2 });
     await new Promise((r) => setTimeout(r, 6500)); // ~6 checkpoints of lease 1: ~6 s left
-    await killAll(ss);
+    await killSlots(ss);
     await startAll(ss);
     const restarted = Date.now();
-    const lead2 = await leader(ss);
+    const lead2 = await leaderSlot(ss);
     const follower = ss[(lead2 + 1) % 3]!.clientUrl;
     // Lease 2 is kept alive through a follower from now on.
     let stop = false;
@@ -111,7 +57,7 @@ test('L13 after kill -9 of every member a lease expires from its checkpointed re
     assert.equal((await get(follower, 'kept')).value, 'v', 'the kept-alive lease survived');
     assert.ok(renewals.length >= 3 && renewals.every((r) => r === '12'), `renewed through a follower: ${renewals.join(',')}`);
   } finally {
-    await killAll(ss);
+    await killSlots(ss);
     dir.cleanup();
   }
 });

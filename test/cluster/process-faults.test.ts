@@ -1,76 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMemberProcess, type MemberProcess } from '../harness/process.js';
-import { freePort, get, put, call } from '../harness/cluster.js';
-import { makeTmpDir } from '../harness/tmpdir.js';
+import { get, put, call } from '../harness/cluster.js';
+import { killSlot, leaderSlot, processSlots, startSlots, type ProcessSlot } from '../harness/process-cluster.js';
+import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
 // Three `keyward serve` processes on loopback, killed with SIGKILL: what an in-process test
 // cannot do. Bounded versions run in `npm test`; FAULT_ROUNDS (npm run test:faults) repeats them.
 
 const ROUNDS = Number(process.env['FAULT_ROUNDS'] ?? 1);
 
-interface Slot {
-  name: string;
-  peerUrl: string;
-  clientUrl: string;
-  dataDir: string;
-  proc: MemberProcess | null;
-}
-
-async function slots(n: number, dir: ReturnType<typeof makeTmpDir>): Promise<Slot[]> {
-  const out: Slot[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push({ name: `p${i}`, peerUrl: `http://127.0.0.1:${await freePort()}`, clientUrl: `http://127.0.0.1:${await freePort()}`, dataDir: dir.sub(`p${i}`), proc: null });
-  }
-  return out;
-}
-
-function startAll(ss: Slot[], which: number[] = ss.map((_, i) => i)): Promise<void> {
-  const initial = ss.map((s) => `${s.name}=${s.peerUrl}`).join(',');
-  return Promise.all(
-    which.map(async (i) => {
-      const s = ss[i]!;
-      s.proc = await startMemberProcess(s.dataDir, [
-        '--name', s.name,
-        '--listen-client-urls', s.clientUrl,
-        '--advertise-client-urls', s.clientUrl,
-        '--listen-peer-urls', s.peerUrl,
-        '--initial-advertise-peer-urls', s.peerUrl,
-        '--initial-cluster', initial,
-        '--initial-cluster-token', 'fault-test',
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-      ]);
-    }),
-  ).then(() => undefined);
-}
-
-async function kill(s: Slot): Promise<void> {
-  const p = s.proc;
-  if (p === null) return;
-  s.proc = null;
-  p.child.kill('SIGKILL');
-  await p.exited;
-}
-
-async function leaderIndex(ss: Slot[]): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    for (let i = 0; i < ss.length; i++) {
-      const s = ss[i]!;
-      if (s.proc === null) continue;
-      try {
-        const st = await call(s.clientUrl, '/v3/maintenance/status', {});
-        const lead = BigInt(st.json['leader'] ?? '0');
-        if (lead !== 0n && BigInt(st.json['header']['member_id']) === lead) return i;
-      } catch {
-        // not answering yet
-      }
-    }
-    assert.ok(Date.now() < deadline, 'a leader is elected');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+type Slot = ProcessSlot;
+const slots = (n: number, dir: TmpDir): Promise<Slot[]> => processSlots(n, dir, 'p');
+const startAll = (ss: Slot[], which?: number[]): Promise<void> => startSlots(ss, 'fault-test', which !== undefined ? { which } : {});
+const kill = killSlot;
+const leaderIndex = leaderSlot;
 
 /** Writers spread over the running members; records every acknowledged write and its revision. */
 function load(ss: Slot[], acked: Map<string, { value: string; revision: number }>): { stop(): Promise<void> } {

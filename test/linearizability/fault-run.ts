@@ -16,6 +16,7 @@ import { HistoryRecorder, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
 import { startMemberProcess, type MemberProcess } from '../harness/process.js';
+import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
 export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader'] as const;
@@ -135,21 +136,11 @@ export class ProcessCluster {
   }
 
   async start(which: number[] = this.slots.map((_, i) => i)): Promise<void> {
-    const initial = this.slots.map((s) => `${s.name}=${s.peerUrl}`).join(',');
     await Promise.all(
       which.map(async (i) => {
         const s = this.slots[i]!;
-        s.proc = await startMemberProcess(s.dataDir, [
-          '--name', s.name,
-          '--listen-client-urls', s.clientUrl,
-          '--advertise-client-urls', s.clientUrl,
-          '--listen-peer-urls', s.peerUrl,
-          '--initial-advertise-peer-urls', s.peerUrl,
-          '--initial-cluster', initial,
-          '--initial-cluster-token', 'jepsen',
-          '--heartbeat-interval', String(HEARTBEAT_MS),
-          '--election-timeout', String(ELECTION_MS),
-        ], { [TEST_FAULT_FILE_ENV]: s.faultFile });
+        const args = staticMemberArgs(s, this.slots, 'jepsen', { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS });
+        s.proc = await startMemberProcess(s.dataDir, args, { [TEST_FAULT_FILE_ENV]: s.faultFile });
         s.memberId = s.proc.memberId;
       }),
     );
