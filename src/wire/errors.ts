@@ -56,6 +56,30 @@ export const EtcdError = {
   /** Observed: lease keep-alive / time-to-live while no leader is elected (after the request timeout). */
   NO_LEADER: { code: GrpcCode.UNAVAILABLE, message: 'etcdserver: no leader' },
   INTERNAL: { code: GrpcCode.INTERNAL, message: 'keyward: internal error' },
+  // Auth (API.md section 4 catalogue, observed on etcd 3.4.23).
+  AUTH_NOT_ENABLED: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: authentication is not enabled' },
+  ROOT_USER_NOT_EXIST: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: root user does not exist' },
+  ROOT_ROLE_NOT_EXIST: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: root user does not have root role' },
+  USER_ALREADY_EXIST: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: user name already exists' },
+  ROLE_ALREADY_EXIST: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: role name already exists' },
+  USER_EMPTY: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: user name is empty' },
+  ROLE_EMPTY: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: role name is empty' },
+  USER_NOT_FOUND: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: user name not found' },
+  ROLE_NOT_FOUND: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: role name not found' },
+  ROLE_NOT_GRANTED: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: role is not granted to the user' },
+  PERMISSION_NOT_GRANTED: { code: GrpcCode.FAILED_PRECONDITION, message: 'etcdserver: permission is not granted to the role' },
+  INVALID_AUTH_MGMT: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: invalid auth management' },
+  AUTH_FAILED: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: authentication failed, invalid user ID or password' },
+  NO_PASSWORD_USER: { code: GrpcCode.UNKNOWN, message: 'auth: authentication failed, password was given for no password user' },
+  INVALID_AUTH_TOKEN: { code: GrpcCode.UNAUTHENTICATED, message: 'etcdserver: invalid auth token' },
+  PERMISSION_DENIED: { code: GrpcCode.PERMISSION_DENIED, message: 'etcdserver: permission denied' },
+  AUTH_OLD_REVISION: { code: GrpcCode.INVALID_ARGUMENT, message: 'etcdserver: revision of auth store is old' },
+  /** Keyward: etcd 3.4 accepts any password, even an empty one (CVE-2020-15115). */
+  PASSWORD_TOO_SHORT: { code: GrpcCode.INVALID_ARGUMENT, message: 'keyward: password must be at least 8 characters' },
+  /** Keyward: authenticate is rate limited per user and per client address. */
+  TOO_MANY_AUTH_REQUESTS: { code: GrpcCode.RESOURCE_EXHAUSTED, message: 'keyward: too many authentication attempts, retry later' },
+  /** Keyward: a request needs a verified identity (client certificate or token) and came with none. */
+  UNAUTHENTICATED: { code: GrpcCode.UNAUTHENTICATED, message: 'keyward: no verified identity (client certificate or token)' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
 export type EtcdErrorName = keyof typeof EtcdError;
 
