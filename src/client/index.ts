@@ -18,3 +18,4 @@ export {
   type ReconnectInfo,
 } from './watch.js';
 export { Backoff, backoffDelay, backoffCeiling, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { AuthClient, type KeyInput, type PermissionInput } from './auth-client.js';
