@@ -25,6 +25,12 @@ export const SUB_DBS = {
   leaseLeases: 'lease.leases',
   /** keys attached to leases (replicated state): 8-byte lease ID ‖ user key → 1 byte. */
   leaseKeys: 'lease.keys',
+  /** auth users (replicated state): UTF-8 user name → user record (versioned JSON; see src/auth/table.ts). */
+  authUsers: 'auth.users',
+  /** auth roles (replicated state): UTF-8 role name → role record (versioned JSON). */
+  authRoles: 'auth.roles',
+  /** auth bookkeeping (replicated state): enabled flag, auth revision, revision of the last enable. */
+  authMeta: 'auth.meta',
   /** Raft log: 8-byte big-endian index → entry record (CRC-32, type, term, data); see raft-codec.ts. */
   raftEntries: 'raft.entries',
   /** Raft bookkeeping: format version, hard state, compaction point, snapshot metadata. */
@@ -45,6 +51,9 @@ export const STATE_SUB_DBS: readonly SubDbName[] = [
   SUB_DBS.clusterMeta,
   SUB_DBS.leaseLeases,
   SUB_DBS.leaseKeys,
+  SUB_DBS.authUsers,
+  SUB_DBS.authRoles,
+  SUB_DBS.authMeta,
 ];
 
 /** The Raft environment's sub-databases (opened by `RaftLogStore.open`). */

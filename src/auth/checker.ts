@@ -1,0 +1,225 @@
+// Permission checks with etcd's semantics (API.md section 10; etcd server/auth/range_perm_cache.go):
+//
+//   R1 A permission or a request names [key, rangeEnd): the single key when rangeEnd is empty,
+//      every key >= key when rangeEnd is "\0", nothing when rangeEnd <= key (adt keyRangeInterval).
+//   R2 A user's READ set is the union of the READ and READWRITE perms of all its roles, its WRITE
+//      set the union of WRITE and READWRITE; overlapping or touching intervals merge.
+//   R3 A request is allowed when ONE merged interval covers the whole requested interval (so the
+//      union of roles counts, and the exclusive end itself need not be covered).
+//   R4 Role root covers everything. An unknown user has no perms.
+//   R5 A request naming nothing (rangeEnd <= key) is denied to non-admins: it would read nothing,
+//      so the denial costs nothing, and "allowed" would be a rule with no etcd test behind it.
+//
+// Worked example: roles [app/, app0) READWRITE and [app0, b) READ merge (R2) into READ
+// [app/, b) and WRITE [app/, app0); range [app/a, b) is allowed (R3), [app/a, b\0) is not (it
+// reaches past b), nor is put b (b is the exclusive end).
+//
+// The merged sets are sorted, disjoint and non-touching, so coverage is a binary search for the
+// last interval starting at or before the request's start (O(log n)); that suits a covering query
+// better than adt's IntervalTree, which answers stabbing/overlap queries over unmerged intervals.
+//
+// The checks are pure permission decisions: they do not look at enabled(). The caller decides
+// that auth is on before checking (auth disabled ⇒ everything allowed, etcd) and so fails closed if
+// it forgets.
+import { compareBytes, compareEnds, keyRangeInterval, type Interval } from '../adt/index.js';
+import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../wire/index.js';
+import { AuthError } from './errors.js';
+import { ROOT, type AuthTable } from './table.js';
+
+interface UserPerms {
+  admin: boolean;
+  read: Interval[];
+  write: Interval[];
+}
+
+/** Merges intervals into a sorted, disjoint, non-touching list (R2). */
+export function mergeIntervals(intervals: readonly Interval[]): Interval[] {
+  const sorted = [...intervals].sort((a, b) => compareBytes(a.start, b.start));
+  const out: Interval[] = [];
+  for (const ivl of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && (last.end === null || compareBytes(ivl.start, last.end) <= 0)) {
+      if (compareEnds(ivl.end, last.end) > 0) out[out.length - 1] = { start: last.start, end: ivl.end };
+    } else {
+      out.push(ivl);
+    }
+  }
+  return out;
+}
+
+/** R3 over a merged list. */
+export function coversInterval(merged: readonly Interval[], want: Interval): boolean {
+  let lo = 0;
+  let hi = merged.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(merged[mid]!.start, want.start) <= 0) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found >= 0 && compareEnds(merged[found]!.end, want.end) >= 0;
+}
+
+const EMPTY_PERMS: UserPerms = { admin: false, read: [], write: [] };
+
+export class AuthChecker {
+  private cache = new Map<string, UserPerms>();
+  private cacheRevision = -1;
+  private cacheEpoch = -1;
+
+  constructor(private readonly table: AuthTable) {}
+
+  revision(): number {
+    return this.table.revision();
+  }
+
+  enabled(): boolean {
+    return this.table.enabled();
+  }
+
+  /** Drops every cached set (after a snapshot restore replaced the tables underneath). */
+  invalidate(): void {
+    this.cache.clear();
+    this.cacheRevision = -1;
+  }
+
+  isAdmin(user: string): boolean {
+    return this.perms(user).admin;
+  }
+
+  canRead(user: string, key: Uint8Array, rangeEnd: Uint8Array): boolean {
+    return this.allowed(user, 'read', key, rangeEnd);
+  }
+
+  canWrite(user: string, key: Uint8Array, rangeEnd: Uint8Array): boolean {
+    return this.allowed(user, 'write', key, rangeEnd);
+  }
+
+  checkRange(user: string, req: RangeRequest): void {
+    this.require(this.canRead(user, req.key, req.rangeEnd));
+  }
+
+  /** WRITE on the key; with prev_kv also READ (GUARANTEES A4). A lease's keys: checkKeysWritable. */
+  checkPut(user: string, req: PutRequest): void {
+    const none = new Uint8Array(0);
+    this.require(this.canWrite(user, req.key, none) && (!req.prevKv || this.canRead(user, req.key, none)));
+  }
+
+  /** WRITE on the range; with prev_kv also READ on all of it (A4). */
+  checkDeleteRange(user: string, req: DeleteRangeRequest): void {
+    this.require(this.canWrite(user, req.key, req.rangeEnd) && (!req.prevKv || this.canRead(user, req.key, req.rangeEnd)));
+  }
+
+  /**
+   * READ on every compare (A2) and every op of BOTH branches, executed or not, nested txns to any
+   * depth (A3). Iterative, so no nesting depth can overflow the stack.
+   */
+  checkTxn(user: string, req: TxnRequest): void {
+    const stack: TxnRequest[] = [req];
+    for (let t = stack.pop(); t !== undefined; t = stack.pop()) {
+      for (const c of t.compare) this.require(this.canRead(user, c.key, c.rangeEnd));
+      for (const op of [...t.success, ...t.failure]) this.checkOp(user, op, stack);
+    }
+  }
+
+  /** READ on the watched interval, in the form the watch will use (normalised first, A7). */
+  checkWatch(user: string, key: Uint8Array, rangeEnd: Uint8Array): void {
+    this.require(this.canRead(user, key, rangeEnd));
+  }
+
+  checkAdmin(user: string): void {
+    this.require(this.isAdmin(user));
+  }
+
+  /** WRITE on every key (lease revoke, put with a lease: the keys attached to it). */
+  checkKeysWritable(user: string, keys: readonly Uint8Array[]): void {
+    const none = new Uint8Array(0);
+    for (const k of keys) this.require(this.canWrite(user, k, none));
+  }
+
+  /** READ on every key (lease time-to-live with keys). */
+  checkKeysReadable(user: string, keys: readonly Uint8Array[]): void {
+    const none = new Uint8Array(0);
+    for (const k of keys) this.require(this.canRead(user, k, none));
+  }
+
+  private checkOp(user: string, op: RequestOp, nested: TxnRequest[]): void {
+    switch (op.type) {
+      case 'range':
+        return this.checkRange(user, op.range);
+      case 'put':
+        return this.checkPut(user, op.put);
+      case 'deleteRange':
+        return this.checkDeleteRange(user, op.deleteRange);
+      case 'txn':
+        nested.push(op.txn);
+        return;
+      case 'none':
+        return;
+    }
+  }
+
+  private require(ok: boolean): void {
+    if (!ok) throw new AuthError('PERMISSION_DENIED');
+  }
+
+  private allowed(user: string, kind: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean {
+    const p = this.perms(user);
+    if (p.admin) return true; // R4
+    const want = keyRangeInterval(key, rangeEnd);
+    if (want === undefined) return false; // R5
+    return coversInterval(p[kind], want);
+  }
+
+  private perms(user: string): UserPerms {
+    const rev = this.table.revision();
+    const epoch = this.table.writeEpoch();
+    if (rev !== this.cacheRevision || epoch !== this.cacheEpoch) {
+      this.cache.clear();
+      this.cacheRevision = rev;
+      this.cacheEpoch = epoch;
+    }
+    const hit = this.cache.get(user);
+    if (hit !== undefined) return hit;
+    const u = this.table.getUser(user);
+    // Unknown users are not cached: their names are not bounded by the table.
+    if (u === undefined) return EMPTY_PERMS;
+    const built = this.build(u.roles);
+    this.cache.set(user, built);
+    return built;
+  }
+
+  private build(roles: readonly string[]): UserPerms {
+    if (roles.includes(ROOT)) return { admin: true, read: [], write: [] };
+    const read: Interval[] = [];
+    const write: Interval[] = [];
+    for (const name of roles) {
+      const role = this.table.getRole(name);
+      if (role === undefined) continue;
+      for (const perm of role.perms) {
+        const ivl = keyRangeInterval(perm.key, perm.rangeEnd);
+        if (ivl === undefined) continue; // a perm naming nothing grants nothing
+        if (perm.permType !== 'WRITE') read.push(ivl);
+        if (perm.permType !== 'READ') write.push(ivl);
+      }
+    }
+    return { admin: false, read: mergeIntervals(read), write: mergeIntervals(write) };
+  }
+}
+
+/**
+ * Whether a token with these claims is still good against the applied auth state: auth is enabled
+ * (disable kills every token, etcd), the user exists, and the token was issued at or after the
+ * user's last credential change (creation, password, role grant/revoke) and the last enable (A13).
+ */
+export function authTokenValid(table: AuthTable, claims: { user: string; revision: number }): boolean {
+  const state = table.state();
+  if (!state.enabled) return false;
+  const u = table.getUser(claims.user);
+  if (u === undefined) return false;
+  return claims.revision >= Math.max(u.credentialRevision, state.enabledRevision);
+}
