@@ -7,3 +7,8 @@ export type { AuthOp, AuthOpType, AuthOpOutcome } from './ops.js';
 export { AuthChecker, authTokenValid, mergeIntervals, coversInterval } from './checker.js';
 export { AuthError, isAuthError, AuthConfigError } from './errors.js';
 export type { AuthErrorCode, AuthConfigErrorCode } from './errors.js';
+export { PasswordHasher, ARGON2_OPTIONS, type PasswordHasherOptions } from './hasher.js';
+export { checkPasswordPolicy, MIN_PASSWORD_CHARS, MAX_PASSWORD_CHARS } from './policy.js';
+export { RateLimiter, type RateLimiterOptions } from './rate-limit.js';
+export { TokenService, TOKEN_ISSUER, TOKEN_ALGORITHM, MAX_TOKEN_BYTES, CLOCK_TOLERANCE_SECONDS } from './tokens.js';
+export type { TokenClaims, TokenServiceOptions } from './tokens.js';
