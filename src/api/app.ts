@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { ETCD_API_VERSION, type KeywardServer } from '../server/index.js';
+import { ETCD_API_VERSION, type KeywardServer, type RequestAuth } from '../server/index.js';
 import {
   decodeMemberAddRequest,
   decodeMemberListRequest,
@@ -28,6 +28,8 @@ import {
   parseJsonBody,
 } from '../wire/index.js';
 import { readBody } from './body.js';
+import { requestAuth, type ClientIdentitySource } from './auth-context.js';
+import { authApi } from './auth-http.js';
 import { toWireFailure } from './errors.js';
 import { leaseApi } from './lease-http.js';
 import type { UpgradeListener } from './http-server.js';
@@ -44,13 +46,15 @@ export interface ApiOptions {
   /** etcd's --max-request-bytes: the largest Raft proposal accepted. */
   maxRequestBytes: number;
   logger: ApiLogger;
+  /** The verified client-certificate identity of a request (TLS listeners); none on plaintext. */
+  clientIdentity?: ClientIdentitySource;
 }
 
 /** gRPC's receive slack over --max-request-bytes, as in etcd (1.5 MiB + 512 KiB = 2 MiB). */
 const GRPC_SLACK_BYTES = 512 * 1024;
 
-/** Decodes a parsed body, delegates, and answers the response already encoded as JSON text. */
-type Handler = (body: unknown, req: IncomingMessage) => Promise<string>;
+/** Decodes a parsed body, delegates with who is asking, and answers the response already encoded as JSON text. */
+type Handler = (body: unknown, req: IncomingMessage, auth: RequestAuth) => Promise<string>;
 
 export interface Api {
   /** The express application hosting every route. */
@@ -75,32 +79,37 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
   // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
   const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
-  const leases = leaseApi(server, { maxMessageChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger });
+  const resolveAuth = (req: IncomingMessage): Promise<RequestAuth> => requestAuth(server, req, opts.clientIdentity);
+  const leases = leaseApi(server, { maxMessageChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth });
 
   const rpcs: Record<string, Handler> = {
-    '/kv/range': (b) => server.range(decodeRangeRequest(b)).then(encodeRangeResponseText),
-    '/kv/put': (b) => server.put(decodePutRequest(b)).then(encodePutResponseText),
-    '/kv/deleterange': (b) => server.deleteRange(decodeDeleteRangeRequest(b)).then(encodeDeleteRangeResponseText),
-    '/kv/txn': (b) => server.txn(decodeTxnRequest(b)).then(encodeTxnResponseText),
-    '/kv/compaction': (b) => server.compact(decodeCompactionRequest(b)).then(encodeCompactionResponseText),
-    '/maintenance/status': () => server.status().then(encodeStatusResponseText),
-    '/maintenance/transfer-leadership': (b) => server.moveLeader(decodeMoveLeaderRequest(b)).then(encodeMoveLeaderResponseText),
+    '/kv/range': (b, _r, a) => server.range(decodeRangeRequest(b), a).then(encodeRangeResponseText),
+    '/kv/put': (b, _r, a) => server.put(decodePutRequest(b), a).then(encodePutResponseText),
+    '/kv/deleterange': (b, _r, a) => server.deleteRange(decodeDeleteRangeRequest(b), a).then(encodeDeleteRangeResponseText),
+    '/kv/txn': (b, _r, a) => server.txn(decodeTxnRequest(b), a).then(encodeTxnResponseText),
+    '/kv/compaction': (b, _r, a) => server.compact(decodeCompactionRequest(b), a).then(encodeCompactionResponseText),
+    '/maintenance/status': (_b, _r, a) => server.status(a).then(encodeStatusResponseText),
+    '/maintenance/transfer-leadership': (b, _r, a) => server.moveLeader(decodeMoveLeaderRequest(b), a).then(encodeMoveLeaderResponseText),
     // The spelling etcd's docs and some clients use.
-    '/maintenance/transferleadership': (b) => server.moveLeader(decodeMoveLeaderRequest(b)).then(encodeMoveLeaderResponseText),
-    '/cluster/member/list': async (b) => {
+    '/maintenance/transferleadership': (b, _r, a) => server.moveLeader(decodeMoveLeaderRequest(b), a).then(encodeMoveLeaderResponseText),
+    '/cluster/member/list': async (b, _r, a) => {
       decodeMemberListRequest(b);
-      return encodeMemberListResponseText(server.memberList());
+      return encodeMemberListResponseText(server.memberList(a));
     },
-    '/cluster/member/add': (b) => server.memberAdd(decodeMemberAddRequest(b)).then(encodeMemberAddResponseText),
-    '/cluster/member/remove': (b) => server.memberRemove(decodeMemberRemoveRequest(b)).then(encodeMemberRemoveResponseText),
-    '/cluster/member/update': (b) => server.memberUpdate(decodeMemberUpdateRequest(b)).then(encodeMemberUpdateResponseText),
-    '/cluster/member/promote': (b) => server.memberPromote(decodeMemberPromoteRequest(b)).then(encodeMemberPromoteResponseText),
+    '/cluster/member/add': (b, _r, a) => server.memberAdd(decodeMemberAddRequest(b), a).then(encodeMemberAddResponseText),
+    '/cluster/member/remove': (b, _r, a) => server.memberRemove(decodeMemberRemoveRequest(b), a).then(encodeMemberRemoveResponseText),
+    '/cluster/member/update': (b, _r, a) => server.memberUpdate(decodeMemberUpdateRequest(b), a).then(encodeMemberUpdateResponseText),
+    '/cluster/member/promote': (b, _r, a) => server.memberPromote(decodeMemberPromoteRequest(b), a).then(encodeMemberPromoteResponseText),
     ...leases.rpcs,
+    ...authApi(server),
   };
 
   const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
+    // Who is asking is settled while the body arrives; a refused credential still reads no further.
+    const auth = resolveAuth(req);
+    auth.catch(() => undefined);
     readBody(req, bodyCap)
-      .then((text) => handler(parseJsonBody(text), req))
+      .then(async (text) => handler(parseJsonBody(text), req, await auth))
       .then(
         (out) => sendJson(res, 200, out),
         (err: unknown) => {
@@ -126,7 +135,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   }
   // The watch stream: POST (newline-delimited JSON both ways), GET with Accept: text/event-stream
   // (server-sent events); GET with Upgrade: websocket arrives through `upgrade` instead.
-  const watchOpts: WatchTransportOptions = { maxObjectChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger };
+  const watchOpts: WatchTransportOptions = { maxObjectChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth };
   v3.post('/watch', (req, res) => serveWatchPost(server, req, res, watchOpts));
   v3.get('/watch', (req, res) => {
     if (wantsEventStream(req)) serveWatchSse(server, req, res, watchOpts);

@@ -1,4 +1,4 @@
-import { ClusterError, LeaseError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
+import { AuthError, ClusterError, LeaseError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
 import { DecodeError, EtcdClusterError, EtcdError, GrpcCode, errorBody, messageTooLarge, type ErrorBody } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 
@@ -68,6 +68,10 @@ export function toWireFailure(err: unknown, maxMessageBytes: number, streaming =
     // NOT_PRIMARY reaches a client only when a forwarded lease request found this member no
     // longer leading; the forwarding member retries elsewhere.
     const e = err.code === 'NOT_PRIMARY' ? EtcdClusterError.NOT_LEADER : EtcdError[err.code];
+    return known(e.code, e.message);
+  }
+  if (err instanceof AuthError) {
+    const e = EtcdError[err.code];
     return known(e.code, e.message);
   }
   if (err instanceof ClusterError) {

@@ -3,7 +3,7 @@
 // policy here is where a question goes: renewals and time-to-live to the leader (lease-forward.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
-import type { KeywardServer } from '../server/index.js';
+import type { KeywardServer, RequestAuth } from '../server/index.js';
 import {
   decodeLeaseGrantRequest,
   decodeLeaseLeasesRequest,
@@ -18,7 +18,7 @@ import { FORWARDED_HEADER, LeaseLeaderClient } from './lease-forward.js';
 import { keepAliveHandler, type KeepAliveOptions } from './lease-keepalive.js';
 
 /** A unary RPC as createApi serves it: the parsed body (and the request, for its headers) in, JSON text out. */
-export type LeaseRpc = (body: unknown, req: IncomingMessage) => Promise<string>;
+export type LeaseRpc = (body: unknown, req: IncomingMessage, auth: RequestAuth) => Promise<string>;
 
 export interface LeaseApi {
   /** Unary RPCs by path below /v3, aliases included. */
@@ -29,17 +29,17 @@ export interface LeaseApi {
 
 export function leaseApi(server: KeywardServer, opts: KeepAliveOptions): LeaseApi {
   const leader = new LeaseLeaderClient(server);
-  const revoke: LeaseRpc = (b) => server.leaseRevoke(decodeLeaseRevokeRequest(b).id).then(encodeLeaseRevokeResponseText);
-  const timeToLive: LeaseRpc = (b, req) =>
-    leader.timeToLive(decodeLeaseTimeToLiveRequest(b), req.headers[FORWARDED_HEADER] !== undefined).then(encodeLeaseTimeToLiveResponseText);
-  const leases: LeaseRpc = async (b) => {
+  const revoke: LeaseRpc = (b, _req, auth) => server.leaseRevoke(decodeLeaseRevokeRequest(b).id, auth).then(encodeLeaseRevokeResponseText);
+  const timeToLive: LeaseRpc = (b, req, auth) =>
+    leader.timeToLive(decodeLeaseTimeToLiveRequest(b), req.headers[FORWARDED_HEADER] !== undefined, auth).then(encodeLeaseTimeToLiveResponseText);
+  const leases: LeaseRpc = async (b, _req, auth) => {
     decodeLeaseLeasesRequest(b);
-    return encodeLeaseLeasesResponseText(await server.leaseLeases());
+    return encodeLeaseLeasesResponseText(await server.leaseLeases(auth));
   };
   const keepAlive = keepAliveHandler(server, leader, opts);
   return {
     rpcs: {
-      '/lease/grant': (b) => server.leaseGrant(decodeLeaseGrantRequest(b)).then(encodeLeaseGrantResponseText),
+      '/lease/grant': (b, _req, auth) => server.leaseGrant(decodeLeaseGrantRequest(b), auth).then(encodeLeaseGrantResponseText),
       '/lease/revoke': revoke,
       '/lease/timetolive': timeToLive,
       '/lease/leases': leases,

@@ -12,7 +12,7 @@
 //   - a renewal that fails otherwise (no leader until the request timeout) ends the stream with
 //     grpc-gateway's error chunk `{"error":{"grpc_code":…,"http_code":…,"message":…,"http_status":…}}`.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { KeywardServer } from '../server/index.js';
+import type { KeywardServer, RequestAuth } from '../server/index.js';
 import { DecodeError, decodeLeaseKeepAliveRequest, encodeLeaseKeepAliveResultText, encodeLeaseStreamErrorText, parseJsonBody } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 import { toWireFailure, type WireFailure } from './errors.js';
@@ -28,6 +28,8 @@ export interface KeepAliveOptions {
   /** For the error text of an over-large message: etcd's gRPC receive limit. */
   maxMessageBytes: number;
   logger: { error(obj: object, msg: string): void };
+  /** Who is asking (settled once per stream: the credential of the request that opened it). */
+  resolveAuth(req: IncomingMessage): Promise<RequestAuth>;
 }
 
 type Queued = { text: string } | { error: unknown };
@@ -35,6 +37,8 @@ type Queued = { text: string } | { error: unknown };
 export function keepAliveHandler(server: KeywardServer, leader: LeaseLeaderClient, opts: KeepAliveOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    const auth = opts.resolveAuth(req);
+    auth.catch(() => undefined);
     const splitter = new JsonValueSplitter(opts.maxMessageChars);
     const queue: Queued[] = [];
     let bodyEnded = false;
@@ -87,7 +91,7 @@ export function keepAliveHandler(server: KeywardServer, leader: LeaseLeaderClien
           if (req.isPaused() && queue.length < MAX_QUEUED / 2) req.resume();
           if ('error' in item) throw item.error;
           const { id } = decodeLeaseKeepAliveRequest(parseJsonBody(item.text));
-          const ttl = await leader.renew(id, forwarded);
+          const ttl = await leader.renew(id, forwarded, await auth);
           if (done) return;
           start();
           res.write(encodeLeaseKeepAliveResultText({ header: server.responseHeader(), id, ttl }) + '\n');

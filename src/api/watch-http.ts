@@ -9,7 +9,7 @@
 // (500, gRPC code 2, etcd's message) and no stream; a bad LATER object stops the reading of
 // requests, while the stream and its watches go on.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeywardServer, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth, WatchStream } from '../server/index.js';
 import { toWireFailure, type WireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
 import { pumpWatch, WatchRequestReader, type WatchSink } from './watch-session.js';
@@ -20,9 +20,34 @@ export interface WatchTransportOptions {
   /** --max-request-bytes plus gRPC's slack, for the too-large error message. */
   maxMessageBytes: number;
   logger: { error(obj: object, msg: string): void };
+  /** Who is asking: settled before the stream opens, from the request that opened it. */
+  resolveAuth(req: IncomingMessage): Promise<RequestAuth>;
 }
 
+/** Settles who is asking, then serves; a refused credential is answered before any stream exists. */
 export function serveWatchPost(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions): void {
+  authorizedStream(server, req, o).then(
+    (auth) => serveWatchPostAs(server, req, res, o, auth),
+    (err: unknown) => refuseWatch(res, toWireFailure(err, o.maxMessageBytes)),
+  );
+}
+
+/** Who opens a stream, refused at once when auth is on and nobody is named. */
+export async function authorizedStream(server: KeywardServer, req: IncomingMessage, o: WatchTransportOptions): Promise<RequestAuth> {
+  const auth = await o.resolveAuth(req);
+  server.assertAuthenticated(auth);
+  return auth;
+}
+
+/** An HTTP error for a watch request refused before it started (its body is left unread: close). */
+export function refuseWatch(res: ServerResponse, failure: WireFailure): void {
+  const body = JSON.stringify(failure.body);
+  res
+    .writeHead(failure.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' })
+    .end(body);
+}
+
+function serveWatchPostAs(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions, auth: RequestAuth): void {
   let stream: WatchStream | undefined;
   let ended = false;
   // The body never completes while the stream lives: no request deadline; the listener's close ends it.
@@ -48,7 +73,7 @@ export function serveWatchPost(server: KeywardServer, req: IncomingMessage, res:
   /** Opens the stream and the response; false when the member cannot serve (answered already). */
   const start = (): boolean => {
     try {
-      stream = server.openWatchStream();
+      stream = server.openWatchStream({}, auth);
     } catch (err) {
       fail(err);
       return false;

@@ -17,11 +17,11 @@
 // overrides start_revision, so nothing is lost or repeated. Bad parameters are a 400 with etcd's
 // error body, before any event.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeywardServer, WatchMessage, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth, WatchMessage, WatchStream } from '../server/index.js';
 import { DecodeError, decodeWatchRequest, type JsonObject, type JsonValue, type WatchCreateRequest } from '../wire/index.js';
 import { toWireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
-import { waitDrain, type WatchTransportOptions } from './watch-http.js';
+import { authorizedStream, refuseWatch, waitDrain, type WatchTransportOptions } from './watch-http.js';
 import { pumpWatch, type WatchSink } from './watch-session.js';
 
 /** True when a GET asks for server-sent events. */
@@ -69,13 +69,20 @@ export function createRequestFromQuery(search: URLSearchParams, lastEventId: str
 }
 
 export function serveWatchSse(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions): void {
+  authorizedStream(server, req, o).then(
+    (auth) => serveWatchSseAs(server, req, res, o, auth),
+    (err: unknown) => refuseWatch(res, toWireFailure(err, o.maxMessageBytes)),
+  );
+}
+
+function serveWatchSseAs(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions, auth: RequestAuth): void {
   let create: WatchCreateRequest;
   let stream: WatchStream;
   try {
     const url = new URL(req.url ?? '/', 'http://keyward.invalid');
     const last = req.headers['last-event-id'];
     create = createRequestFromQuery(url.searchParams, Array.isArray(last) ? last[0] : last);
-    stream = server.openWatchStream();
+    stream = server.openWatchStream({}, auth);
   } catch (err) {
     const failure = toWireFailure(err, o.maxMessageBytes);
     if (failure.internal) o.logger.error({ err, path: req.url }, 'watch request failed');

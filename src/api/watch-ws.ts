@@ -4,15 +4,15 @@
 // one `{"result":…}` text, exactly a line of the POST stream. A bad first request is answered
 // with etcd's error body as a message, then the socket closes (1007); a bad later one stops the
 // reading of requests and the watches go on, as over POST.
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { KeywardServer, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth, WatchStream } from '../server/index.js';
 import { DecodeError } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 import { toWireFailure } from './errors.js';
 import { holdOpen, type UpgradeListener } from './http-server.js';
-import type { WatchTransportOptions } from './watch-http.js';
+import { authorizedStream, type WatchTransportOptions } from './watch-http.js';
 import { pumpWatch, WatchRequestReader, type WatchSink } from './watch-session.js';
 
 /** Stop taking messages from the stream while the socket holds this many unsent bytes. */
@@ -31,16 +31,24 @@ export function createWatchUpgrade(server: KeywardServer, o: WatchTransportOptio
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveWatchSocket(server, ws, req, o));
+    // Who is asking is settled before the upgrade: a refused credential gets an HTTP error.
+    authorizedStream(server, req, o).then(
+      (auth) => wss.handleUpgrade(req, socket, head, (ws) => serveWatchSocket(server, ws, req, o, auth)),
+      (err: unknown) => {
+        const failure = toWireFailure(err, o.maxMessageBytes);
+        refuseUpgrade(socket, failure.status, JSON.stringify(failure.body), 'application/json');
+      },
+    );
   };
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+function refuseUpgrade(socket: Duplex, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
   socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  // The reason phrase is the standard one; the body carries the detail (etcd's JSON error for auth).
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
 }
 
-function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMessage, o: WatchTransportOptions): void {
+function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMessage, o: WatchTransportOptions, auth: RequestAuth): void {
   let stream: WatchStream | undefined;
   let ended = false;
   const end = (code = 1000, reason = ''): void => {
@@ -91,7 +99,7 @@ function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMes
       if (ended) return;
       if (stream === undefined) {
         try {
-          stream = server.openWatchStream();
+          stream = server.openWatchStream({}, auth);
         } catch (err) {
           reader.stop();
           fail(err);

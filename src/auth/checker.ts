@@ -22,7 +22,7 @@
 // that auth is on before checking (auth disabled ⇒ everything allowed, etcd) and so fails closed if
 // it forgets.
 import { compareBytes, compareEnds, keyRangeInterval, type Interval } from '../adt/index.js';
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../wire/index.js';
+import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../wire/index.js';
 import { AuthError } from './errors.js';
 import { ROOT, type AuthTable } from './table.js';
 
@@ -65,6 +65,30 @@ export function coversInterval(merged: readonly Interval[], want: Interval): boo
 }
 
 const EMPTY_PERMS: UserPerms = { admin: false, read: [], write: [] };
+const NONE = new Uint8Array(0);
+
+function require(ok: boolean): void {
+  if (!ok) throw new AuthError('PERMISSION_DENIED');
+}
+
+function can(p: UserPerms, kind: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (p.admin) return true; // R4
+  const want = keyRangeInterval(key, rangeEnd);
+  if (want === undefined) return false; // R5
+  return coversInterval(p[kind], want);
+}
+
+function checkRangeWith(p: UserPerms, req: RangeRequest): void {
+  require(can(p, 'read', req.key, req.rangeEnd));
+}
+
+function checkPutWith(p: UserPerms, req: PutRequest): void {
+  require(can(p, 'write', req.key, NONE) && (!req.prevKv || can(p, 'read', req.key, NONE)));
+}
+
+function checkDeleteWith(p: UserPerms, req: DeleteRangeRequest): void {
+  require(can(p, 'write', req.key, req.rangeEnd) && (!req.prevKv || can(p, 'read', req.key, req.rangeEnd)));
+}
 
 export class AuthChecker {
   private cache = new Map<string, UserPerms>();
@@ -92,26 +116,25 @@ export class AuthChecker {
   }
 
   canRead(user: string, key: Uint8Array, rangeEnd: Uint8Array): boolean {
-    return this.allowed(user, 'read', key, rangeEnd);
+    return can(this.perms(user), 'read', key, rangeEnd);
   }
 
   canWrite(user: string, key: Uint8Array, rangeEnd: Uint8Array): boolean {
-    return this.allowed(user, 'write', key, rangeEnd);
+    return can(this.perms(user), 'write', key, rangeEnd);
   }
 
   checkRange(user: string, req: RangeRequest): void {
-    this.require(this.canRead(user, req.key, req.rangeEnd));
+    checkRangeWith(this.perms(user), req);
   }
 
   /** WRITE on the key; with prev_kv also READ (GUARANTEES A4). A lease's keys: checkKeysWritable. */
   checkPut(user: string, req: PutRequest): void {
-    const none = new Uint8Array(0);
-    this.require(this.canWrite(user, req.key, none) && (!req.prevKv || this.canRead(user, req.key, none)));
+    checkPutWith(this.perms(user), req);
   }
 
   /** WRITE on the range; with prev_kv also READ on all of it (A4). */
   checkDeleteRange(user: string, req: DeleteRangeRequest): void {
-    this.require(this.canWrite(user, req.key, req.rangeEnd) && (!req.prevKv || this.canRead(user, req.key, req.rangeEnd)));
+    checkDeleteWith(this.perms(user), req);
   }
 
   /**
@@ -119,60 +142,51 @@ export class AuthChecker {
    * depth (A3). Iterative, so no nesting depth can overflow the stack.
    */
   checkTxn(user: string, req: TxnRequest): void {
+    const p = this.perms(user);
+    if (p.admin) return;
     const stack: TxnRequest[] = [req];
     for (let t = stack.pop(); t !== undefined; t = stack.pop()) {
-      for (const c of t.compare) this.require(this.canRead(user, c.key, c.rangeEnd));
-      for (const op of [...t.success, ...t.failure]) this.checkOp(user, op, stack);
+      for (const c of t.compare) require(can(p, 'read', c.key, c.rangeEnd));
+      for (const op of [...t.success, ...t.failure]) {
+        switch (op.type) {
+          case 'range':
+            checkRangeWith(p, op.range);
+            break;
+          case 'put':
+            checkPutWith(p, op.put);
+            break;
+          case 'deleteRange':
+            checkDeleteWith(p, op.deleteRange);
+            break;
+          case 'txn':
+            stack.push(op.txn);
+            break;
+          case 'none':
+            break;
+        }
+      }
     }
   }
 
   /** READ on the watched interval, in the form the watch will use (normalised first, A7). */
   checkWatch(user: string, key: Uint8Array, rangeEnd: Uint8Array): void {
-    this.require(this.canRead(user, key, rangeEnd));
+    require(this.canRead(user, key, rangeEnd));
   }
 
   checkAdmin(user: string): void {
-    this.require(this.isAdmin(user));
+    require(this.isAdmin(user));
   }
 
   /** WRITE on every key (lease revoke, put with a lease: the keys attached to it). */
   checkKeysWritable(user: string, keys: readonly Uint8Array[]): void {
-    const none = new Uint8Array(0);
-    for (const k of keys) this.require(this.canWrite(user, k, none));
+    const p = this.perms(user);
+    for (const k of keys) require(can(p, 'write', k, NONE));
   }
 
   /** READ on every key (lease time-to-live with keys). */
   checkKeysReadable(user: string, keys: readonly Uint8Array[]): void {
-    const none = new Uint8Array(0);
-    for (const k of keys) this.require(this.canRead(user, k, none));
-  }
-
-  private checkOp(user: string, op: RequestOp, nested: TxnRequest[]): void {
-    switch (op.type) {
-      case 'range':
-        return this.checkRange(user, op.range);
-      case 'put':
-        return this.checkPut(user, op.put);
-      case 'deleteRange':
-        return this.checkDeleteRange(user, op.deleteRange);
-      case 'txn':
-        nested.push(op.txn);
-        return;
-      case 'none':
-        return;
-    }
-  }
-
-  private require(ok: boolean): void {
-    if (!ok) throw new AuthError('PERMISSION_DENIED');
-  }
-
-  private allowed(user: string, kind: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean {
     const p = this.perms(user);
-    if (p.admin) return true; // R4
-    const want = keyRangeInterval(key, rangeEnd);
-    if (want === undefined) return false; // R5
-    return coversInterval(p[kind], want);
+    for (const k of keys) require(can(p, 'read', k, NONE));
   }
 
   private perms(user: string): UserPerms {

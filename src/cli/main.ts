@@ -18,6 +18,7 @@ import { TxnSyntaxError } from './txn-syntax.js';
 import { openWatch, runWatch } from './watch-command.js';
 import { runLeaseGrant, runLeaseKeepAlive, runLeaseList, runLeaseRevoke, runLeaseTimeToLive } from './lease-commands.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
+import { registerAuthCommands } from './auth-commands.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
 
@@ -276,6 +277,12 @@ program
     const { cluster, out, endpoints } = clusterClient();
     return runMoveLeader(cluster, out, endpoints, id);
   });
+
+// auth / user / role commands and the global --user login (src/cli/auth-commands.ts).
+registerAuthCommands(program, {
+  clientOptions: () => ({ endpoints: globals().endpointList, timeoutMs: Number(globals().commandTimeout) }),
+  out: () => globals().out,
+});
 
 /** The package version, found by walking up from this file (it runs from src/ or dist/src/). */
 function packageVersion(): string {

@@ -60,6 +60,12 @@ export interface Entry {
   /** Raft log index: positive, increasing within and across batches. */
   index: number;
   request: WriteRequest | ExternalRequest;
+  /**
+   * A check run inside the batch right before the entry, after the batch's earlier entries
+   * (auth at apply time: an earlier entry of the same batch may have revoked a permission). A
+   * rejection refuses the entry before it writes anything; the entry still counts as applied.
+   */
+  guard?: () => ExternalRejection | undefined;
 }
 
 export interface ApplyResult {
@@ -255,6 +261,14 @@ export class KvStore {
       if (entry.index <= state.appliedIndex) {
         results.push(SKIPPED);
         events.push([]);
+        continue;
+      }
+      const refusal = entry.guard?.();
+      if (refusal !== undefined) {
+        results.push({ ok: false, skipped: false, error: refusal });
+        events.push([]);
+        state.appliedIndex = entry.index;
+        applied = true;
         continue;
       }
       const writer = new Writer(this.tables, txn, state, this.leases);

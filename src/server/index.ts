@@ -7,3 +7,7 @@ export { memberIdFor, clusterIdFor } from './identity.js';
 export { MvccError } from '../mvcc/index.js';
 // ... and the lease module's refusals.
 export { LeaseError } from '../lease/index.js';
+// Authorization: the api resolves who is asking and hands it over with each request.
+export { AuthError } from '../auth/index.js';
+export type { Principal, RequestAuth, AuditLogger } from './auth.js';
+export type { AuthService } from './auth-service.js';

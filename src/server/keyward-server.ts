@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaftNode, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
 import {
@@ -13,6 +14,7 @@ import {
   type WriteResult,
 } from '../mvcc/index.js';
 import { decodeConfChange, isRaftError } from '../raft/index.js';
+import { EtcdError } from '../wire/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
 import { ALL_SUB_DBS, RaftLogStore, Storage } from '../storage/index.js';
 import { Transport, type TransportLogger } from '../transport/index.js';
@@ -38,7 +40,10 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../wire/index.js';
-import { decodeConfContext, decodeEntry, encodeConfContext, encodeEntry, type EntryBody, type MemberAttrs } from './entry.js';
+import { decodeConfContext, decodeEntry, encodeConfContext, encodeEntry, type AuthStamp, type EntryBody, type MemberAttrs } from './entry.js';
+import { AuthManager, type AuditLogger, type AuthCheck, type Principal, type RequestAuth } from './auth.js';
+import { AuthService } from './auth-service.js';
+import { TokenService, isAuthError, type AuthOp } from '../auth/index.js';
 import { ClusterError, ServerError } from './errors.js';
 import { clusterIdFor, memberIdFor } from './identity.js';
 import { MemberStore, type MemberOp } from './members.js';
@@ -112,6 +117,21 @@ export interface ServerOptions {
   watchProgressNotifyIntervalMs?: number;
   /** Encoded bytes a watch stream may hold for a slow client before its watchers fall back to catch-up. Default 1 MiB. */
   watchStreamBufferBytes?: number;
+  /**
+   * The Ed25519 private key (PKCS#8 PEM file, 0600) that signs auth tokens; the same file on every
+   * member so a token from one is good on all. Default: `<data-dir>/token.key`, generated on first
+   * use — tokens are then good only on the member that issued them (logged).
+   */
+  authTokenKeyFile?: string;
+  /** --auth-token-ttl in seconds. Default 300 (etcd). */
+  authTokenTtlSeconds?: number;
+  /**
+   * Secure default: once serving, propose the auth bootstrap (user root bound to its certificate,
+   * role root, auth enabled) if the auth store was never initialised. Default false.
+   */
+  authBootstrap?: boolean;
+  /** Where audit records go (one per auth or admin change and per authentication). */
+  auditLogger?: AuditLogger;
 }
 
 
@@ -169,6 +189,10 @@ export class KeywardServer {
   private readonly leases: LeaseManager;
   /** Watchers of this member; told about every applied revision (see applyEntries). */
   private readonly watchHub: WatchHub;
+  /** Users, roles, permissions and tokens; the edge and apply-time checks. */
+  private readonly authz: AuthManager;
+  /** etcd's /v3/auth/* operations. */
+  readonly auth: AuthService;
 
   private constructor(
     private readonly opts: ServerOptions,
@@ -177,6 +201,7 @@ export class KeywardServer {
     private readonly members: MemberStore,
     private readonly log: LogStore,
     bootstrap: { voters: bigint[]; clusterId: bigint } | null,
+    tokens: TokenService,
   ) {
     this.memberId = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
     this.clusterIdValue = members.clusterId() ?? bootstrap?.clusterId ?? clusterIdFor([this.memberId]);
@@ -257,6 +282,12 @@ export class KeywardServer {
       onReadStates: (rs) => this.onReadStates(rs),
       onFatal: (err) => this.fail(err),
     });
+    this.authz = new AuthManager(state, { tokens, ...(opts.auditLogger !== undefined ? { audit: opts.auditLogger } : {}) });
+    this.auth = new AuthService(this.authz, {
+      propose: (op, stamp) => this.proposeAuth(op, stamp),
+      readBarrier: () => this.readBarrier(),
+      header: () => this.header(this.kv.currentRevision),
+    });
     this.leases = new LeaseManager(
       new LeaseTable(state),
       {
@@ -267,7 +298,7 @@ export class KeywardServer {
         randomId: opts.leaseRandomId ?? (() => randomBytes(8).readBigUInt64BE()),
       },
       {
-        propose: (op) => this.proposeLease(op),
+        propose: (op, stamp) => this.proposeLease(op, stamp),
         readBarrier: () => this.readBarrier(),
         header: (revision) => this.header(revision ?? this.kv.currentRevision),
         ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
@@ -304,7 +335,12 @@ export class KeywardServer {
           bootstrap = { voters: ids, clusterId };
         }
       }
-      const server = new KeywardServer(opts, state, kv, members, log, bootstrap);
+      const tokens = await TokenService.load({
+        keyFile: await tokenKeyFile(opts),
+        audience: `keyward:${memberIdFor([], opts.clusterToken).toString(16)}`,
+        ttlSeconds: opts.authTokenTtlSeconds ?? 300,
+      });
+      const server = new KeywardServer(opts, state, kv, members, log, bootstrap, tokens);
       await server.start(initial);
       return server;
     } catch (err) {
@@ -354,35 +390,37 @@ export class KeywardServer {
 
   // ---- KV ---------------------------------------------------------------------------------
 
-  async range(req: RangeRequest): Promise<RangeResponse> {
+  async range(req: RangeRequest, auth?: RequestAuth): Promise<RangeResponse> {
     validateRange(req);
+    this.authz.authorize(auth, (c, u) => c.checkRange(u, req));
     if (!req.serializable) await this.readBarrier();
     else this.assertServing();
     const res = this.kv.range(req);
     return { ...res, header: this.header(res.header.revision) };
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
+  async put(req: PutRequest, auth?: RequestAuth): Promise<PutResponse> {
     validatePut(req);
-    return this.write({ type: 'put', put: req }) as Promise<PutResponse>;
+    return this.write({ type: 'put', put: req }, auth) as Promise<PutResponse>;
   }
 
-  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+  async deleteRange(req: DeleteRangeRequest, auth?: RequestAuth): Promise<DeleteRangeResponse> {
     validateDeleteRange(req);
-    return this.write({ type: 'deleteRange', deleteRange: req }) as Promise<DeleteRangeResponse>;
+    return this.write({ type: 'deleteRange', deleteRange: req }, auth) as Promise<DeleteRangeResponse>;
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, auth?: RequestAuth): Promise<TxnResponse> {
     validateTxn(req, this.opts.maxTxnOps);
-    return this.write({ type: 'txn', txn: req }) as Promise<TxnResponse>;
+    return this.write({ type: 'txn', txn: req }, auth) as Promise<TxnResponse>;
   }
 
-  async compact(req: CompactionRequest): Promise<CompactionResponse> {
-    return this.write({ type: 'compaction', compaction: req }) as Promise<CompactionResponse>;
+  async compact(req: CompactionRequest, auth?: RequestAuth): Promise<CompactionResponse> {
+    return this.write({ type: 'compaction', compaction: req }, auth) as Promise<CompactionResponse>;
   }
 
-  async status(): Promise<StatusResponse> {
+  async status(auth?: RequestAuth): Promise<StatusResponse> {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
     const st = this.node.status();
     const stats = this.kv.stats();
     return {
@@ -401,13 +439,16 @@ export class KeywardServer {
 
   // ---- membership -------------------------------------------------------------------------
 
-  memberList(): { header: ResponseHeader; members: Member[] } {
+  memberList(auth?: RequestAuth): { header: ResponseHeader; members: Member[] } {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
     return { header: this.clusterHeader(), members: this.members.list() };
   }
 
-  async memberAdd(req: { peerUrls: string[]; isLearner: boolean }): Promise<{ header: ResponseHeader; member: Member; members: Member[] }> {
+  async memberAdd(req: { peerUrls: string[]; isLearner: boolean }, auth?: RequestAuth): Promise<{ header: ResponseHeader; member: Member; members: Member[] }> {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
+    this.authz.record({ action: 'member.add', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', peerUrls: req.peerUrls });
     checkUrls(req.peerUrls);
     this.checkUrlsFree(req.peerUrls, 0n);
     const id = memberIdFor(req.peerUrls, this.opts.clusterToken);
@@ -418,15 +459,19 @@ export class KeywardServer {
     return { header: this.clusterHeader(), member, members: this.members.list() };
   }
 
-  async memberRemove(req: { id: bigint }): Promise<{ header: ResponseHeader; members: Member[] }> {
+  async memberRemove(req: { id: bigint }, auth?: RequestAuth): Promise<{ header: ResponseHeader; members: Member[] }> {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
+    this.authz.record({ action: 'member.remove', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', member: req.id.toString(16) });
     if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
     await this.proposeConf((seq) => ({ type: 'removeNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, null) }));
     return { header: this.clusterHeader(), members: this.members.list() };
   }
 
-  async memberPromote(req: { id: bigint }): Promise<{ header: ResponseHeader; members: Member[] }> {
+  async memberPromote(req: { id: bigint }, auth?: RequestAuth): Promise<{ header: ResponseHeader; members: Member[] }> {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
+    this.authz.record({ action: 'member.promote', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', member: req.id.toString(16) });
     const m = this.members.get(req.id);
     if (m === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
     if (!m.isLearner) throw new ClusterError('MEMBER_NOT_LEARNER', 'etcdserver: can only promote a learner member');
@@ -445,18 +490,22 @@ export class KeywardServer {
     return { header: this.clusterHeader(), members: this.members.list() };
   }
 
-  async memberUpdate(req: { id: bigint; peerUrls: string[] }): Promise<{ header: ResponseHeader; members: Member[] }> {
+  async memberUpdate(req: { id: bigint; peerUrls: string[] }, auth?: RequestAuth): Promise<{ header: ResponseHeader; members: Member[] }> {
     this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    this.authz.record({ action: 'member.update', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', member: req.id.toString(16) });
     if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
     checkUrls(req.peerUrls);
     this.checkUrlsFree(req.peerUrls, req.id);
-    await this.proposeAdmin({ kind: 'memberUpdate', update: { id: req.id, peerUrls: req.peerUrls } });
+    await this.proposeAdmin({ kind: 'memberUpdate', update: { id: req.id, peerUrls: req.peerUrls } }, stamp);
     return { header: this.clusterHeader(), members: this.members.list() };
   }
 
   /** Hands leadership to `targetId` and resolves once it leads (etcd's MoveLeader). */
-  async moveLeader(req: { targetId: bigint }): Promise<{ header: ResponseHeader }> {
+  async moveLeader(req: { targetId: bigint }, auth?: RequestAuth): Promise<{ header: ResponseHeader }> {
     this.assertServing();
+    this.authz.authorizeAdmin(auth);
+    this.authz.record({ action: 'maintenance.move-leader', user: auth?.principal?.user, remote: auth?.remote, outcome: 'requested', target: req.targetId.toString(16) });
     const target = this.members.get(req.targetId);
     if (target === undefined || target.isLearner) throw new ClusterError('BAD_LEADER_TRANSFEREE', 'etcdserver: bad leader transferee');
     const deadline = Date.now() + this.requestTimeoutMs;
@@ -475,9 +524,28 @@ export class KeywardServer {
    * Opens one client watch stream (POST /v3/watch, a WebSocket, an SSE connection). The caller
    * feeds it requests, drains its messages and closes it when the client goes away.
    */
-  openWatchStream(opts: WatchStreamOptions = {}): WatchStream {
+  openWatchStream(opts: WatchStreamOptions = {}, auth?: RequestAuth): WatchStream {
     this.assertServing();
-    return this.watchHub.openStream(opts);
+    // Refused at once when auth is on and nobody is asking (etcd: "user name is empty").
+    this.authz.authorize(auth, () => {});
+    const authorize = (key: Uint8Array, rangeEnd: Uint8Array): string | undefined => {
+      try {
+        this.authz.authorize(auth, (c, u) => c.checkWatch(u, key, rangeEnd));
+        return undefined;
+      } catch (e) {
+        if (isAuthError(e)) return EtcdError[e.code].message;
+        throw e;
+      }
+    };
+    return this.watchHub.openStream({ ...opts, authorize });
+  }
+
+  /**
+   * Refuses a stream (watch, keep-alive) whose opener names nobody while auth is on, before it
+   * waits for a first request: etcd's "user name is empty" at once, not a silent open stream.
+   */
+  assertAuthenticated(auth: RequestAuth | undefined): void {
+    this.authz.authorize(auth, () => {});
   }
 
   watchStats(): WatchHubStats {
@@ -486,14 +554,14 @@ export class KeywardServer {
 
   // ---- leases -----------------------------------------------------------------------------
 
-  async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async leaseGrant(req: LeaseGrantRequest, auth?: RequestAuth): Promise<LeaseGrantResponse> {
     this.assertServing();
-    return this.leases.grant(req);
+    return this.leases.grant(req, this.authz.authorize(auth, () => {}));
   }
 
-  async leaseRevoke(id: bigint): Promise<LeaseRevokeResponse> {
+  async leaseRevoke(id: bigint, auth?: RequestAuth): Promise<LeaseRevokeResponse> {
     this.assertServing();
-    return this.leases.revoke(id);
+    return this.leases.revoke(id, this.authz.authorize(auth, this.leaseKeysCheck(id, 'write')));
   }
 
   /**
@@ -501,18 +569,23 @@ export class KeywardServer {
    * renews: elsewhere this throws LeaseError NOT_PRIMARY and the caller asks the leader
    * (`leaseLeader`). LEASE_NOT_FOUND when the lease does not exist (or expired meanwhile).
    */
-  async leaseRenew(id: bigint): Promise<number> {
+  async leaseRenew(id: bigint, auth?: RequestAuth): Promise<number> {
     this.assertServing();
+    // Keeping a lease alive keeps its keys alive: the same right as revoking it (A5).
+    this.authz.authorize(auth, this.leaseKeysCheck(id, 'write'));
     return this.leases.renew(id);
   }
 
   /** Time to live from the leader's lessor; NOT_PRIMARY elsewhere (as leaseRenew). */
-  leaseTimeToLive(req: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse {
+  leaseTimeToLive(req: LeaseTimeToLiveRequest, auth?: RequestAuth): LeaseTimeToLiveResponse {
     this.assertServing();
+    // The attached keys are data: listing them needs READ on every one (A6, CVE-2023-32082).
+    this.authz.authorize(auth, req.keys ? this.leaseKeysCheck(req.id, 'read') : () => {});
     return this.leases.timeToLive(req);
   }
 
-  async leaseLeases(): Promise<LeaseLeasesResponse> {
+  async leaseLeases(auth?: RequestAuth): Promise<LeaseLeasesResponse> {
+    this.authz.authorizeAdmin(auth);
     return this.leases.leases();
   }
 
@@ -525,6 +598,19 @@ export class KeywardServer {
     if (lead === 0n || this.stopped) return null;
     if (lead === this.memberId) return { self: true, clientUrls: this.opts.advertiseClientUrls ?? [] };
     return { self: false, clientUrls: this.members.get(lead)?.clientUrls ?? [] };
+  }
+
+  /** The principal a client's token names; AuthError INVALID_AUTH_TOKEN when it does not verify or no longer holds. */
+  principalFromToken(token: string): Promise<Principal> {
+    return this.authz.principalFromToken(token);
+  }
+
+  /**
+   * A short-lived token naming the caller, for a request this member forwards to the leader (lease
+   * renewals and time-to-live): the leader checks the caller itself. Undefined when nobody asks.
+   */
+  forwardingToken(auth: RequestAuth | undefined): Promise<string | undefined> {
+    return this.authz.tokenFor(auth?.principal);
   }
 
   /** A response header at the current revision, for answers the api assembles (forwarded ones). */
@@ -565,17 +651,19 @@ export class KeywardServer {
 
   // ---- write path -------------------------------------------------------------------------
 
-  private async write(request: WriteRequest): Promise<{ header: ResponseHeader }> {
+  private async write(request: WriteRequest, auth: RequestAuth | undefined): Promise<{ header: ResponseHeader }> {
     if (proposalSize(request) > this.opts.maxRequestBytes) throw new ServerError('REQUEST_TOO_LARGE', 'request is too large');
     this.assertServing();
-    const res = await this.proposeEntry({ kind: 'write', request });
+    const stamp = this.authz.authorize(auth, this.writeCheck(request));
+    if (request.type === 'compaction') this.authz.record({ action: 'kv.compaction', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', revision: request.compaction.revision });
+    const res = await this.proposeEntry({ kind: 'write', request }, stamp);
     return { ...res, header: this.header(res.header.revision) };
   }
 
   /** Proposes an entry of this member and waits until it is applied HERE; its apply result. */
-  private async proposeEntry(body: EntryBody) {
+  private async proposeEntry(body: EntryBody, stamp?: AuthStamp) {
     const seq = this.nextSeq++;
-    const data = encodeEntry({ member: this.memberId, seq }, body);
+    const data = encodeEntry({ member: this.memberId, seq }, body, stamp);
     const done = this.writes.wait(seq);
     this.submit(seq, () => this.node.propose(data));
     const result = await done;
@@ -588,15 +676,48 @@ export class KeywardServer {
   }
 
   /** A lease entry through the log, answered when applied here (as `write`). */
-  private async proposeLease(op: LeaseOp): Promise<{ value: LeaseOpValue; revision: number }> {
+  private async proposeLease(op: LeaseOp, stamp?: AuthStamp): Promise<{ value: LeaseOpValue; revision: number }> {
     this.assertServing();
-    const res = (await this.proposeEntry({ kind: 'lease', op })) as ExternalResponse;
+    const res = (await this.proposeEntry({ kind: 'lease', op }, stamp)) as ExternalResponse;
     return { value: res.value as LeaseOpValue, revision: res.header.revision };
   }
 
-  private proposeAdmin(body: EntryBody): Promise<void> {
+  /** An auth op through the log, answered when applied here; the auth revision after it. */
+  private async proposeAuth(op: AuthOp, stamp: AuthStamp | undefined): Promise<void> {
+    this.assertServing();
+    await this.proposeEntry({ kind: 'auth', op }, stamp);
+  }
+
+  /** The check a write needs, at the edge and (re-run by the guard) at apply. */
+  private writeCheck(request: WriteRequest): AuthCheck {
+    switch (request.type) {
+      case 'put': {
+        const put = request.put;
+        // etcd's checkLeasePuts: attaching to a lease needs WRITE on every key already attached.
+        return (c, u) => {
+          c.checkPut(u, put);
+          if (put.lease !== 0n) c.checkKeysWritable(u, this.leases.table.keys(put.lease));
+        };
+      }
+      case 'deleteRange':
+        return (c, u) => c.checkDeleteRange(u, request.deleteRange);
+      case 'txn':
+        return (c, u) => {
+          c.checkTxn(u, request.txn);
+          for (const lease of txnLeases(request.txn)) c.checkKeysWritable(u, this.leases.table.keys(lease));
+        };
+      case 'compaction':
+        return (c, u) => c.checkAdmin(u);
+    }
+  }
+
+  private leaseKeysCheck(id: bigint, need: 'read' | 'write'): AuthCheck {
+    return need === 'read' ? (c, u) => c.checkKeysReadable(u, this.leases.table.keys(id)) : (c, u) => c.checkKeysWritable(u, this.leases.table.keys(id));
+  }
+
+  private proposeAdmin(body: EntryBody, stamp?: AuthStamp): Promise<void> {
     const seq = this.nextSeq++;
-    const data = encodeEntry({ member: this.memberId, seq }, body);
+    const data = encodeEntry({ member: this.memberId, seq }, body, stamp);
     const done = this.admin.wait(seq);
     this.submit(seq, () => this.node.propose(data));
     return done;
@@ -639,6 +760,7 @@ export class KeywardServer {
     // Lease entries and this leader's promotion, in log order, for the lessor once committed.
     const leaseEvents: Array<{ at: number; op: LeaseOp } | { at: -1; op: null }> = [];
     let membership = false;
+    let authChanged = false;
     for (const e of entries) {
       if (e.type === 'confChange') {
         const cc = decodeConfChange(e.data);
@@ -660,14 +782,19 @@ export class KeywardServer {
       const b = d.body;
       if (b.kind === 'write') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
-        kvEntries.push({ index: e.index, request: b.request });
+        kvEntries.push(withGuard({ index: e.index, request: b.request }, this.authz.guard(d.stamp, this.writeCheck(b.request))));
       } else if (b.kind === 'lease') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         leaseEvents.push({ at: kvEntries.length, op: b.op });
-        kvEntries.push({ index: e.index, request: { type: 'external', external: this.leases.change(b.op) } });
+        const check: AuthCheck = b.op.type === 'revoke' ? this.leaseKeysCheck(b.op.id, 'write') : () => {};
+        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.leases.change(b.op) } }, this.authz.guard(d.stamp, check)));
+      } else if (b.kind === 'auth') {
+        if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
+        authChanged = true;
+        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.authz.change(b.op) } }, this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))));
       } else {
         const m = this.members.get(b.kind === 'publish' ? b.publish.id : b.update.id);
-        if (m !== undefined) {
+        if (m !== undefined && (b.kind === 'publish' || this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))?.() === undefined)) {
           const next = b.kind === 'publish' ? { ...m, name: b.publish.name, clientUrls: b.publish.clientUrls } : { ...m, peerUrls: b.update.peerUrls };
           ops.push(this.members.change({ op: 'put', member: next }));
           membership = true;
@@ -682,6 +809,8 @@ export class KeywardServer {
     if (leaseEvents.length > 0) this.leases.afterApply(leaseAppliedEvents(leaseEvents, res));
     // Watchers hear of the batch (in apply order) before any of its writers is answered.
     if (res !== null) this.watchHub.notifyApplied(res.events);
+    // A permission that shrank ends the open watches it allowed (A8), before anyone is answered.
+    if (authChanged) this.watchHub.reauthorize();
     if (res !== null) for (const m of mine) this.writes.resolve(m.seq, res.results[m.at]!);
     for (const seq of adminDone) this.admin.resolve(seq, undefined);
     if (membership) this.onMembershipChanged();
@@ -757,6 +886,7 @@ export class KeywardServer {
     this.snapshotIndex = snap.metadata.index;
     this.durableApplied = this.applied;
     this.restoredWatches();
+    this.watchHub.reauthorize();
     this.leases.reload();
     this.onMembershipChanged();
     this.wakeApplied();
@@ -946,12 +1076,14 @@ export class KeywardServer {
    * log (etcd serves clients only from then on). A member of a multi-member cluster needs a quorum
    * of its peers running for this.
    */
-  ready(): Promise<void> {
-    if (this.published) return Promise.resolve();
-    return new Promise((r) => {
-      this.readyWaiters.push(r);
-      this.publish();
-    });
+  async ready(): Promise<void> {
+    if (!this.published) {
+      await new Promise<void>((r) => {
+        this.readyWaiters.push(r);
+        this.publish();
+      });
+    }
+    if (this.opts.authBootstrap === true) await this.auth.bootstrap();
   }
 
   // ---- helpers ----------------------------------------------------------------------------
@@ -1014,6 +1146,36 @@ function leaseAppliedEvents(events: ReadonlyArray<{ at: number; op: LeaseOp | nu
     if (r !== undefined && r.ok) out.push({ kind: 'op', op: e.op, value: (r.response as ExternalResponse).value as LeaseOpValue });
   }
   return out;
+}
+
+function withGuard(entry: KvEntry, guard: KvEntry['guard']): KvEntry {
+  return guard === undefined ? entry : { ...entry, guard };
+}
+
+/** The leases that the puts of a txn (both branches, nested) attach to. */
+function txnLeases(txn: TxnRequest): bigint[] {
+  const out: bigint[] = [];
+  const walk = (t: TxnRequest): void => {
+    for (const op of [...t.success, ...t.failure]) {
+      if (op.type === 'put' && op.put.lease !== 0n) out.push(op.put.lease);
+      else if (op.type === 'txn') walk(op.txn);
+    }
+  };
+  walk(txn);
+  return out;
+}
+
+/** The token signing key: the configured file, or one generated for this member alone. */
+async function tokenKeyFile(opts: ServerOptions): Promise<string> {
+  if (opts.authTokenKeyFile !== undefined) return opts.authTokenKeyFile;
+  const file = join(opts.dataDir, 'token.key');
+  try {
+    await writeFile(file, await TokenService.generateKeyPem(), { mode: 0o600, flag: 'wx' });
+    opts.logger?.warn({ file }, 'no --auth-token-key-file: generated a token signing key for this member only (tokens it issues are refused by other members)');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  return file;
 }
 
 function every(ms: number, fn: () => void): () => void {

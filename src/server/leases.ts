@@ -20,11 +20,12 @@ import type {
   LeaseTimeToLiveResponse,
   ResponseHeader,
 } from '../wire/index.js';
+import type { AuthStamp } from './entry.js';
 
 /** What the lease manager needs from the member. */
 export interface LeaseHost {
   /** Proposes `op` through Raft and resolves once applied here: its value and the revision after it; rejects with its refusal. */
-  propose(op: LeaseOp): Promise<{ value: LeaseOpValue; revision: number }>;
+  propose(op: LeaseOp, stamp?: AuthStamp): Promise<{ value: LeaseOpValue; revision: number }>;
   /** Resolves once this member has applied everything committed when called (linearizable read). */
   readBarrier(): Promise<void>;
   header(revision?: number): ResponseHeader;
@@ -134,7 +135,8 @@ export class LeaseManager {
 
   // ---- requests -----------------------------------------------------------------------------------
 
-  async grant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  /** `stamp`: the client's edge authorization, re-checked at apply (server/auth.ts). */
+  async grant(req: LeaseGrantRequest, stamp?: AuthStamp): Promise<LeaseGrantResponse> {
     // Checked before the minimum is applied, as etcd's lessor does; apply checks again.
     if (req.ttl > BigInt(MAX_LEASE_TTL)) throw new LeaseError('LEASE_TTL_TOO_LARGE');
     const ttl = req.ttl < BigInt(this.minTtl) ? this.minTtl : Number(req.ttl);
@@ -145,13 +147,13 @@ export class LeaseManager {
       if (tries === 64) throw new TypeError('lease: the random ID source keeps repeating itself');
       id = this.opts.randomId() & 0x7fff_ffff_ffff_ffffn;
     }
-    const { value, revision } = await this.host.propose({ type: 'grant', id, ttl });
+    const { value, revision } = await this.host.propose({ type: 'grant', id, ttl }, stamp);
     if (value.type !== 'grant') throw new TypeError('lease grant applied as something else');
     return { header: this.host.header(revision), id: value.id, ttl: value.ttl, error: '' };
   }
 
-  async revoke(id: bigint): Promise<LeaseRevokeResponse> {
-    const { revision } = await this.host.propose({ type: 'revoke', id });
+  async revoke(id: bigint, stamp?: AuthStamp): Promise<LeaseRevokeResponse> {
+    const { revision } = await this.host.propose({ type: 'revoke', id }, stamp);
     return { header: this.host.header(revision) };
   }
 

@@ -1,5 +1,5 @@
 // The state machine as Raft snapshot data: every table of the state environment (mvcc, cluster
-// membership and leases, applied index included, since mvcc keeps it in its own meta table), dumped from one
+// membership, leases and auth, applied index included, since mvcc keeps it in its own meta table), dumped from one
 // read snapshot and restored in one write transaction. The format knows nothing about the tables'
 // contents: it is a list of (table, key, value).
 //
@@ -19,6 +19,9 @@ export const STATE_TABLES: readonly SubDbName[] = [
   SUB_DBS.clusterMeta,
   SUB_DBS.leaseLeases,
   SUB_DBS.leaseKeys,
+  SUB_DBS.authUsers,
+  SUB_DBS.authRoles,
+  SUB_DBS.authMeta,
 ];
 
 const MAGIC = [0x4b, 0x57, 0x53, 0x31]; // "KWS1"

@@ -90,8 +90,8 @@ export function refusedMessage(header: ResponseHeader, reason: string): WatchMes
   return control('created', response(header, INVALID_WATCH_ID, { created: true, canceled: true, cancelReason: reason }));
 }
 
-export function canceledMessage(header: ResponseHeader, watchId: number): WatchMessage {
-  return control('canceled', response(header, watchId, { canceled: true }));
+export function canceledMessage(header: ResponseHeader, watchId: number, reason?: string): WatchMessage {
+  return control('canceled', response(header, watchId, reason === undefined ? { canceled: true } : { canceled: true, cancelReason: reason }));
 }
 
 /** The history this watcher needs was compacted: etcd sends a header without revision. */

@@ -180,6 +180,13 @@ export class WatchHub implements StreamHost {
     return { streams: this.streams.size, synced: this.synced.size, unsynced: this.unsynced.size, bufferedBytes };
   }
 
+  /** The auth state changed: every stream re-checks its watchers (WatchStream.reauthorize). */
+  reauthorize(): number {
+    let canceled = 0;
+    for (const s of this.streams) canceled += s.reauthorize();
+    return canceled;
+  }
+
   /** Ends every stream (their iterations finish) and stops the timers. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {

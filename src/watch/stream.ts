@@ -42,6 +42,13 @@ export interface StreamHost {
 export interface WatchStreamOptions {
   /** Most encoded bytes waiting for the consumer before watchers are turned away (default 1 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * Authorization of a watch range for the stream's principal: undefined when allowed, else the
+   * cancel reason. Called with the range exactly as the watcher will use it (an empty key already
+   * turned into "\0", GUARANTEES A7) at create, and again for every open watcher when the auth
+   * state changes (WatchHub.reauthorize), so a revoked permission ends the watch (A8).
+   */
+  authorize?: (key: Uint8Array, rangeEnd: Uint8Array) => string | undefined;
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 1 << 20;
@@ -67,9 +74,12 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
   private listener: (() => void) | undefined;
   private readonly maxBytes: number;
 
+  /** The range each authorized watcher was checked with, for reauthorize(). */
+  private readonly checkedRanges = new Map<number, { key: Uint8Array; rangeEnd: Uint8Array }>();
+
   constructor(
     private readonly host: StreamHost,
-    opts: WatchStreamOptions = {},
+    private readonly opts: WatchStreamOptions = {},
   ) {
     this.maxBytes = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 1) throw new TypeError('maxBufferedBytes must be a positive integer');
@@ -119,6 +129,8 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
     const key = c.key.length === 0 ? NO_END : c.key;
     const range: Interval | undefined = keyRangeInterval(key, c.rangeEnd);
     if (range === undefined) return this.refuse(header, WatchCancelReason.EMPTY_RANGE);
+    const denied = this.opts.authorize?.(key, c.rangeEnd);
+    if (denied !== undefined) return this.refuse(header, denied);
     let id = c.watchId;
     if (id === 0) {
       while (this.watchers.has(this.nextId)) this.nextId++;
@@ -138,6 +150,7 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
       c.fragment,
     );
     this.watchers.set(id, w);
+    if (this.opts.authorize !== undefined) this.checkedRanges.set(id, { key, rangeEnd: c.rangeEnd });
     // Queued before the watcher can receive anything: `created` precedes its events.
     this.enqueue(createdMessage(header, id));
     this.host.register(w, c.startRevision);
@@ -150,6 +163,7 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
     const w = this.watchers.get(watchId);
     if (w === undefined) return false;
     this.watchers.delete(watchId);
+    this.checkedRanges.delete(watchId);
     if (w.state !== 'canceled') {
       this.host.unregister(w);
       w.state = 'canceled';
@@ -158,6 +172,34 @@ export class WatchStream implements AsyncIterableIterator<WatchMessage> {
     // One unsynced watcher fewer may be what a pending progress request waited for.
     if (this.progressPending) this.host.progressRequested(this);
     return true;
+  }
+
+  /**
+   * Asks `authorize` again for every live watcher and cancels, with the refusal as its reason,
+   * those no longer allowed. Returns how many were canceled.
+   */
+  reauthorize(): number {
+    const authorize = this.opts.authorize;
+    if (this.closed || authorize === undefined) return 0;
+    let canceled = 0;
+    for (const [id, range] of this.checkedRanges) {
+      const w = this.watchers.get(id);
+      if (w === undefined) {
+        this.checkedRanges.delete(id);
+        continue;
+      }
+      if (w.state === 'canceled') continue;
+      const denied = authorize(range.key, range.rangeEnd);
+      if (denied === undefined) continue;
+      this.watchers.delete(id);
+      this.checkedRanges.delete(id);
+      this.host.unregister(w);
+      w.state = 'canceled';
+      this.enqueue(canceledMessage(this.host.header(this.host.revision), id, denied));
+      canceled++;
+    }
+    if (canceled > 0 && this.progressPending) this.host.progressRequested(this);
+    return canceled;
   }
 
   requestProgress(): void {
