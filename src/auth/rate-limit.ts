@@ -55,6 +55,15 @@ export class RateLimiter {
     return true;
   }
 
+  /**
+   * True when `key` could take an attempt now, without taking it: callers that charge only
+   * failures ask first and `take` after a failure.
+   */
+  allowed(key: string): boolean {
+    const b = this.buckets.get(key);
+    return b === undefined || this.refilled(b, this.now()) >= 1;
+  }
+
   /** Keys remembered now. */
   get size(): number {
     return this.buckets.size;

@@ -67,7 +67,10 @@ export class AuthManager {
   readonly hasher = new PasswordHasher();
   private readonly tokens: TokenService;
   private readonly audit: AuditLogger | undefined;
-  // Per user name and per client address (GUARANTEES A15): 5 attempts at once, then one a second.
+  // Failed attempts per user name (5 at once, then one a second) and per client address (20 at
+  // once, then 5 a second: many users may share an address), GUARANTEES A15. Only failures are
+  // charged, so a busy application logging in correctly is never throttled; the hasher's bounded
+  // concurrency is what keeps successful logins from eating the CPU.
   private readonly perUser: RateLimiter;
   private readonly perRemote: RateLimiter;
 
@@ -78,7 +81,7 @@ export class AuthManager {
     this.audit = opts.audit;
     const now = opts.now ?? Date.now;
     this.perUser = new RateLimiter({ burst: 5, perSecond: 1, now });
-    this.perRemote = new RateLimiter({ burst: 5, perSecond: 1, now });
+    this.perRemote = new RateLimiter({ burst: 20, perSecond: 5, now });
   }
 
   get enabled(): boolean {
@@ -170,13 +173,19 @@ export class AuthManager {
    */
   async authenticate(name: string, password: string, remote: string | undefined): Promise<string> {
     if (!this.table.enabled()) throw new AuthError('AUTH_NOT_ENABLED');
-    const limited = !this.perUser.take(`u:${name}`) || (remote !== undefined && !this.perRemote.take(`r:${remote}`));
-    if (limited) {
+    const userKey = `u:${name}`;
+    const remoteKey = remote !== undefined ? `r:${remote}` : undefined;
+    const charge = (): void => {
+      this.perUser.take(userKey);
+      if (remoteKey !== undefined) this.perRemote.take(remoteKey);
+    };
+    if (!this.perUser.allowed(userKey) || (remoteKey !== undefined && !this.perRemote.allowed(remoteKey))) {
       this.record({ action: 'authenticate', user: name, remote, outcome: 'rate-limited' });
       throw new AuthError('TOO_MANY_AUTH_REQUESTS');
     }
     const user = this.table.getUser(name);
     if (user?.noPassword === true) {
+      charge();
       this.record({ action: 'authenticate', user: name, remote, outcome: 'no-password-user' });
       throw new AuthError('NO_PASSWORD_USER');
     }
@@ -184,6 +193,7 @@ export class AuthManager {
     // Re-read after the await: the user may have changed while its hash was checked.
     const now = this.table.getUser(name);
     if (!ok || now === undefined || now.passwordHash !== user?.passwordHash) {
+      charge();
       this.record({ action: 'authenticate', user: name, remote, outcome: 'failed' });
       throw new AuthError('AUTH_FAILED');
     }

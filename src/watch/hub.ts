@@ -124,7 +124,7 @@ export class WatchHub implements StreamHost {
   /** Opens a stream for one client connection. Throws WatchError CLOSED once the hub is closed. */
   openStream(opts: WatchStreamOptions = {}): WatchStream {
     if (this.closing) throw new WatchError('CLOSED');
-    const s = new WatchStream(this, { maxBufferedBytes: opts.maxBufferedBytes ?? this.maxBufferedBytes });
+    const s = new WatchStream(this, { ...opts, maxBufferedBytes: opts.maxBufferedBytes ?? this.maxBufferedBytes });
     this.streams.add(s);
     return s;
   }

@@ -111,6 +111,19 @@ test('A15: rate limiter: burst 5, then 1 per second, per key', () => {
   assert.equal(rl.take('alice'), false);
 });
 
+test('A15: allowed() peeks without taking: a caller that charges only failures', () => {
+  const clock = new FakeClock();
+  const rl = new RateLimiter({ burst: 2, perSecond: 1, now: clock.now });
+  for (let i = 0; i < 10; i++) assert.equal(rl.allowed('alice'), true, 'asking takes nothing');
+  rl.take('alice');
+  assert.equal(rl.allowed('alice'), true);
+  rl.take('alice');
+  assert.equal(rl.allowed('alice'), false, 'two failures empty a burst of two');
+  assert.equal(rl.allowed('bob'), true);
+  clock.ms += 1000;
+  assert.equal(rl.allowed('alice'), true, 'refilled after a second');
+});
+
 test('A15: rate limiter memory is bounded: idle keys are dropped, and at most maxKeys are kept', () => {
   const clock = new FakeClock();
   const rl = new RateLimiter({ burst: 5, perSecond: 1, now: clock.now, maxKeys: 100 });

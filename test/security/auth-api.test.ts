@@ -212,24 +212,41 @@ describe('A7 A8 watches', () => {
     assert.equal((await w.next())['created'], true);
     await ok(url, '/v3/kv/put', { key: b64('watched/a'), value: b64('1') }, root);
     assert.equal(((await w.next())['events'] as Json[]).length, 1);
-    const t0 = Date.now();
-    await ok(url, '/v3/auth/user/revoke', { name: 'bob', role: 'watcher' }, root);
+    // The role loses the permission: the user's token stays good, the watch it allowed ends.
+    let t0 = Date.now();
+    await ok(url, '/v3/auth/role/revoke', { role: 'watcher', key: b64('watched/'), range_end: b64('watched0') }, root);
     const canceled = await w.next(1000);
     assert.equal(canceled['canceled'], true);
     assert.equal(canceled['cancel_reason'], DENIED.message);
     assert.ok(Date.now() - t0 < 1000);
     await ok(url, '/v3/kv/put', { key: b64('watched/b'), value: b64('2') }, root);
     w.send({ create_request: { key: b64('watched/'), range_end: b64('watched0') } });
-    assert.equal((await w.next())['canceled'], true);
+    const refusedNow = await w.next();
+    assert.equal(refusedNow['canceled'], true);
+    assert.equal(refusedNow['cancel_reason'], DENIED.message);
     w.close();
+    await grant('watcher', 'READ', 'watched/', 'watched0');
+    // The user loses the role: that is a change of the user, so its token dies too (A13) and the
+    // watch ends with the token's refusal.
+    const w2 = new AuthedWatch(url, bob);
+    w2.send({ create_request: { key: b64('watched/'), range_end: b64('watched0') } });
+    assert.equal((await w2.next())['created'], true);
+    t0 = Date.now();
+    await ok(url, '/v3/auth/user/revoke', { name: 'bob', role: 'watcher' }, root);
+    const ended = await w2.next(1000);
+    assert.equal(ended['canceled'], true);
+    assert.equal(ended['cancel_reason'], BAD_TOKEN.message);
+    assert.ok(Date.now() - t0 < 1000);
+    w2.close();
     await ok(url, '/v3/auth/user/grant', { user: 'bob', role: 'watcher' }, root);
   });
 
   test('A8: a password change ends the watches its old token opened', async () => {
-    const token = await login(url, 'carol', PASSWORDS.carol);
     await ok(url, '/v3/auth/role/add', { name: 'carol-role' }, root);
     await ok(url, '/v3/auth/role/grant', { name: 'carol-role', perm: { permType: 'READ', key: b64('c/'), range_end: b64('c0') } }, root);
     await ok(url, '/v3/auth/user/grant', { user: 'carol', role: 'carol-role' }, root);
+    // After the grant: a role change of the user ends older tokens (A13).
+    const token = await login(url, 'carol', PASSWORDS.carol);
     const w = new AuthedWatch(url, token);
     w.send({ create_request: { key: b64('c/'), range_end: b64('c0') } });
     assert.equal((await w.next())['created'], true);
@@ -374,7 +391,9 @@ function rawPost(base: string, path: string, body: string, headers: Array<[strin
   return new Promise((resolve, reject) => {
     const u = new URL(path, base);
     // A flat [name, value, name, value] list is sent as written, duplicates included.
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: headers.flat() });
+    // A raw header list gets nothing added by Node: Host and the length are sent explicitly.
+    const all = [...headers, ['Host', u.host], ['Content-Length', String(Buffer.byteLength(body))]];
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: all.flat() });
     req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8');
