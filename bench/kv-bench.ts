@@ -32,6 +32,7 @@ import {
 import type { CellResult, Comparison, MemoryResult, Table, TargetResult } from './report.js';
 import { externalServer, fetchVersion, freePort, launch, launchCluster, StartupError, stopAll, waitHealthy } from './servers.js';
 import type { MemberContext, ServerUnderTest } from './servers.js';
+import { withInsecure } from './keyward-flags.js';
 import { keyName, valueBytes } from './workload.js';
 import type { Op } from './workload.js';
 
@@ -329,7 +330,7 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTes
       members: opts.members,
       cwd: REPO_ROOT,
       startupTimeoutMs: timeoutMs,
-      argv: (m) => (t.kind === 'etcd' ? etcdMemberArgv(opts, m) : keywardArgv(opts.keywardCmd, m, m)),
+      argv: (m) => (t.kind === 'etcd' ? etcdMemberArgv(opts, m) : withInsecure(keywardArgv(opts.keywardCmd, m, m), REPO_ROOT)),
     });
     log(`${t.label}: all ${opts.members} members healthy with an agreed leader`);
     return server;
@@ -367,7 +368,7 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTes
         label: 'keyward',
         cwd: REPO_ROOT,
         startupTimeoutMs: timeoutMs,
-        argv: (ctx) => keywardArgv(opts.keywardCmd, ctx),
+        argv: (ctx) => withInsecure(keywardArgv(opts.keywardCmd, ctx), REPO_ROOT),
       });
     }
     default: {

@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { withInsecure } from './keyward-flags.js';
 import { DEFAULT_KEYWARD_CLUSTER_CMD, onPath } from './options.js';
 import { RawConnection } from './raw-client.js';
 import { fmtMs, fmtRate, renderText, type Table } from './report.js';
@@ -120,7 +121,7 @@ function memberArgv(kind: 'keyward' | 'etcd', o: WatchOptions, m: MemberContext)
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
     ];
   }
-  return DEFAULT_KEYWARD_CLUSTER_CMD.split(' ').map((w, i) =>
+  const argv = DEFAULT_KEYWARD_CLUSTER_CMD.split(' ').map((w, i) =>
     i === 0 && w === 'node'
       ? process.execPath
       : w
@@ -131,6 +132,7 @@ function memberArgv(kind: 'keyward' | 'etcd', o: WatchOptions, m: MemberContext)
           .replaceAll('{initial_cluster}', m.initialCluster)
           .replaceAll('{token}', m.token),
   );
+  return withInsecure(argv, REPO_ROOT);
 }
 
 /** The forked watcher process. */
