@@ -98,7 +98,11 @@ export class AuthManager {
     const principal = auth?.principal;
     if (principal === undefined || principal.user === '') throw new AuthError('USER_EMPTY');
     this.decideFor(principal, check);
-    return { user: principal.user, tenant: principal.tenant ?? '', revision };
+    // A token's entry is stamped no later than the token's own revision, so the guard's credential
+    // rule below also catches a token revoked after it was issued but before this member applied
+    // the revocation (a lagging follower still admits such a token at its edge).
+    const stamped = principal.tokenRevision !== undefined ? Math.min(revision, principal.tokenRevision) : revision;
+    return { user: principal.user, tenant: principal.tenant ?? '', revision: stamped };
   }
 
   /** The admin check (role root), as `authorize`. */
@@ -109,6 +113,14 @@ export class AuthManager {
   /**
    * The apply-time guard of a stamped entry: when the auth revision is the one the edge check saw,
    * that check stands; otherwise it runs again on the state as applied so far in this batch.
+   *
+   * Credentials: when the user's password or roles changed, or auth was re-enabled, after the
+   * stamp's revision, the entry is refused as `invalid auth token` (A13): the token it came with
+   * is dead in the log's order, even if the member that admitted it had not applied the change yet
+   * (a lagging follower accepts a token until it applies its revocation, as etcd does). The stamp
+   * does not say whether a token or a certificate named the user, so a certificate user's write
+   * racing with a change of its own credentials is refused the same way: conservative, rare, and
+   * deterministic (etcd refuses every request whose auth revision is old, ErrAuthOldRevision).
    */
   guard(stamp: AuthStamp | undefined, check: AuthCheck): (() => ExternalRejection | undefined) | undefined {
     if (stamp === undefined) return undefined;
@@ -116,6 +128,10 @@ export class AuthManager {
       if (this.table.revision() === stamp.revision) return undefined;
       if (!this.table.enabled()) return undefined;
       if (stamp.user === '') return new AuthError('USER_EMPTY');
+      const user = this.table.getUser(stamp.user);
+      if (user !== undefined && Math.max(user.credentialRevision, this.table.enabledRevision()) > stamp.revision) {
+        return new AuthError('INVALID_AUTH_TOKEN');
+      }
       try {
         this.decide(stamp.user, check);
         return undefined;
@@ -159,9 +175,16 @@ export class AuthManager {
     return p;
   }
 
-  /** A token for a principal already established (forwarding to the leader); none for nobody. */
+  /**
+   * A token for a principal already established (forwarding to the leader); none for nobody while
+   * auth is off. With auth on, nobody is refused here with etcd's answer: the leader's refusal
+   * would come back as a status the forwarder retries until the request timeout.
+   */
   async tokenFor(principal: Principal | undefined): Promise<string | undefined> {
-    if (principal === undefined) return undefined;
+    if (principal === undefined || principal.user === '') {
+      if (this.table.enabled()) throw new AuthError('USER_EMPTY');
+      return undefined;
+    }
     const claims = { user: principal.user, revision: principal.tokenRevision ?? this.table.revision() };
     return this.tokens.issue(principal.tenant !== undefined ? { ...claims, tenant: principal.tenant } : claims);
   }

@@ -17,6 +17,8 @@ export interface ClusterOptions {
   snapshotCount?: number;
   snapshotCatchUpEntries?: number;
   requestTimeoutMs?: number;
+  /** Options every member is opened with (e.g. one shared authTokenKeyFile); `open`'s extras win. */
+  server?: Partial<ServerOptions>;
 }
 
 export interface RunningMember {
@@ -93,6 +95,7 @@ export class TestCluster {
       snapshotCatchUpEntries: this.opts.snapshotCatchUpEntries ?? 1000,
       requestTimeoutMs: this.opts.requestTimeoutMs ?? 3000,
       testNetworkFilter: (from, to) => !this.cut.has(`${from}>${to}`),
+      ...this.opts.server,
       ...extra,
     });
     const api = createApi(server, { maxRequestBytes: 1572864, logger: { error: () => {} } });
