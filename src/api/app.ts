@@ -31,6 +31,7 @@ import { readBody } from './body.js';
 import { requestAuth, type ClientIdentitySource } from './auth-context.js';
 import { authApi } from './auth-http.js';
 import { toWireFailure } from './errors.js';
+import { createHttpGuard, refuseRequest, refuseUpgradeRequest, type HostPolicy } from './http-guard.js';
 import { leaseApi } from './lease-http.js';
 import type { UpgradeListener } from './http-server.js';
 import { serveWatchPost, type WatchTransportOptions } from './watch-http.js';
@@ -42,7 +43,7 @@ export interface ApiLogger {
   error(obj: object, msg: string): void;
 }
 
-export interface ApiOptions {
+export interface ApiOptions extends HostPolicy {
   /** etcd's --max-request-bytes: the largest Raft proposal accepted. */
   maxRequestBytes: number;
   logger: ApiLogger;
@@ -120,10 +121,17 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
       );
   };
 
+  // Browser protections (A20) before anything else, on both doors: the fast path and express.
+  const guard = createHttpGuard(opts);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
+  app.use((req, res, next) => {
+    const refused = guard(req);
+    if (refused !== undefined) refuseRequest(res, refused);
+    else next();
+  });
 
   const v3: Router = express.Router({ caseSensitive: true, strict: true });
   for (const [path, handler] of Object.entries(rpcs)) {
@@ -167,10 +175,21 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   }
   const listener: RequestListener = (req, res) => {
     const handler = req.method === 'POST' ? fast.get(req.url ?? '') : undefined;
-    if (handler !== undefined) serveRpc(handler, req, res);
-    else app(req, res);
+    if (handler === undefined) app(req, res);
+    else {
+      const refused = guard(req);
+      if (refused !== undefined) refuseRequest(res, refused);
+      else serveRpc(handler, req, res);
+    }
   };
-  return { app, listener, upgrade: createWatchUpgrade(server, watchOpts) };
+  // WebSocket upgrades never reach express: the guard runs here before the handshake.
+  const watchUpgrade = createWatchUpgrade(server, watchOpts);
+  const upgrade: UpgradeListener = (req, socket, head) => {
+    const refused = guard(req);
+    if (refused !== undefined) refuseUpgradeRequest(socket, refused);
+    else watchUpgrade(req, socket, head);
+  };
+  return { app, listener, upgrade };
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, error = false): void {

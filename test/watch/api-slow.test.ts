@@ -43,7 +43,7 @@ class RawWatch {
       this.wake?.();
     });
     const body = JSON.stringify({ create_request: create }) + '\n';
-    this.socket.write(`POST /v3/watch HTTP/1.1\r\nHost: keyward\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`);
+    this.socket.write(`POST /v3/watch HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n`);
   }
 
   async next(ms = 10_000): Promise<Json> {
