@@ -17,7 +17,7 @@ import { decodeConfChange, isRaftError } from '../raft/index.js';
 import { EtcdError } from '../wire/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
 import { ALL_SUB_DBS, RaftLogStore, Storage } from '../storage/index.js';
-import { Transport, type TransportLogger } from '../transport/index.js';
+import { Transport, type PeerTlsOptions, type TransportLogger } from '../transport/index.js';
 import { WatchHub, type WatchHubStats, type WatchStream, type WatchStreamOptions } from '../watch/index.js';
 import type {
   LeaseGrantRequest,
@@ -85,6 +85,12 @@ export interface ServerOptions {
   initialClusterState?: 'new' | 'existing';
   /** --listen-peer-urls; without them the member has no peer transport (a lone in-process member). */
   listenPeerUrls?: string[];
+  /**
+   * Mutual TLS on the peer port (required with https peer URLs): the peer certificate reloader and
+   * --peer-cert-allowed-cn. The server tells the transport each member's name, which the peer's
+   * certificate CN must be (src/transport/peer-identity.ts).
+   */
+  peerTls?: Omit<PeerTlsOptions, 'memberNameOf'>;
   /** Client URLs this member publishes in the member list. */
   advertiseClientUrls?: string[];
   /** --heartbeat-interval in ms (one Raft tick). Default 100. */
@@ -232,6 +238,10 @@ export class KeywardServer {
 
     let sink: MessageSink = { send() {} };
     if (opts.listenPeerUrls !== undefined && opts.listenPeerUrls.length > 0) {
+      // A member's name is the members table's (founders from --initial-cluster, added members
+      // once they publish); a joining member whose table is still empty uses its own flags.
+      const flagNames = new Map((opts.initialCluster ?? []).map((m) => [memberIdFor(m.peerUrls, opts.clusterToken), m.name]));
+      const memberNameOf = (id: bigint): string | undefined => this.members.get(id)?.name || flagNames.get(id);
       this.transport = new Transport({
         selfId: this.memberId,
         // The peer protocol's cluster check uses the token: a member joining an existing cluster
@@ -247,6 +257,7 @@ export class KeywardServer {
         // A peer that already applied our removal refuses us (410) before we may see its commit.
         onRemovedFromCluster: () => this.markRemoved(),
         ...(opts.transportLogger !== undefined ? { logger: opts.transportLogger } : {}),
+        ...(opts.peerTls !== undefined ? { tls: { ...opts.peerTls, memberNameOf } } : {}),
       });
       sink = this.transport;
       const filter = opts.testNetworkFilter;

@@ -24,6 +24,10 @@ export type TransportErrorCode =
   | 'MemberRemoved'
   /** A message inside a stream claims a `from` other than the stream's sender. */
   | 'SenderMismatch'
+  /** The TLS client certificate is no peer identity: not from the peer CA, wrong usage, expired, revoked, or not on --peer-cert-allowed-cn. */
+  | 'PeerCertificate'
+  /** A valid peer certificate that names another member than the one the connection speaks for (peer-identity.ts). */
+  | 'IdentityMismatch'
   /** The request or a message in it is addressed to another member. */
   | 'WrongRecipient'
   /** Missing or unparsable headers. */
@@ -51,6 +55,9 @@ export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
   UnknownSender: 403,
   MemberRemoved: 410,
   SenderMismatch: 403,
+  // 403 as for an unknown sender: the caller is authenticated, but not as the member it claims.
+  PeerCertificate: 403,
+  IdentityMismatch: 403,
   // 421 Misdirected Request says exactly this: the right protocol, the wrong member.
   WrongRecipient: 421,
   BadRequest: 400,

@@ -2,7 +2,8 @@
 // See transport.ts (design), protocol.ts (HTTP protocol) and codec.ts (binary message format).
 
 export { Transport } from './transport.js';
-export type { TransportOptions, TransportTlsOptions, TransportLogger } from './options.js';
+export type { TransportOptions, PeerTlsOptions, TransportLogger } from './options.js';
+export type { PeerIdentity } from './peer-identity.js';
 export { SILENT_LOGGER } from './options.js';
 export type { Timers } from './timers.js';
 export { NODE_TIMERS } from './timers.js';

@@ -1,7 +1,7 @@
 // Transport configuration: the public option types, their defaults, and the checks that turn a
 // misconfiguration into a TypeError at construction rather than a surprise at run time.
 
-import type * as tls from 'node:tls';
+import type { TlsReloader } from '../tls/index.js';
 import type { Message, NodeId } from '../raft/index.js';
 import type { Timers } from './timers.js';
 import { NODE_TIMERS } from './timers.js';
@@ -17,21 +17,22 @@ export interface TransportLogger {
 export const SILENT_LOGGER: TransportLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
- * TLS settings for both the peer listener and the outgoing connections. The secure-context part
- * (key, cert, ca, ...) is passed through unchanged to https.createServer and https.request; the
- * peer certificates of a member usually serve as both server and client certificates.
+ * Mutual TLS on the peer port, in both directions, with each certificate bound to the member it
+ * speaks for (peer-identity.ts has the rules). The listener and every dial take their material
+ * from `reloader` (the member's peer certificate and key, the peer CA, optionally the denylist
+ * and CRL), so a rotation or a SIGHUP reaches new connections without a restart.
  */
-export interface TransportTlsOptions extends tls.SecureContextOptions {
-  /** Listener: ask connecting peers for a certificate (mutual TLS). Default true. */
-  requestCert?: boolean;
-  /** Both sides: refuse a peer whose certificate does not verify against `ca`. Default true. */
-  rejectUnauthorized?: boolean;
-  /** Outgoing: SNI / expected name; default is the host of the peer URL. */
-  servername?: string;
-  /** Outgoing: replaces host-name verification (e.g. when peer certificates name member IDs). */
-  checkServerIdentity?: (hostname: string, cert: tls.PeerCertificate) => Error | undefined;
+export interface PeerTlsOptions {
+  readonly reloader: TlsReloader;
+  /** etcd's --peer-cert-allowed-cn: the member names accepted, in both directions. Undefined or empty: any name. */
+  readonly allowedNames?: readonly string[];
+  /**
+   * The name member `id` has in the cluster (its certificate's CN must be it), or undefined / ''
+   * while the cluster does not know it yet. Called per connection and per received chunk: keep it cheap.
+   */
+  memberNameOf(id: NodeId): string | undefined;
   /** Listener: destroy a connection that has not finished its handshake within this many ms. Default 10 000. */
-  handshakeTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface TransportOptions {
@@ -43,8 +44,8 @@ export interface TransportOptions {
   listenUrls: readonly string[];
   /** The other members and their peer URLs. Must not contain selfId. */
   peers?: Iterable<readonly [NodeId, readonly string[]]>;
-  /** Required when any URL is https. */
-  tls?: TransportTlsOptions;
+  /** Required when any URL is https; with it, every peer connection is mutual TLS bound to member identities. */
+  tls?: PeerTlsOptions;
 
   /** Inbound cap for one stream frame (one message). Default 16 MiB. */
   maxMessageBytes?: number;
@@ -99,7 +100,7 @@ export interface ResolvedOptions {
   readonly selfId: NodeId;
   readonly clusterId: bigint;
   readonly listenUrls: readonly URL[];
-  readonly tls: TransportTlsOptions | undefined;
+  readonly tls: PeerTlsOptions | undefined;
   readonly maxMessageBytes: number;
   readonly maxSnapshotBytes: number;
   readonly maxQueueMessages: number;
@@ -132,8 +133,8 @@ export function checkMemberId(name: string, id: unknown): NodeId {
   return id;
 }
 
-/** Parses and checks peer or listen URLs: http(s), a host, no path, and https only with TLS options. */
-export function parseUrls(name: string, urls: readonly string[], tlsOpts: TransportTlsOptions | undefined): URL[] {
+/** Parses and checks peer or listen URLs: http(s), a host, no path; https exactly when TLS options are given. */
+export function parseUrls(name: string, urls: readonly string[], tlsOpts: PeerTlsOptions | undefined): URL[] {
   if (!Array.isArray(urls) || urls.length === 0) throw new TypeError(`transport: ${name} must be a non-empty array of URLs`);
   return urls.map((s) => {
     let u: URL;
@@ -145,6 +146,8 @@ export function parseUrls(name: string, urls: readonly string[], tlsOpts: Transp
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`transport: ${name}: ${s} must be http or https`);
     if (u.pathname !== '/' || u.search !== '' || u.hash !== '' || u.username !== '') throw new TypeError(`transport: ${name}: ${s} must be scheme://host:port only`);
     if (u.protocol === 'https:' && tlsOpts === undefined) throw new TypeError(`transport: ${name}: ${s} is https but no tls options were given`);
+    // With TLS configured nothing may fall back to plaintext: an http URL would be an unauthenticated side door.
+    if (u.protocol === 'http:' && tlsOpts !== undefined) throw new TypeError(`transport: ${name}: ${s} is http but peer TLS is configured`);
     return u;
   });
 }
@@ -154,6 +157,9 @@ export function resolveOptions(o: TransportOptions): ResolvedOptions {
     throw new TypeError('transport: onMessage, onUnreachable and onSnapshotStatus are required');
   }
   const selfId = checkMemberId('selfId', o.selfId);
+  if (o.tls !== undefined && (typeof o.tls.memberNameOf !== 'function' || typeof o.tls.reloader?.clientOptions !== 'function')) {
+    throw new TypeError('transport: tls needs a reloader and memberNameOf');
+  }
   if (typeof o.clusterId !== 'bigint' || o.clusterId < 0n || o.clusterId > U64_MAX) throw new TypeError('transport: clusterId must be a bigint in [0, 2^64)');
   const minBackoffMs = positiveInt('minBackoffMs', o.minBackoffMs, 50);
   const maxBackoffMs = positiveInt('maxBackoffMs', o.maxBackoffMs, 1000);

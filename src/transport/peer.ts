@@ -22,11 +22,13 @@
 
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import type { MsgSnap, NodeId } from '../raft/index.js';
 import { encodeSnapshotHead } from './codec.js';
 import { parseErrorCode } from './errors.js';
 import { crc32, KEEPALIVE_FRAME } from './frames.js';
-import type { ResolvedOptions, TransportTlsOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
+import type { PeerIdentity } from './peer-identity.js';
 import { fmtId, H_ERROR, requestHeaders, SNAPSHOT_CONTENT_TYPE, SNAPSHOT_PATH, SNAPSHOT_TRAILER_BYTES, STREAM_CONTENT_TYPE, STREAM_PATH } from './protocol.js';
 
 /** What a PeerSender needs from its transport (owned here, implemented by Transport). */
@@ -36,6 +38,10 @@ export interface PeerHost {
   reportSnapshot(id: NodeId, ok: boolean): void;
   /** The peer refused us as a member removed from the cluster. */
   reportRemoved(): void;
+  /** TLS options for one dial to `id` (current certificates; the expected member name when known). */
+  dialOptions(id: NodeId): ConnectionOptions;
+  /** After the handshake, before a byte of the request leaves: the server's certificate must name `id`; throws TransportError. */
+  checkDialed(socket: unknown, id: NodeId): PeerIdentity;
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
@@ -67,12 +73,6 @@ interface SnapshotTransfer {
 }
 
 const DIAG_CAP = 512;
-
-/** Client-side TLS options: the secure context plus verification settings, without server-only keys. */
-export function clientTls(t: TransportTlsOptions): https.RequestOptions {
-  const { requestCert: _requestCert, handshakeTimeoutMs: _handshake, ...rest } = t;
-  return { ...rest, rejectUnauthorized: t.rejectUnauthorized ?? true };
-}
 
 export class PeerSender {
   readonly id: NodeId;
@@ -108,6 +108,11 @@ export class PeerSender {
     this.opts = host.opts;
     this.urls = urls;
     this.backoffMs = this.opts.minBackoffMs;
+  }
+
+  /** The URLs this member is reached at (what the cluster recorded for it). */
+  get peerUrls(): readonly URL[] {
+    return this.urls;
   }
 
   get isOpen(): boolean {
@@ -203,11 +208,22 @@ export class PeerSender {
       // own connection so it never queues behind, or in front of, the message stream.
       agent: false,
     };
-    if (url.protocol === 'https:') {
-      // parseUrls() refused https URLs without TLS options, so tls is set here.
-      return https.request({ ...base, ...clientTls(this.opts.tls!) });
-    }
-    return http.request(base);
+    if (url.protocol !== 'https:') return http.request(base);
+    const req = https.request({ ...base, ...this.host.dialOptions(this.id) });
+    req.on('socket', (socket) => {
+      // 'secureConnect' fires once the chain and host name verified, before the request's
+      // buffered bytes are written (measured on Node 20: a request destroyed here never reaches
+      // the server), so a wrong member on the other end gets no header, frame or snapshot byte.
+      socket.once('secureConnect', () => {
+        try {
+          const who = this.host.checkDialed(socket, this.id);
+          this.opts.logger.debug({ peer: this.hex, url: url.href, certName: who.memberName, certSerial: who.serial }, 'peer certificate verified');
+        } catch (e) {
+          req.destroy(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    });
+    return req;
   }
 
   private connect(): void {
@@ -279,6 +295,16 @@ export class PeerSender {
   private tick(s: OutStream): void {
     s.cancelTick = null;
     if (s.done || this.state !== 'open') return;
+    if (s.url.protocol === 'https:') {
+      // The receiver's certificate may have expired, been revoked or stopped matching the
+      // member's (now published) name since the handshake: stop sending to it.
+      try {
+        this.host.checkDialed(s.req.socket, this.id);
+      } catch (e) {
+        this.fail(s, e instanceof Error ? e.message : String(e));
+        return;
+      }
+    }
     if (s.writable) {
       s.stalledMs = 0;
       if (!s.wroteSinceTick) this.write(s, KEEPALIVE_FRAME);

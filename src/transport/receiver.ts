@@ -5,7 +5,11 @@
 //   1. path (404) and method (405)
 //   2. protocol version header (412), cluster ID (412 on mismatch, like etcd), sender and
 //      recipient IDs well formed (400), recipient is us (421), sender is a known peer (403)
-//   3. body: every frame/body within its cap (413) and decodable (400); every message's `from`
+//   3. over TLS: the client certificate is a peer identity and names the sender (403,
+//      peer-identity.ts); checked again on every chunk of a stream and before a snapshot is
+//      delivered, so a certificate that expires, is revoked, or stops matching (the sender's
+//      name became known) ends the stream
+//   4. body: every frame/body within its cap (413) and decodable (400); every message's `from`
 //      is the request's sender (403) and its `to` is us (421)
 // A rejection never reaches raft and never throws out of the handler.
 
@@ -15,6 +19,7 @@ import { decodeMessage } from './codec.js';
 import { HTTP_STATUS, isTransportError, TransportError } from './errors.js';
 import { crc32, FrameReader } from './frames.js';
 import type { ResolvedOptions } from './options.js';
+import type { PeerIdentity } from './peer-identity.js';
 import { fmtId, H_CLUSTER, H_ERROR, H_FROM, H_PROTOCOL, H_TO, parseId, PROTOCOL_VERSION, SNAPSHOT_PATH, SNAPSHOT_TRAILER_BYTES, STREAM_PATH } from './protocol.js';
 
 /** What the receiver needs from its transport (owned here, implemented by Transport). */
@@ -22,6 +27,8 @@ export interface ReceiverHost {
   readonly opts: ResolvedOptions;
   isKnownPeer(id: NodeId): boolean;
   isRemovedMember(id: NodeId): boolean;
+  /** Over TLS: the connection's verified member certificate, which must name `from`; throws TransportError. Undefined on plaintext. */
+  authenticate(socket: unknown, from: NodeId): PeerIdentity | undefined;
   /** Hands a message to raft; never throws. */
   deliver(msg: Message): void;
 }
@@ -54,6 +61,7 @@ export class Receiver {
     res.setHeader(H_CLUSTER, fmtId(this.opts.clusterId));
     let from: NodeId;
     let path: string;
+    let who: PeerIdentity | undefined;
     try {
       path = (req.url ?? '').split('?', 1)[0]!;
       if (path !== STREAM_PATH && path !== SNAPSHOT_PATH) throw new TransportError('NotFound', `no endpoint ${path}`);
@@ -63,6 +71,7 @@ export class Receiver {
       }
       if (this.closed) throw new TransportError('Unavailable', 'shutting down');
       from = this.checkHeaders(req);
+      who = this.host.authenticate(req.socket, from);
     } catch (e) {
       const err = asTransportError(e);
       this.opts.logger.warn({ code: err.code, reason: err.message, remote: req.socket.remoteAddress, from: req.headers[H_FROM] }, 'refused peer request');
@@ -70,7 +79,7 @@ export class Receiver {
       return;
     }
     try {
-      if (path === STREAM_PATH) this.acceptStream(from, req, res);
+      if (path === STREAM_PATH) this.acceptStream(from, req, res, who);
       else this.acceptSnapshot(from, req, res);
     } catch (e) {
       // A bug of ours, not the peer's; an exception out of a 'request' listener would crash the member.
@@ -125,7 +134,7 @@ export class Receiver {
     };
   }
 
-  private acceptStream(from: NodeId, req: http.IncomingMessage, res: http.ServerResponse): void {
+  private acceptStream(from: NodeId, req: http.IncomingMessage, res: http.ServerResponse, who: PeerIdentity | undefined): void {
     const log = this.opts.logger;
     const peer = fmtId(from);
     const reader = new FrameReader(this.opts.maxMessageBytes);
@@ -154,12 +163,13 @@ export class Receiver {
     this.streams.set(from, st);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.flushHeaders();
-    log.debug({ peer, remote: req.socket.remoteAddress }, 'accepted inbound stream');
+    log.debug({ peer, remote: req.socket.remoteAddress, certName: who?.memberName, certSerial: who?.serial }, 'accepted inbound stream');
 
     req.on('data', (chunk: Buffer) => {
       if (st.done) return;
       dog.touch();
       try {
+        this.host.authenticate(req.socket, from);
         for (const payload of reader.push(chunk)) {
           const m = decodeMessage(payload, this.opts.maxMessageBytes);
           this.checkEnvelope(m, from);
@@ -249,6 +259,7 @@ export class Receiver {
         const m = decodeMessage(msgBytes, this.opts.maxSnapshotBytes);
         if (m.type !== 'snap') throw new TransportError('BadRequest', `expected a MsgSnap on ${SNAPSHOT_PATH}, got ${m.type}`);
         this.checkEnvelope(m, from);
+        this.host.authenticate(req.socket, from);
         finish();
         log.info({ peer, index: m.snapshot.metadata.index, bytes: m.snapshot.data.byteLength }, 'received snapshot');
         this.host.deliver(m);

@@ -20,6 +20,7 @@ import { encodeFrame, FRAME_HEADER_BYTES } from './codec.js';
 import type { ResolvedOptions, TransportOptions } from './options.js';
 import { checkMemberId, parseUrls, resolveOptions } from './options.js';
 import { PeerSender } from './peer.js';
+import { PeerAuthenticator } from './peer-identity.js';
 import type { PeerHost } from './peer.js';
 import { fmtId } from './protocol.js';
 import { Receiver } from './receiver.js';
@@ -37,6 +38,8 @@ export class Transport {
   private readonly peers = new Map<NodeId, PeerSender>();
   private readonly receiver: Receiver;
   private servers: http.Server[] = [];
+  /** Undo functions of reloader.attach, one per TLS listener. */
+  private detachTls: (() => void)[] = [];
   private bound: string[] = [];
   private state: State = 'new';
   private starting: Promise<void> | null = null;
@@ -55,6 +58,18 @@ export class Transport {
     this.onMessage = options.onMessage;
     this.onUnreachable = options.onUnreachable;
     this.onSnapshotStatus = options.onSnapshotStatus;
+    const tls = this.opts.tls;
+    const auth = tls === undefined
+      ? null
+      : new PeerAuthenticator(tls, {
+          selfId: this.opts.selfId,
+          peerIds: () => this.peers.keys(),
+          peerUrlsOf: (id) => this.peers.get(id)?.peerUrls,
+        });
+    const noTls = (): never => {
+      // parseUrls() refuses https URLs without TLS options, so no TLS socket exists without them.
+      throw new TypeError('transport: TLS connection without TLS options');
+    };
     this.host = {
       opts: this.opts,
       reportUnreachable: (id) => this.reportUnreachable(id),
@@ -68,6 +83,9 @@ export class Transport {
         queueMicrotask(() => this.callback('onRemovedFromCluster', () => cb()));
       },
       deliver: (msg) => this.deliver(msg),
+      authenticate: (socket, from) => (auth === null ? undefined : auth.check(socket, from)),
+      dialOptions: (id) => (auth === null ? noTls() : auth.dialOptions(id)),
+      checkDialed: (socket, id) => (auth === null ? noTls() : auth.check(socket, id)),
     };
     this.receiver = new Receiver(this.host);
     for (const [id, urls] of options.peers ?? []) this.addPeer(id, urls);
@@ -105,17 +123,23 @@ export class Transport {
       };
       let server: http.Server;
       if (url.protocol === 'https:') {
-        // parseUrls() refused https URLs without TLS options, so tls is set here.
-        const { handshakeTimeoutMs, servername: _sni, checkServerIdentity: _check, ...secure } = o.tls!;
-        server = https.createServer({
+        // parseUrls() refused https URLs without TLS options, so tls is set here. requestCert and
+        // rejectUnauthorized are serverTlsOptions' defaults: no connection without a peer-CA chain.
+        const tls = o.tls!;
+        const secure = https.createServer({
           ...common,
-          ...secure,
-          requestCert: secure.requestCert ?? true,
-          rejectUnauthorized: secure.rejectUnauthorized ?? true,
-          handshakeTimeout: handshakeTimeoutMs ?? 10_000,
+          ...tls.reloader.serverOptions(tls.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: tls.handshakeTimeoutMs }),
         });
-        // Node already destroyed the socket; the log is how an operator finds a bad peer certificate.
-        server.on('tlsClientError', (err: Error, socket) => this.opts.logger.warn({ err: err.message, remote: socket.remoteAddress }, 'peer TLS handshake failed'));
+        // The context follows certificate reloads; revoked serials are refused and cut; failed
+        // handshakes are destroyed (Node only reports a handshake timeout). The log is how an
+        // operator finds a bad peer certificate.
+        this.detachTls.push(
+          tls.reloader.attach(secure, {
+            onHandshakeFailure: (f) => this.opts.logger.warn({ err: f.message, code: f.code, reason: f.reason, remote: f.remoteAddress }, 'peer TLS handshake failed'),
+            onRefused: (e) => this.opts.logger.warn({ serial: e.serial, when: e.when, remote: e.remoteAddress }, 'peer connection with a revoked certificate cut'),
+          }),
+        );
+        server = secure;
       } else {
         server = http.createServer(common);
       }
@@ -263,6 +287,7 @@ export class Transport {
   private async closeServers(): Promise<void> {
     const servers = this.servers;
     this.servers = [];
+    for (const detach of this.detachTls.splice(0)) detach();
     await Promise.all(
       servers.map(
         (s) =>
