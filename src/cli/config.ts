@@ -6,14 +6,20 @@ import { parse as parseYaml } from 'yaml';
 // upper snake case, like etcd's ETCD_ variables), a YAML config file (--config-file, keys are the
 // flag names, as in etcd's config file), and the default.
 
-type Kind = 'string' | 'int' | 'urls' | 'level' | 'duration';
+// 'bool' is etcd's boolean flag: `--insecure` alone means true, `--client-cert-auth=false` false.
+// 'path' is an optional file name: no default, and left undefined when not given.
+// 'names' is a comma-separated list of names, empty by default.
+type Kind = 'string' | 'int' | 'urls' | 'level' | 'duration' | 'bool' | 'path' | 'names';
 
 interface Setting<K extends Kind = Kind> {
   flag: string;
   kind: K;
   description: string;
-  /** Default value, or a function of the settings resolved so far (data dir depends on name). */
-  default: string | ((resolved: Partial<ServeConfig>) => string);
+  /**
+   * Default value, or a function of the settings resolved so far (data dir depends on name);
+   * undefined for a 'path' that has no default.
+   */
+  default: string | undefined | ((resolved: Partial<ServeConfig>) => string);
 }
 
 export interface ServeConfig {
@@ -37,6 +43,31 @@ export interface ServeConfig {
   experimentalWatchProgressNotifyInterval: number;
   /** In milliseconds (Go duration on the command line, as etcd 3.5's flag). */
   experimentalLeaseCheckpointInterval: number;
+  /** Allow plaintext http:// URLs (each plaintext listener logs a warning); auth then starts disabled. */
+  insecure: boolean;
+  /** The CertStore directory (src/tls): generated on first run when TLS is in use and no explicit files are given. */
+  certsDir: string;
+  /** Client port TLS (etcd's flags); undefined: the certs dir's file. */
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  trustedCaFile: string | undefined;
+  clientCrlFile: string | undefined;
+  /** Require a client certificate on the client port (default true). */
+  clientCertAuth: boolean;
+  /** Peer port TLS (etcd's flags); undefined: the certs dir's file. */
+  peerCertFile: string | undefined;
+  peerKeyFile: string | undefined;
+  peerTrustedCaFile: string | undefined;
+  peerCrlFile: string | undefined;
+  peerClientCertAuth: boolean;
+  /** Member names (certificate CNs) accepted on the peer port; empty: any member of the peer CA. */
+  peerCertAllowedCn: string[];
+  /** Ed25519 PKCS#8 PEM that signs auth tokens; undefined: <certs-dir>/auth/token.key (generated) when secure. */
+  authTokenKeyFile: string | undefined;
+  /** Auth token lifetime in seconds. */
+  authTokenTtl: number;
+  /** Concurrent connections per client listener; beyond it new connections are closed at accept. */
+  maxConnections: number;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -52,13 +83,13 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   listenClientUrls: {
     flag: 'listen-client-urls',
     kind: 'urls',
-    default: 'http://127.0.0.1:2379',
+    default: 'https://127.0.0.1:2379',
     description: 'comma-separated URLs to listen on for client traffic',
   },
   advertiseClientUrls: {
     flag: 'advertise-client-urls',
     kind: 'urls',
-    default: 'http://127.0.0.1:2379',
+    default: 'https://127.0.0.1:2379',
     description: "comma-separated list of this member's client URLs to advertise",
   },
   listenPeerUrls: {
@@ -134,7 +165,60 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     default: '5m',
     description: "how often the leader records leases' remaining TTLs through Raft, so restarts and elections do not renew them (Go duration)",
   },
+  insecure: {
+    flag: 'insecure',
+    kind: 'bool',
+    default: 'false',
+    description: 'allow plaintext http:// client and peer URLs (logged as a warning per listener); auth then starts disabled',
+  },
+  certsDir: {
+    flag: 'certs-dir',
+    kind: 'string',
+    default: 'certs',
+    description: 'certificate directory (keyward certs layout); generated on first run when TLS is used without --cert-file/--key-file/--trusted-ca-file',
+  },
+  certFile: { flag: 'cert-file', kind: 'path', default: undefined, description: 'client port server certificate (default: <certs-dir>/members/<name>/server.crt)' },
+  keyFile: { flag: 'key-file', kind: 'path', default: undefined, description: 'key of --cert-file (default: <certs-dir>/members/<name>/server.key)' },
+  trustedCaFile: { flag: 'trusted-ca-file', kind: 'path', default: undefined, description: 'CA that issues client certificates (default: <certs-dir>/ca/client-ca.crt)' },
+  clientCrlFile: { flag: 'client-crl-file', kind: 'path', default: undefined, description: 'CRL for client certificates (default: <certs-dir>/ca/client-ca.crl when it exists)' },
+  clientCertAuth: {
+    flag: 'client-cert-auth',
+    kind: 'bool',
+    default: 'true',
+    description: 'require a client certificate from the client CA on the client port (false: optional, a token suffices)',
+  },
+  peerCertFile: { flag: 'peer-cert-file', kind: 'path', default: undefined, description: 'peer certificate (default: <certs-dir>/members/<name>/peer.crt)' },
+  peerKeyFile: { flag: 'peer-key-file', kind: 'path', default: undefined, description: 'key of --peer-cert-file (default: <certs-dir>/members/<name>/peer.key)' },
+  peerTrustedCaFile: { flag: 'peer-trusted-ca-file', kind: 'path', default: undefined, description: 'CA that issues peer certificates (default: <certs-dir>/ca/peer-ca.crt)' },
+  peerCrlFile: { flag: 'peer-crl-file', kind: 'path', default: undefined, description: 'CRL for peer certificates (default: <certs-dir>/ca/peer-ca.crl when it exists)' },
+  peerClientCertAuth: { flag: 'peer-client-cert-auth', kind: 'bool', default: 'true', description: 'require a peer certificate from the peer CA on the peer port' },
+  peerCertAllowedCn: {
+    flag: 'peer-cert-allowed-cn',
+    kind: 'names',
+    default: '',
+    description: 'comma-separated member names (certificate CNs) allowed on the peer port (default: any member of the peer CA)',
+  },
+  authTokenKeyFile: {
+    flag: 'auth-token-key-file',
+    kind: 'path',
+    default: undefined,
+    description: 'Ed25519 private key (PKCS#8 PEM, 0600) signing auth tokens, the same file on every member (default: <certs-dir>/auth/token.key, generated on first run)',
+  },
+  authTokenTtl: { flag: 'auth-token-ttl', kind: 'int', default: '300', description: 'lifetime of an auth token in seconds' },
+  maxConnections: {
+    flag: 'max-connections',
+    kind: 'int',
+    default: '10000',
+    description: 'maximum concurrent connections per client listener (further connections are closed at accept)',
+  },
 };
+
+/**
+ * URL settings whose http:// URLs are refused without --insecure. The peer URLs join this list
+ * when peer mTLS is wired into the transport (issue 5, part B2); until then the peer port is
+ * plaintext and logs a warning (serve.ts).
+ */
+export const TLS_REQUIRED_URL_SETTINGS: ReadonlyArray<keyof ServeConfig> = ['listenClientUrls', 'advertiseClientUrls'];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -144,14 +228,28 @@ export function envName(flag: string): string {
   return 'KEYWARD_' + flag.toUpperCase().replace(/-/g, '_');
 }
 
-function convert(setting: Setting, raw: unknown, source: string): string | number | string[] {
+// Go's strconv.ParseBool, as etcd reads its boolean flags.
+const TRUE_WORDS = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE_WORDS = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+function convert(setting: Setting, raw: unknown, source: string): string | number | string[] | boolean {
   const where = `--${setting.flag} (from ${source})`;
-  const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'number' ? String(raw) : raw;
+  // A boolean arrives as true from a bare flag (commander) and as a YAML boolean from a config file.
+  const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
   if (typeof text !== 'string') throw new ConfigError(`${where}: expected a string, got ${JSON.stringify(raw)}`);
   switch (setting.kind) {
     case 'string':
+    case 'path':
       if (text === '') throw new ConfigError(`${where}: must not be empty`);
       return text;
+    case 'bool':
+      if (TRUE_WORDS.includes(text)) return true;
+      if (FALSE_WORDS.includes(text)) return false;
+      throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(text)}`);
+    case 'names': {
+      const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return names;
+    }
     case 'int': {
       if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) <= 0) {
         throw new ConfigError(`${where}: expected a positive integer, got ${JSON.stringify(text)}`);
@@ -243,17 +341,33 @@ export function resolveServeConfig(
     const fromFlag = flags[setting.flag];
     const fromEnv = env[envName(setting.flag)];
     const fromFile = file[setting.flag];
-    let value: string | number | string[];
+    let value: string | number | string[] | boolean | undefined;
     if (fromFlag !== undefined) value = convert(setting, fromFlag, 'command line');
     else if (fromEnv !== undefined) value = convert(setting, fromEnv, `$${envName(setting.flag)}`);
     else if (fromFile !== undefined && fromFile !== null) value = convert(setting, fromFile, configFile ?? 'config file');
     else {
       const d = typeof setting.default === 'function' ? setting.default(out as Partial<ServeConfig>) : setting.default;
-      value = convert(setting, d, 'default');
+      value = d === undefined ? undefined : convert(setting, d, 'default');
     }
     out[key] = value;
   }
   const config = out as ServeConfig;
+  if (!config.insecure) {
+    for (const key of TLS_REQUIRED_URL_SETTINGS) {
+      const plain = (config[key] as string[]).filter((u) => u.startsWith('http:'));
+      if (plain.length > 0) {
+        throw new ConfigError(
+          `--${SETTINGS[key].flag}: ${plain.map((u) => JSON.stringify(u)).join(', ')} is plaintext; use https:// (the default), or pass --insecure to allow plaintext`,
+        );
+      }
+    }
+  }
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    throw new ConfigError('--cert-file and --key-file must be given together');
+  }
+  if ((config.peerCertFile === undefined) !== (config.peerKeyFile === undefined)) {
+    throw new ConfigError('--peer-cert-file and --peer-key-file must be given together');
+  }
   if (config.initialClusterState !== 'new' && config.initialClusterState !== 'existing') {
     throw new ConfigError(`--initial-cluster-state: expected 'new' or 'existing', got ${JSON.stringify(config.initialClusterState)}`);
   }

@@ -34,7 +34,8 @@ program
 
 const serve = program.command('serve').description('run a Keyward member').option('--config-file <path>', 'YAML file of settings');
 for (const s of Object.values(SETTINGS)) {
-  serve.option(`--${s.flag} <value>`, `${s.description} [$${envName(s.flag)}]`);
+  // Booleans as etcd takes them: `--insecure` alone, or `--client-cert-auth=false`.
+  serve.option(`--${s.flag} ${s.kind === 'bool' ? '[value]' : '<value>'}`, `${s.description} [$${envName(s.flag)}]`);
 }
 serve.action(async (opts: Record<string, string | undefined>) => {
   // commander camel-cases flag names; the config module speaks etcd's flag names.

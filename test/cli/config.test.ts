@@ -9,7 +9,8 @@ test('defaults follow etcd, with the data dir derived from the name', () => {
   const c = resolveServeConfig({}, {});
   assert.equal(c.name, 'default');
   assert.equal(c.dataDir, 'default.keyward');
-  assert.deepEqual(c.listenClientUrls, ['http://127.0.0.1:2379']);
+  assert.deepEqual(c.listenClientUrls, ['https://127.0.0.1:2379']);
+  assert.deepEqual(c.advertiseClientUrls, ['https://127.0.0.1:2379']);
   assert.equal(c.maxRequestBytes, 1572864);
   assert.equal(c.maxTxnOps, 128);
   assert.equal(resolveServeConfig({ name: 'm1' }, {}).dataDir, 'm1.keyward');
@@ -20,7 +21,7 @@ test('flags beat environment variables, which beat the config file', () => {
   try {
     const file = join(dir, 'keyward.yaml');
     writeFileSync(file, 'name: from-file\nmax-txn-ops: 64\nlog-level: warn\nlisten-client-urls:\n  - http://127.0.0.1:1\n  - http://127.0.0.1:2\n');
-    const c = resolveServeConfig({ name: 'from-flag' }, { KEYWARD_MAX_TXN_OPS: '32' }, file);
+    const c = resolveServeConfig({ name: 'from-flag', insecure: 'true' }, { KEYWARD_MAX_TXN_OPS: '32' }, file);
     assert.equal(c.name, 'from-flag');
     assert.equal(c.maxTxnOps, 32);
     assert.equal(c.logLevel, 'warn');
@@ -56,4 +57,56 @@ test('a config file with an unknown setting or bad YAML is rejected', () => {
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test('TLS by default: http:// client URLs are refused without --insecure, naming the flag to pass', () => {
+  const c = resolveServeConfig({}, {});
+  assert.equal(c.insecure, false);
+  assert.equal(c.certsDir, 'certs');
+  assert.equal(c.clientCertAuth, true);
+  assert.equal(c.peerClientCertAuth, true);
+  assert.equal(c.authTokenTtl, 300);
+  assert.equal(c.maxConnections, 10000);
+  assert.deepEqual(c.peerCertAllowedCn, []);
+  for (const f of ['certFile', 'keyFile', 'trustedCaFile', 'clientCrlFile', 'peerCertFile', 'peerKeyFile', 'peerTrustedCaFile', 'peerCrlFile', 'authTokenKeyFile'] as const) {
+    assert.equal(c[f], undefined, f);
+  }
+  for (const flag of ['listen-client-urls', 'advertise-client-urls']) {
+    assert.throws(
+      () => resolveServeConfig({ [flag]: 'https://127.0.0.1:1,http://127.0.0.1:2' }, {}),
+      (e: unknown) => e instanceof ConfigError && e.message === `--${flag}: "http://127.0.0.1:2" is plaintext; use https:// (the default), or pass --insecure to allow plaintext`,
+    );
+    assert.deepEqual(resolveServeConfig({ [flag]: 'http://127.0.0.1:2', insecure: 'true' }, {})[flag === 'listen-client-urls' ? 'listenClientUrls' : 'advertiseClientUrls'], ['http://127.0.0.1:2']);
+  }
+});
+
+test('booleans take Go ParseBool words from flags, env and YAML booleans; anything else is an error', () => {
+  // commander hands over `true` for a bare `--insecure`.
+  assert.equal(resolveServeConfig({ insecure: true as unknown as string }, {}).insecure, true);
+  assert.equal(resolveServeConfig({ 'client-cert-auth': 'false' }, {}).clientCertAuth, false);
+  assert.equal(resolveServeConfig({}, { KEYWARD_INSECURE: '1' }).insecure, true);
+  assert.equal(resolveServeConfig({}, { KEYWARD_PEER_CLIENT_CERT_AUTH: 'F' }).peerClientCertAuth, false);
+  assert.throws(() => resolveServeConfig({ insecure: 'yes' }, {}), (e: unknown) => e instanceof ConfigError && /--insecure \(from command line\): expected true or false, got "yes"/.test(e.message));
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-cfg-'));
+  try {
+    const file = join(dir, 'k.yaml');
+    writeFileSync(file, 'insecure: true\nclient-cert-auth: false\ncerts-dir: /etc/keyward/certs\nauth-token-ttl: 60\npeer-cert-allowed-cn: [m1, m2]\ncert-file: /c.crt\nkey-file: /c.key\n');
+    const c = resolveServeConfig({}, {}, file);
+    assert.deepEqual(
+      [c.insecure, c.clientCertAuth, c.certsDir, c.authTokenTtl, c.peerCertAllowedCn, c.certFile, c.keyFile],
+      [true, false, '/etc/keyward/certs', 60, ['m1', 'm2'], '/c.crt', '/c.key'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('TLS file flags: a certificate without its key (or the reverse) is refused; empty paths too', () => {
+  assert.throws(() => resolveServeConfig({ 'cert-file': '/a.crt' }, {}), /--cert-file and --key-file must be given together/);
+  assert.throws(() => resolveServeConfig({ 'key-file': '/a.key' }, {}), /--cert-file and --key-file must be given together/);
+  assert.throws(() => resolveServeConfig({ 'peer-cert-file': '/p.crt' }, {}), /--peer-cert-file and --peer-key-file must be given together/);
+  assert.throws(() => resolveServeConfig({ 'trusted-ca-file': '' }, {}), /--trusted-ca-file \(from command line\): must not be empty/);
+  assert.throws(() => resolveServeConfig({ 'auth-token-ttl': '0' }, {}), /--auth-token-ttl .*positive integer/);
+  const c = resolveServeConfig({ 'cert-file': '/a.crt', 'key-file': '/a.key', 'trusted-ca-file': '/ca.crt', 'auth-token-key-file': '/t.key' }, {});
+  assert.deepEqual([c.certFile, c.keyFile, c.trustedCaFile, c.authTokenKeyFile], ['/a.crt', '/a.key', '/ca.crt', '/t.key']);
 });

@@ -2,9 +2,13 @@
 // members: the slots, starting some or all of them with etcd's static-cluster flags, SIGKILL, and
 // finding the leader. (test/linearizability/fault-run.ts has a richer one with partitions.)
 import assert from 'node:assert/strict';
-import { call } from './cluster.js';
+import { existsSync } from 'node:fs';
+import { CertStore, certLayout } from '../../src/tls/index.js';
+import { TEST_HOSTS } from './certs.js';
+import { call, type Json } from './cluster.js';
 import { freePort } from './ports.js';
-import { startMemberProcess, type MemberProcess } from './process.js';
+import { rootClientFiles, startMemberProcess, type ClientTlsFiles, type MemberProcess } from './process.js';
+import { callTls } from './tls-client.js';
 import type { TmpDir } from './tmpdir.js';
 
 export interface ProcessSlot {
@@ -13,15 +17,50 @@ export interface ProcessSlot {
   clientUrl: string;
   dataDir: string;
   proc: MemberProcess | null;
+  /** Secure slots: the shared certs dir, and the root user's client files for calls. */
+  certsDir?: string;
+  tls?: ClientTlsFiles;
+}
+
+export interface SlotOptions {
+  /**
+   * Secure members sharing one certs dir (`<dir>/certs`, made by CertStore.init for every slot
+   * before any starts, as an operator would with `keyward certs init`): https client URLs, auth
+   * bootstrapped. The peer port stays plaintext until peer mTLS is wired (issue 5 part B2):
+   * peerScheme switches it then.
+   */
+  secure?: boolean;
+  peerScheme?: 'http' | 'https';
 }
 
 /** `n` slots named `<prefix>0..`, with their own ports and data dirs under `dir`. */
-export async function processSlots(n: number, dir: TmpDir, prefix: string): Promise<ProcessSlot[]> {
+export async function processSlots(n: number, dir: TmpDir, prefix: string, opts: SlotOptions = {}): Promise<ProcessSlot[]> {
   const out: ProcessSlot[] = [];
+  const clientScheme = opts.secure === true ? 'https' : 'http';
+  const peerScheme = opts.peerScheme ?? 'http';
   for (let i = 0; i < n; i++) {
-    out.push({ name: `${prefix}${i}`, peerUrl: `http://127.0.0.1:${await freePort()}`, clientUrl: `http://127.0.0.1:${await freePort()}`, dataDir: dir.sub(`${prefix}${i}`), proc: null });
+    out.push({
+      name: `${prefix}${i}`,
+      peerUrl: `${peerScheme}://127.0.0.1:${await freePort()}`,
+      clientUrl: `${clientScheme}://127.0.0.1:${await freePort()}`,
+      dataDir: dir.sub(`${prefix}${i}`),
+      proc: null,
+    });
+  }
+  if (opts.secure === true) {
+    const certsDir = dir.sub('certs');
+    if (!existsSync(certLayout(certsDir).clientCa.cert)) new CertStore(certsDir).init(out.map((s) => s.name), TEST_HOSTS);
+    for (const s of out) {
+      s.certsDir = certsDir;
+      s.tls = rootClientFiles(certsDir);
+    }
   }
   return out;
+}
+
+/** A POST to a slot's client port: over TLS as root for secure slots, plaintext otherwise. */
+export function callSlot(s: ProcessSlot, path: string, body: unknown): Promise<{ status: number; json: Json }> {
+  return s.tls === undefined ? call(s.clientUrl, path, body) : callTls(s.clientUrl, path, body, s.tls);
 }
 
 type Addressed = Pick<ProcessSlot, 'name' | 'peerUrl' | 'clientUrl'>;
@@ -46,7 +85,8 @@ export async function startSlots(ss: ProcessSlot[], token: string, opts: { which
   await Promise.all(
     (opts.which ?? ss.map((_, i) => i)).map(async (i) => {
       const s = ss[i]!;
-      s.proc = await startMemberProcess(s.dataDir, [...staticMemberArgs(s, ss, token), ...(opts.extra ?? [])]);
+      const secure = s.certsDir === undefined ? {} : { secure: { certsDir: s.certsDir } };
+      s.proc = await startMemberProcess(s.dataDir, [...staticMemberArgs(s, ss, token), ...(opts.extra ?? [])], {}, secure);
     }),
   );
 }
@@ -71,7 +111,7 @@ export async function leaderSlot(ss: ProcessSlot[]): Promise<number> {
     for (let i = 0; i < ss.length; i++) {
       const s = ss[i]!;
       if (s.proc === null) continue;
-      const st = await call(s.clientUrl, '/v3/maintenance/status', {}).catch(() => undefined);
+      const st = await callSlot(s, '/v3/maintenance/status', {}).catch(() => undefined);
       const lead = st?.status === 200 ? st.json['leader'] : undefined;
       if (lead !== undefined && lead !== '0' && lead === st!.json['header']['member_id']) return i;
     }

@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after } from 'node:test';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
+import { certLayout } from '../../src/tls/index.js';
+import type { ClientTlsFiles } from './tls-client.js';
+
+export type { ClientTlsFiles } from './tls-client.js';
 
 // Real `keyward` processes for end-to-end tests, run from source through tsx.
 
@@ -15,6 +19,34 @@ export interface MemberProcess {
   /** Every log line the member printed so far (pino JSON). */
   logs: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Secure members only: the client CA and the root user's certificate and key (admin). */
+  tls?: ClientTlsFiles;
+}
+
+export interface StartOptions {
+  /**
+   * Start a secure member: https client URLs, the certificates of `certsDir` (laid out by
+   * CertStore; `keyward serve` creates it on first run for this member if it does not exist),
+   * auth bootstrapped (root bound to its certificate). Without it the member runs with
+   * --insecure and plaintext URLs, as every process test did before TLS.
+   */
+  secure?: { certsDir: string };
+}
+
+/** The admin files of a certs dir laid out by CertStore. */
+export function rootClientFiles(certsDir: string): ClientTlsFiles {
+  const l = certLayout(certsDir);
+  const root = l.client('root');
+  return { ca: l.clientCa.cert, cert: root.cert, key: root.key };
+}
+
+/** The base `keyward serve` arguments the harness passes before a test's own (which win). */
+export function baseServeArgs(dataDir: string, opts: StartOptions = {}): string[] {
+  if (opts.secure === undefined) {
+    return ['serve', '--insecure', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0'];
+  }
+  // The peer port stays plaintext until peer mTLS is wired (issue 5 part B2).
+  return ['serve', '--certs-dir', opts.secure.certsDir, '--data-dir', dataDir, '--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0'];
 }
 
 export function keywardArgs(args: string[]): string[] {
@@ -45,10 +77,12 @@ function track(child: ChildProcess): void {
  * Starts `keyward serve` and resolves once it logs that it is ready. A start that fails only
  * because a fixed port is briefly held (a killed member's socket not yet released) is retried.
  */
-export async function startMemberProcess(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<MemberProcess> {
+export async function startMemberProcess(dataDir: string, extra: string[] = [], env: Record<string, string> = {}, opts: StartOptions = {}): Promise<MemberProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(dataDir, extra, env);
+      const m = await startOnce(dataDir, extra, env, opts);
+      if (opts.secure !== undefined) m.tls = rootClientFiles(opts.secure.certsDir);
+      return m;
     } catch (e) {
       if (attempt >= 10 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
       await new Promise((r) => setTimeout(r, 300));
@@ -56,12 +90,8 @@ export async function startMemberProcess(dataDir: string, extra: string[] = [], 
   }
 }
 
-function startOnce(dataDir: string, extra: string[], env: Record<string, string>): Promise<MemberProcess> {
-  const child = spawn(
-    process.execPath,
-    keywardArgs(['serve', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0', ...extra]),
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  );
+function startOnce(dataDir: string, extra: string[], env: Record<string, string>, opts: StartOptions): Promise<MemberProcess> {
+  const child = spawn(process.execPath, keywardArgs([...baseServeArgs(dataDir, opts), ...extra]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   track(child);
   const logs: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
