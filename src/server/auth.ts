@@ -1,7 +1,7 @@
 // Authorization as the server composes it: the replicated auth table and its checker (src/auth),
 // password hashing and tokens at the edge, the stamp each client entry carries into the log, and
-// the apply-time guard that re-checks a stamped entry when the auth state moved since its edge
-// check (GUARANTEES A11: the guard reads only replicated state, so every member decides alike).
+// the apply-time guard that re-checks every stamped entry on the state it applies to
+// (GUARANTEES A11: the guard reads only replicated state, so every member decides alike).
 //
 // Rules (docs/security-plan.md, README "Security model"):
 // - auth disabled: everything is allowed (etcd), and entries are stamped with user "" so that a
@@ -111,8 +111,12 @@ export class AuthManager {
   }
 
   /**
-   * The apply-time guard of a stamped entry: when the auth revision is the one the edge check saw,
-   * that check stands; otherwise it runs again on the state as applied so far in this batch.
+   * The apply-time guard of a stamped entry: the edge check runs again on the state as applied so
+   * far in this batch. Always, not only when the auth revision moved: some checks read replicated
+   * state that is not auth state (the keys attached to a lease, for a revoke or a put with a
+   * lease), and that may have changed between the edge and apply without the auth revision moving
+   * (a key the caller may not write attached to its lease before its revoke in the log). A check
+   * is a few binary searches over cached interval sets, so every member re-deciding costs little.
    *
    * Credentials: when the user's password or roles changed, or auth was re-enabled, after the
    * stamp's revision, the entry is refused as `invalid auth token` (A13): the token it came with
@@ -125,7 +129,6 @@ export class AuthManager {
   guard(stamp: AuthStamp | undefined, check: AuthCheck): (() => ExternalRejection | undefined) | undefined {
     if (stamp === undefined) return undefined;
     return () => {
-      if (this.table.revision() === stamp.revision) return undefined;
       if (!this.table.enabled()) return undefined;
       if (stamp.user === '') return new AuthError('USER_EMPTY');
       const user = this.table.getUser(stamp.user);

@@ -213,6 +213,31 @@ describe('A11 edge check vs apply-time check', () => {
     for (const i of [0, 1, 2]) await denied(url(i), '/v3/kv/put', { key: b64('race/a'), value: b64('x') }, t);
   });
 
+  test('A5 at apply: a lease revoke admitted while the lease held only the caller\'s keys is refused when a forbidden key was attached before it in the log', async () => {
+    const { L, F } = await leaderAndFollowers();
+    const t = await login(url(L), 'alice', PW.alice);
+    const lease = String((await ok(url(L), '/v3/lease/grant', { TTL: 600 }, t))['ID']);
+    await ok(url(L), '/v3/kv/put', { key: b64('app/own'), value: b64('v'), lease }, t);
+    await settled();
+    c.isolate(F);
+    try {
+      await waitFor('the isolated follower to lose its leader', () => !c.member(F).server.hasLeader);
+      // The auth state does not move: only the lease's keys do.
+      await ok(url(L), '/v3/kv/put', { key: b64('secret/attached'), value: b64('keep'), lease }, root);
+      const revoke = call(url(F), '/v3/lease/revoke', { ID: lease }, t);
+      await sleep(100);
+      c.heal();
+      const r = await revoke;
+      assert.deepEqual({ status: r.status, json: r.json }, { status: DENIED.status, json: { error: DENIED.message, message: DENIED.message, code: DENIED.code } });
+    } finally {
+      c.heal();
+    }
+    const { kvs } = await assertConverged();
+    assert.equal(kvs.find((kv) => kv['key'] === b64('secret/attached'))?.['value'], b64('keep'));
+    assert.equal((await ok(url(L), '/v3/lease/timetolive', { ID: lease, keys: true }, root))['keys'].length, 2);
+    await ok(url(L), '/v3/lease/revoke', { ID: lease }, root);
+  });
+
   test('A11 random schedule: auth changes racing with writes through every member leave byte-identical replicas; refusals change nothing', { timeout: 60_000 }, async (t) => {
     const seed = Number(process.env['KEYWARD_TEST_SEED'] ?? Date.now() % 2 ** 31);
     const rand = mulberry32(seed);
