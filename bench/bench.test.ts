@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseOptions, splitCommand } from './options.js';
 import { parseResponse, ProtocolError } from './raw-client.js';
-import { compare, goalsFor, memoryTables } from './report.js';
+import { withInsecure } from './keyward-flags.js';
+import { compare, comparisonPairs, goalsFor, memoryTables, securityCostGoals, securityTable } from './report.js';
 import type { CellResult, TargetResult } from './report.js';
 import { LatencySamples } from './samples.js';
+import { prefixEnd } from './security.js';
 import { rawRequest, requestBody, valueBytes } from './workload.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -199,4 +201,67 @@ test('memory ratio compares the largest members', () => {
   const tables = memoryTables([r('keyward', 'keyward', [100, 90, 80]), r('etcd', 'etcd', [100, 120, 50])]);
   assert.equal(tables.length, 2);
   assert.deepEqual(tables[1]!.rows, [['keyward', '0.83x', '1.00x', 'met']]);
+});
+
+test('--secure measures every started target plain and secure, plain ones first; --security secure drops plain', () => {
+  const o = parseOptions(['--secure', '--target', 'both'], '/repo');
+  assert.ok(o !== null);
+  assert.deepEqual(o.security, ['plain', 'secure']);
+  assert.deepEqual(o.targets.map((t) => [t.label, t.kind, t.secure]), [
+    ['keyward', 'keyward', false],
+    ['etcd', 'etcd', false],
+    ['keyward-secure', 'keyward', true],
+    ['etcd-secure', 'etcd', true],
+  ]);
+  const only = parseOptions(['--security', 'secure', '--target', 'keyward'], '/repo');
+  assert.deepEqual(only?.targets.map((t) => t.label), ['keyward-secure']);
+  assert.deepEqual(parseOptions(['--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward'], 'plain only by default');
+  assert.deepEqual(parseOptions(['--security', 'plain', '--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward']);
+  assert.throws(() => parseOptions(['--secure', '--security', 'plain'], '/repo'), /exclude each other/);
+  assert.throws(() => parseOptions(['--security', 'tls'], '/repo'), /unknown security setting "tls"/);
+  assert.throws(() => parseOptions(['--security', 'secure', '--target', 'url:http://127.0.0.1:1'], '/repo'), /no plain setting/);
+  assert.throws(() => parseOptions(['--secure-peers', 'none'], '/repo'), /--secure-peers must be tls or plain/);
+});
+
+test('a plaintext keyward command gets --insecure only when it has an http:// URL and lacks the flag', () => {
+  const https = ['node', 'main.js', 'serve', '--listen-client-urls', 'https://127.0.0.1:1'];
+  assert.equal(withInsecure(https, '/'), https);
+  const already = ['node', 'main.js', 'serve', '--listen-client-urls', 'http://127.0.0.1:1', '--insecure'];
+  assert.equal(withInsecure(already, '/'), already);
+  const noServe = ['etcd', '--listen-client-urls', 'http://127.0.0.1:1'];
+  assert.equal(withInsecure(noServe, '/'), noServe);
+});
+
+test('security comparisons: each Keyward against the etcd of its setting, secure against plain with the 0.75x goal', () => {
+  const cell = (op: 'put' | 'range', connections: number, throughput: number): CellResult => ({
+    op, connections, client: 'raw', windowS: 1, requests: throughput, errors: 0, firstError: null, throughput,
+    latencyMs: { mean: 1, p50: 1, p90: 1, p99: 2, p999: 2, max: 2 },
+    genCpuPct: 10, genElu: 0.1, genCpuUsPerReq: 10, serverCpuPct: null, idleTargetsCpuPct: null,
+  });
+  const t = (label: string, put: number): TargetResult => ({
+    label, kind: label.startsWith('etcd') ? 'etcd' : 'keyward', url: null, command: null, version: null, preload: null,
+    cells: [cell('put', 16, put), cell('put', 64, put)], error: null,
+  });
+  const targets = [t('keyward', 1000), t('etcd', 800), t('keyward-secure', 700), t('etcd-secure', 400)];
+  const goals = goalsFor(1, ['put'], [16, 64]);
+  const cost = securityCostGoals(['put'], [16, 64]);
+  const pairs = comparisonPairs(targets, goals, cost);
+  assert.deepEqual(pairs.map((p) => `${p.subject.label}/${p.baseline.label}`), ['keyward/etcd', 'keyward-secure/etcd-secure', 'keyward-secure/keyward', 'etcd-secure/etcd']);
+  const costCmp = compare(pairs[2]!.subject, pairs[2]!.baseline, pairs[2]!.goals);
+  assert.deepEqual(costCmp.map((c) => [c.throughputRatio, c.meetsGoal]), [[0.7, false], [0.7, false]]);
+  const table = securityTable(targets, goals, cost);
+  assert.ok(table !== null);
+  // op, conns, kw, kw lat, kw-sec, kw-sec lat, sec/plain, goal, etcd, etcd-sec, etcd-sec lat, etcd sec/plain, kw-sec/etcd-sec, goal
+  assert.deepEqual(table.rows[0], ['put', '16', '1,000', '1.00/2.00', '700', '1.00/2.00', '0.70x', 'MISSED', '800', '400', '1.00/2.00', '0.50x', '1.75x', 'met']);
+  assert.equal(securityTable([t('keyward', 1), t('etcd', 1)], goals, cost), null);
+});
+
+test('an Authorization header goes into the prebuilt request; a header break in it is refused', () => {
+  const req = rawRequest('/v3/kv/put', 'h:1', '{}', 'tok.en').toString('latin1');
+  assert.match(req, /\r\nAuthorization: tok\.en\r\n/);
+  assert.throws(() => rawRequest('/v3/kv/put', 'h:1', '{}', 'a\r\nX-Evil: 1'), /one header line/);
+});
+
+test('prefix ranges end at the prefix with its last byte plus one', () => {
+  assert.equal(prefixEnd('bench/'), 'bench0');
 });

@@ -14,13 +14,20 @@ import * as os from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, USAGE, UsageError } from './options.js';
+import { DEFAULT_KEYWARD_CLUSTER_CMD, DEFAULT_KEYWARD_CMD, parseOptions, splitCommand, USAGE, UsageError } from './options.js';
 import type { Options, TargetSpec } from './options.js';
-import type { CellMeasurement, FromGenerator, RunCell, ToGenerator } from './protocol.js';
+import type { CellMeasurement, Credentials, FromGenerator, RunCell, ToGenerator } from './protocol.js';
+import { BENCH_PREFIX, BENCH_USER, SecureMaterial } from './security.js';
 import {
   ceilingTable,
   compare,
+  comparisonPairs,
   comparisonTable,
+  GOAL_CONNECTIONS,
+  goalNotes,
+  SECURE_MIN_RATIO,
+  securityCostGoals,
+  securityTable,
   fmtMs,
   goalsFor,
   memoryTables,
@@ -33,6 +40,7 @@ import type { CellResult, Comparison, MemoryResult, Table, TargetResult } from '
 import { externalServer, fetchVersion, freePort, launch, launchCluster, StartupError, stopAll, waitHealthy } from './servers.js';
 import type { MemberContext, ServerUnderTest } from './servers.js';
 import { withInsecure } from './keyward-flags.js';
+import { controlRequest } from './http-request.js';
 import { keyName, valueBytes } from './workload.js';
 import type { Op } from './workload.js';
 
@@ -93,9 +101,9 @@ class Generator {
     }
   }
 
-  async preload(urls: readonly string[], connections: number, keys: number, valueSize: number): Promise<number> {
+  async preload(urls: readonly string[], connections: number, keys: number, valueSize: number, credentials?: Credentials): Promise<number> {
     const id = this.nextId++;
-    const res = await this.call({ kind: 'preload', id, urls: [...urls], connections, keys, valueSize });
+    const res = await this.call({ kind: 'preload', id, urls: [...urls], connections, keys, valueSize, ...(credentials === undefined ? {} : { credentials }) });
     if (res.kind === 'preload-done') return res.elapsedMs;
     throw new Error(res.kind === 'failed' ? res.message : `unexpected ${res.kind}`);
   }
@@ -121,6 +129,7 @@ class Generator {
 async function measureCell(
   gen: Generator,
   server: ServerUnderTest,
+  credentials: Credentials | undefined,
   idle: ServerUnderTest[],
   opts: Options,
   op: Op,
@@ -143,6 +152,7 @@ async function measureCell(
       valueSize: opts.valueSize,
       client: opts.client,
       seed: opts.seed,
+      ...(credentials === undefined ? {} : { credentials }),
     },
     (edge) => {
       const sample = watched.map((s) => s.cpuSeconds());
@@ -161,7 +171,7 @@ async function measureCell(
   const cell: CellResult = { ...m, serverCpuPct, idleTargetsCpuPct };
   log(
     `  ${opts.rounds > 1 ? `round ${round + 1}/${opts.rounds} ` : ''}` +
-      `${server.label.padEnd(8)} ${op.padEnd(7)} c=${String(connections).padStart(3)}  ` +
+      `${server.label.padEnd(14)} ${op.padEnd(7)} c=${String(connections).padStart(3)}  ` +
       `${fmtRate(cell.throughput).padStart(7)} req/s  p50 ${fmtMs(cell.latencyMs.p50)} ms  p99 ${fmtMs(cell.latencyMs.p99)} ms` +
       (cell.errors > 0 ? `  errors ${cell.errors} (${cell.firstError ?? ''})` : ''),
   );
@@ -185,6 +195,8 @@ function matrix(opts: Options): CellKey[] {
 interface Running {
   result: TargetResult;
   server: ServerUnderTest;
+  /** What the load generator presents (secure targets). */
+  credentials: Credentials | undefined;
   measured: CellResult[][];
 }
 
@@ -203,7 +215,7 @@ async function runRounds(gen: Generator, running: Running[], opts: Options): Pro
       const order = turn++ % 2 === 0 ? running : [...running].reverse();
       for (const r of order) {
         const idle = running.filter((o) => o !== r).map((o) => o.server);
-        r.measured[k]!.push(await measureCell(gen, r.server, idle, opts, op, connections, round));
+        r.measured[k]!.push(await measureCell(gen, r.server, r.credentials, idle, opts, op, connections, round));
       }
     }
   }
@@ -257,19 +269,14 @@ function emptyResult(label: string, kind: TargetResult['kind']): TargetResult {
 }
 
 /** Reads back a few preloaded keys through the JSON API (from every member) and checks their values. */
-async function verifyPreload(urls: readonly string[], opts: Options): Promise<void> {
-  for (const url of urls) await verifyPreloadAt(url, opts);
+async function verifyPreload(urls: readonly string[], opts: Options, credentials?: Credentials): Promise<void> {
+  for (const url of urls) await verifyPreloadAt(url, opts, credentials);
 }
 
-async function verifyPreloadAt(url: string, opts: Options): Promise<void> {
+async function verifyPreloadAt(url: string, opts: Options, credentials: Credentials | undefined): Promise<void> {
   for (const i of new Set([0, Math.floor(opts.keys / 2), opts.keys - 1])) {
-    const res = await fetch(`${url}/v3/kv/range`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ key: Buffer.from(keyName(i)).toString('base64') }),
-      signal: AbortSignal.timeout(5000),
-    });
-    const text = await res.text();
+    const res = await controlRequest(`${url}/v3/kv/range`, { body: JSON.stringify({ key: Buffer.from(keyName(i)).toString('base64') }), credentials });
+    const text = res.text;
     if (res.status !== 200) throw new Error(`range of ${keyName(i)} at ${url} after preload: HTTP ${res.status} ${text.slice(0, 200)}`);
     // Shape per shared/API.md §5: {"header":{…},"kvs":[{"key":…,"value":…}],"count":"1"}
     const body = JSON.parse(text) as { kvs?: Array<{ key?: string; value?: string }> };
@@ -320,62 +327,127 @@ function keywardArgv(cmd: readonly string[], ctx: { dataDir: string; url: string
   });
 }
 
-async function startTarget(t: TargetSpec, opts: Options): Promise<ServerUnderTest> {
+/** A started target and what its clients present (both undefined for plain targets). */
+interface Started {
+  server: ServerUnderTest;
+  /** The load generator's credentials: user `bench`. */
+  load: Credentials | undefined;
+  /** The orchestrator's (health, version). */
+  admin: Credentials | undefined;
+}
+
+/** A server whose stop() also removes the certificates made for it. */
+class WithMaterial implements ServerUnderTest {
+  constructor(
+    private readonly inner: ServerUnderTest,
+    private readonly material: SecureMaterial,
+  ) {}
+  get label(): string {
+    return this.inner.label;
+  }
+  get url(): string {
+    return this.inner.url;
+  }
+  get urls(): readonly string[] {
+    return this.inner.urls;
+  }
+  get command(): string[] | null {
+    return this.inner.command;
+  }
+  cpuSeconds(): number | null {
+    return this.inner.cpuSeconds();
+  }
+  rssKiB(): Array<number | null> {
+    return this.inner.rssKiB();
+  }
+  async stop(): Promise<void> {
+    await this.inner.stop();
+    this.material.remove();
+    liveMaterials.delete(this.material);
+  }
+}
+
+/** Certificate dirs not yet removed, for an interrupted run. */
+const liveMaterials = new Set<SecureMaterial>();
+
+function removeMaterials(): void {
+  for (const m of liveMaterials) m.remove();
+  liveMaterials.clear();
+}
+
+/** Member names of a started target: m1 … mN (a single etcd member is called `bench`, as before). */
+function memberNames(t: TargetSpec, opts: Options): string[] {
+  if (opts.members > 1) return Array.from({ length: opts.members }, (_, k) => `m${k + 1}`);
+  return [t.kind === 'etcd' ? 'bench' : 'm1'];
+}
+
+async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
   const timeoutMs = opts.startupTimeoutS * 1000;
-  if (opts.members > 1 && t.kind !== 'url') {
-    if (t.kind === 'keyward') checkKeywardEntry(opts);
-    log(`${t.label}: starting ${opts.members} members`);
-    const server = await launchCluster({
-      label: t.label,
-      members: opts.members,
-      cwd: REPO_ROOT,
-      startupTimeoutMs: timeoutMs,
-      argv: (m) => (t.kind === 'etcd' ? etcdMemberArgv(opts, m) : withInsecure(keywardArgv(opts.keywardCmd, m, m), REPO_ROOT)),
-    });
-    log(`${t.label}: all ${opts.members} members healthy with an agreed leader`);
-    return server;
+  if (t.kind === 'url') {
+    await waitHealthy(t.url, timeoutMs);
+    return { server: externalServer(t.label, t.url), load: undefined, admin: undefined };
   }
-  switch (t.kind) {
-    case 'url':
-      await waitHealthy(t.url, timeoutMs);
-      return externalServer(t.label, t.url);
-    case 'etcd': {
-      const peerPort = await freePort();
-      const peer = `http://127.0.0.1:${peerPort}`;
-      return launch({
-        label: 'etcd',
+  if (t.kind === 'keyward') checkKeywardEntry(opts);
+  const material = t.secure ? SecureMaterial.create(t.kind, memberNames(t, opts)) : null;
+  if (material !== null) liveMaterials.add(material);
+  const admin = material?.admin;
+  // Secure members get their certificates' flags; a plain Keyward gets --insecure (when its
+  // build knows the flag). A secure Keyward never does: it would switch the auth bootstrap off.
+  const keyward = (ctx: { dataDir: string; url: string; port: number; host: string }, m: MemberContext | undefined, name: string, cmd = opts.keywardCmd): string[] =>
+    material !== null ? [...keywardArgv(cmd, ctx, m), ...material.keywardFlags(name)] : withInsecure(keywardArgv(cmd, ctx, m), REPO_ROOT);
+  const etcd = (m: MemberContext): string[] => [...etcdMemberArgv(opts, m), ...(material === null ? [] : material.etcdFlags(m.name))];
+  let server: ServerUnderTest;
+  try {
+    if (opts.members > 1) {
+      log(`${t.label}: starting ${opts.members} members`);
+      server = await launchCluster({
+        label: t.label,
+        members: opts.members,
         cwd: REPO_ROOT,
         startupTimeoutMs: timeoutMs,
-        argv: ({ dataDir, url }) => [
-          opts.etcdBin,
-          '--name', 'bench',
-          '--data-dir', dataDir,
-          '--listen-client-urls', url,
-          '--advertise-client-urls', url,
-          '--listen-peer-urls', peer,
-          '--initial-advertise-peer-urls', peer,
-          '--initial-cluster', `bench=${peer}`,
-          '--initial-cluster-state', 'new',
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-          '--log-level', 'warn',
-        ],
+        ...(t.secure ? { scheme: 'https' as const, peerScheme: t.kind === 'keyward' && opts.securePeers === 'plain' ? ('http' as const) : ('https' as const) } : {}),
+        ...(admin === undefined ? {} : { credentials: admin }),
+        argv: (m) => (t.kind === 'etcd' ? etcd(m) : keyward(m, m, m.name)),
       });
-    }
-    case 'keyward': {
-      checkKeywardEntry(opts);
-      return launch({
-        label: 'keyward',
+      log(`${t.label}: all ${opts.members} members healthy with an agreed leader`);
+    } else {
+      // One member: the same flags as a cluster member of one (etcd's single member is `bench`).
+      const name = memberNames(t, opts)[0]!;
+      const peerScheme = t.secure && !(t.kind === 'keyward' && opts.securePeers === 'plain') ? 'https' : 'http';
+      const peerUrl = `${peerScheme}://127.0.0.1:${await freePort()}`;
+      server = await launch({
+        label: t.label,
         cwd: REPO_ROOT,
         startupTimeoutMs: timeoutMs,
-        argv: (ctx) => withInsecure(keywardArgv(opts.keywardCmd, ctx), REPO_ROOT),
+        ...(t.secure ? { scheme: 'https' as const } : {}),
+        ...(admin === undefined ? {} : { credentials: admin }),
+        argv: (ctx) => {
+          const m: MemberContext = { ...ctx, name, peerUrl, initialCluster: `${name}=${peerUrl}`, token: `bench-${t.label}-${process.pid}` };
+          if (t.kind === 'etcd') return etcd(m);
+          // The default command leaves the peer port at Keyward's default (127.0.0.1:2380, which a
+          // test run or an etcd may hold): run it as a cluster of one on a free peer port instead.
+          const defaulted = opts.keywardCmd.join(' ') === splitCommand(DEFAULT_KEYWARD_CMD).join(' ');
+          return defaulted ? keyward(m, m, name, splitCommand(DEFAULT_KEYWARD_CLUSTER_CMD)) : keyward(ctx, undefined, name);
+        },
       });
     }
-    default: {
-      const never: never = t;
-      throw new TypeError(`unknown target ${JSON.stringify(never)}`);
+  } catch (err) {
+    if (material !== null) {
+      material.remove();
+      liveMaterials.delete(material);
     }
+    throw err;
   }
+  if (material === null) return { server, load: undefined, admin: undefined };
+  const wrapped = new WithMaterial(server, material);
+  try {
+    log(`${t.label}: switching auth on; user ${BENCH_USER} with READWRITE on ${BENCH_PREFIX}`);
+    await material.configure(server.urls, timeoutMs);
+  } catch (err) {
+    await wrapped.stop();
+    throw err;
+  }
+  return { server: wrapped, load: material.bench, admin: material.admin };
 }
 
 function checkKeywardEntry(opts: Options): void {
@@ -398,16 +470,17 @@ async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Prom
   let server: ServerUnderTest | null = null;
   try {
     log(`${t.label}: starting`);
-    server = await startTarget(t, opts);
+    const started = await startTarget(t, opts);
+    server = started.server;
     result.url = server.url;
     result.command = server.command;
-    result.version = await fetchVersion(server.url);
+    result.version = await fetchVersion(server.url, started.admin);
     log(`${t.label}: healthy at ${server.urls.join(', ')}; preloading ${opts.keys} keys`);
-    const elapsedMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize);
+    const elapsedMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize, started.load);
     result.preload = { keys: opts.keys, elapsedMs };
-    await verifyPreload(server.urls, opts);
+    await verifyPreload(server.urls, opts, started.load);
     await sleep(SETTLE_MS);
-    return { result, server, measured: [] };
+    return { result, server, credentials: started.load, measured: [] };
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${t.label}: FAILED: ${result.error}`);
@@ -474,10 +547,11 @@ async function benchMemory(gen: Generator, opts: Options): Promise<MemoryResult[
     let server: ServerUnderTest | null = null;
     try {
       log(`${t.label}: starting for the memory measurement`);
-      server = await startTarget(t, opts);
+      const started = await startTarget(t, opts);
+      server = started.server;
       log(`${t.label}: loading ${opts.keys} keys of ${opts.valueSize} bytes`);
-      r.loadMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize);
-      await verifyPreload(server.urls, opts);
+      r.loadMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize, started.load);
+      await verifyPreload(server.urls, opts, started.load);
       await sleep(MEMORY_SETTLE_MS);
       r.rssKiB = server.rssKiB();
       log(`${t.label}: loaded in ${(r.loadMs / 1000).toFixed(1)} s; VmRSS ${r.rssKiB.map((k) => (k === null ? '-' : `${(k / 1024).toFixed(1)} MiB`)).join(', ')}`);
@@ -505,7 +579,7 @@ async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult
     });
     result.url = server.url;
     result.command = server.command;
-    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, [], opts, op, connections, 0));
+    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, undefined, [], opts, op, connections, 0));
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`generator ceiling: FAILED: ${result.error}`);
@@ -543,6 +617,8 @@ interface BenchResults {
     sequential: boolean;
     members: number;
     memory: boolean;
+    security: string[];
+    securePeers: string;
   };
   ceiling: TargetResult | null;
   targets: TargetResult[];
@@ -598,6 +674,8 @@ async function main(): Promise<number> {
       sequential: opts.sequential,
       members: opts.members,
       memory: opts.memory,
+      security: opts.security,
+      securePeers: opts.securePeers,
     },
     ceiling: null,
     targets: [],
@@ -611,7 +689,10 @@ async function main(): Promise<number> {
     interrupted = true;
     log(`${sig}: stopping servers and cleaning up`);
     gen.kill();
-    void stopAll().finally(() => process.exit(130));
+    void stopAll().finally(() => {
+      removeMaterials();
+      process.exit(130);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -623,6 +704,7 @@ async function main(): Promise<number> {
     } finally {
       await gen.close();
       await stopAll();
+      removeMaterials();
     }
     results.memory = memory;
     results.finishedAt = new Date().toISOString();
@@ -648,14 +730,14 @@ async function main(): Promise<number> {
   } finally {
     await gen.close();
     await stopAll();
+    removeMaterials();
   }
   results.finishedAt = new Date().toISOString();
 
   const goals = goalsFor(opts.members, opts.ops, opts.connections);
-  const etcd = results.targets.find((t) => t.kind === 'etcd');
-  if (etcd !== undefined && etcd.cells.length > 0) {
-    for (const t of results.targets) if (t !== etcd) results.comparisons.push(...compare(t, etcd, goals));
-  }
+  const costGoals = securityCostGoals(opts.ops, opts.connections);
+  const pairs = comparisonPairs(results.targets, goals, costGoals);
+  for (const p of pairs) results.comparisons.push(...compare(p.subject, p.baseline, p.goals));
 
   const tables: Table[] = [];
   if (results.ceiling !== null) tables.push(ceilingTable(results.ceiling));
@@ -664,7 +746,13 @@ async function main(): Promise<number> {
     if (opts.members > 1) t.title = `Results (${opts.members}-member clusters, connections round-robin over the members)`;
     tables.push(t);
   }
-  if (results.comparisons.length > 0) tables.push(comparisonTable(results.comparisons, goals));
+  for (const p of pairs) {
+    const cmp = results.comparisons.filter((c) => c.subject === p.subject.label && c.baseline === p.baseline.label);
+    const notes = p.goals === costGoals ? [`Goal: secure req/s >= ${SECURE_MIN_RATIO.toFixed(2)}x plain at ${GOAL_CONNECTIONS.join(' and ')} connections, no errors.`] : goalNotes(p.goals);
+    if (cmp.length > 0) tables.push(comparisonTable(cmp, p.goals, notes));
+  }
+  const sec = securityTable(results.targets, goals, costGoals);
+  if (sec !== null) tables.push(sec);
   process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n`);
   if (opts.markdown) process.stdout.write(`\n${tables.map(renderMarkdown).join('\n\n')}\n`);
 
@@ -682,6 +770,7 @@ main().then(
   async (err: unknown) => {
     process.stderr.write(`[bench] fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     await stopAll();
+    removeMaterials();
     process.exit(1);
   },
 );

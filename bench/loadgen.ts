@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { HttpAgentPool } from './http-client.js';
-import type { CellMeasurement, FromGenerator, Preload, RunCell, ToGenerator } from './protocol.js';
+import type { CellMeasurement, Credentials, FromGenerator, Preload, RunCell, ToGenerator } from './protocol.js';
 import { RawConnection } from './raw-client.js';
 import type { ResponseHandler } from './raw-client.js';
 import { LatencySamples } from './samples.js';
@@ -37,32 +37,56 @@ interface Target {
   host: string;
   port: number;
   hostHeader: string;
+  /** https:// */
+  secure: boolean;
 }
 
 function parseTarget(url: string): Target {
   const u = new URL(url);
-  if (u.protocol !== 'http:') throw new TypeError(`only http:// targets are supported: ${url}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`only http:// and https:// targets are supported: ${url}`);
+  const secure = u.protocol === 'https:';
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  const port = u.port === '' ? 80 : Number(u.port);
-  return { host, port, hostHeader: u.host };
+  const port = u.port === '' ? (secure ? 443 : 80) : Number(u.port);
+  return { host, port, hostHeader: u.host, secure };
 }
 
-function buildRawRequests(t: Target, op: Op, keys: number, valueSize: number): Buffer[] {
+/**
+ * The last TLS session each server handed out (host:port → ticket), kept for the life of the
+ * generator: a lane that reconnects, and every lane of the next cell, resumes instead of doing
+ * a full handshake, as a long-lived client with a session cache would.
+ */
+const tlsSessions = new Map<string, Buffer>();
+
+/** A new connection to `t`; over TLS with the credentials' certificate and a cached session. */
+function connect(t: Target, creds: Credentials | undefined): RawConnection {
+  if (!t.secure) return new RawConnection(t.host, t.port);
+  const key = `${t.host}:${t.port}`;
+  const session = tlsSessions.get(key);
+  const c = creds?.tls;
+  const conn = new RawConnection(t.host, t.port, {
+    ...(c === undefined ? {} : { ca: c.ca, cert: c.cert, key: c.key }),
+    ...(session === undefined ? {} : { session }),
+  });
+  conn.socket.on('session', (s: Buffer) => tlsSessions.set(key, s));
+  return conn;
+}
+
+function buildRawRequests(t: Target, op: Op, keys: number, valueSize: number, creds: Credentials | undefined): Buffer[] {
   const out = new Array<Buffer>(keys);
-  for (let i = 0; i < keys; i++) out[i] = rawRequest(OP_PATH[op], t.hostHeader, requestBody(op, i, valueSize));
+  for (let i = 0; i < keys; i++) out[i] = rawRequest(OP_PATH[op], t.hostHeader, requestBody(op, i, valueSize), creds?.authorization);
   return out;
 }
 
 /** Lane k talks to member m = k % targets.length and sends `request(m, i)`. */
-function rawLanes(targets: Target[], n: number, request: (m: number, i: number) => Buffer): Lane[] {
+function rawLanes(targets: Target[], n: number, creds: Credentials | undefined, request: (m: number, i: number) => Buffer): Lane[] {
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
     const m = k % targets.length;
     const t = targets[m]!;
-    let conn = new RawConnection(t.host, t.port);
+    let conn = connect(t, creds);
     lanes.push({
       send(i, handler) {
-        if (conn.broken) conn = new RawConnection(t.host, t.port);
+        if (conn.broken) conn = connect(t, creds);
         conn.request(request(m, i), handler);
       },
       close() {
@@ -73,11 +97,11 @@ function rawLanes(targets: Target[], n: number, request: (m: number, i: number) 
   return lanes;
 }
 
-function httpLanes(targets: Target[], op: Op, keys: number, valueSize: number, n: number): Lane[] {
+function httpLanes(targets: Target[], op: Op, keys: number, valueSize: number, n: number, creds: Credentials | undefined): Lane[] {
   const bodies = new Array<Buffer>(keys);
   for (let i = 0; i < keys; i++) bodies[i] = Buffer.from(requestBody(op, i, valueSize), 'utf8');
   // One Agent pool per member, each allowed as many sockets as lanes assigned to it.
-  const pools = targets.map((t, m) => new HttpAgentPool(t.host, t.port, Math.max(1, Math.ceil((n - m) / targets.length))));
+  const pools = targets.map((t, m) => new HttpAgentPool(t.host, t.port, Math.max(1, Math.ceil((n - m) / targets.length)), t.secure, creds));
   const path = OP_PATH[op];
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
@@ -120,9 +144,9 @@ function runCell(spec: RunCell): Promise<CellMeasurement> {
   let lanes: Lane[];
   if (spec.client === 'raw') {
     // Prebuilt per member (the Host header differs), only for members some lane talks to.
-    const sets = targets.map((t, m) => (m < spec.connections ? buildRawRequests(t, spec.op, spec.keys, spec.valueSize) : []));
-    lanes = rawLanes(targets, spec.connections, (m, i) => sets[m]![i]!);
-  } else lanes = httpLanes(targets, spec.op, spec.keys, spec.valueSize, spec.connections);
+    const sets = targets.map((t, m) => (m < spec.connections ? buildRawRequests(t, spec.op, spec.keys, spec.valueSize, spec.credentials) : []));
+    lanes = rawLanes(targets, spec.connections, spec.credentials, (m, i) => sets[m]![i]!);
+  } else lanes = httpLanes(targets, spec.op, spec.keys, spec.valueSize, spec.connections, spec.credentials);
   const marker = BODY_MARKER[spec.op];
   const samples = new LatencySamples();
   let errors = 0;
@@ -233,7 +257,8 @@ function preload(spec: Preload): Promise<number> {
   const targets = spec.urls.map(parseTarget);
   const n = Math.max(1, Math.min(spec.connections, spec.keys));
   // Built as they are sent: a 100,000-key preload (--memory) would hold ~45 MB per member.
-  const lanes = rawLanes(targets, n, (m, i) => rawRequest(OP_PATH.put, targets[m]!.hostHeader, requestBody('put', i, spec.valueSize)));
+  const auth = spec.credentials?.authorization;
+  const lanes = rawLanes(targets, n, spec.credentials, (m, i) => rawRequest(OP_PATH.put, targets[m]!.hostHeader, requestBody('put', i, spec.valueSize), auth));
   let next = 0;
   let written = 0;
   return new Promise<number>((resolve, reject) => {

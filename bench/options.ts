@@ -7,10 +7,17 @@ import type { ClientKind } from './protocol.js';
 import { ALL_OPS, CLUSTER_OPS, OPS } from './workload.js';
 import type { Op } from './workload.js';
 
+/**
+ * A target the bench starts (Keyward or etcd, plain or secure) or an endpoint already running.
+ * Labels: `keyward`, `etcd`, and `keyward-secure`, `etcd-secure` for the secure ones.
+ */
 export type TargetSpec =
-  | { kind: 'keyward'; label: 'keyward' }
-  | { kind: 'etcd'; label: 'etcd' }
-  | { kind: 'url'; label: string; url: string };
+  | { kind: 'keyward' | 'etcd'; label: string; secure: boolean }
+  | { kind: 'url'; label: string; url: string; secure: false };
+
+/** `plain`: http://, no auth (the bench's historical setting); `secure`: mutual TLS and auth on (bench/security.ts). */
+export type Security = 'plain' | 'secure';
+export const SECURITIES: readonly Security[] = ['plain', 'secure'];
 
 export interface Options {
   targets: TargetSpec[];
@@ -39,6 +46,10 @@ export interface Options {
   members: number;
   /** Memory mode: load `keys` keys into a fresh cluster and report each member's VmRSS. */
   memory: boolean;
+  /** Which settings of Keyward and etcd are measured; each started target once per setting. */
+  security: Security[];
+  /** Secure Keyward members' peer URLs: https (tls, default) or http (plain, for builds without peer TLS). */
+  securePeers: 'tls' | 'plain';
 }
 
 export const DEFAULT_KEYWARD_CMD =
@@ -65,6 +76,14 @@ started Keyward member and, when etcd is on PATH, a freshly started etcd in the 
 
   --target T            keyward | etcd | both | url:http://host:port, or a comma list of
                         those (default: both when etcd is on PATH, else keyward)
+  --security LIST       plain,secure (default plain): plain = http:// without auth; secure =
+                        mutual TLS on the client and peer ports (certificates from src/tls
+                        CertStore in a temp dir) and auth on, load sent as a non-root user
+                        with READWRITE on bench/; each Keyward/etcd target runs once per
+                        setting, the secure ones labelled keyward-secure, etcd-secure
+  --secure              the same as --security plain,secure
+  --secure-peers tls|plain  peer URLs of secure Keyward members (default tls; plain keeps the
+                        peer port on http:// for builds whose peers cannot do TLS yet)
   --members N           members per started cluster, Keyward's and etcd's (default 1);
                         connections are spread round-robin over the members
   --memory              instead of the throughput cells: load --keys keys (default
@@ -163,12 +182,14 @@ export function onPath(bin: string): boolean {
   });
 }
 
-function parseTargets(text: string): TargetSpec[] {
+function parseTargets(text: string, security: readonly Security[]): TargetSpec[] {
   const out: TargetSpec[] = [];
+  const started = (kind: 'keyward' | 'etcd'): TargetSpec[] =>
+    security.map((sec) => ({ kind, label: sec === 'secure' ? `${kind}-secure` : kind, secure: sec === 'secure' }));
   for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (part === 'both') out.push({ kind: 'keyward', label: 'keyward' }, { kind: 'etcd', label: 'etcd' });
-    else if (part === 'keyward') out.push({ kind: 'keyward', label: 'keyward' });
-    else if (part === 'etcd') out.push({ kind: 'etcd', label: 'etcd' });
+    if (part === 'both') out.push(...started('keyward'), ...started('etcd'));
+    else if (part === 'keyward') out.push(...started('keyward'));
+    else if (part === 'etcd') out.push(...started('etcd'));
     else if (part.startsWith('url:')) {
       const url = part.slice(4).replace(/\/+$/, '');
       let u: URL;
@@ -178,13 +199,15 @@ function parseTargets(text: string): TargetSpec[] {
         throw new UsageError(`bad target URL ${JSON.stringify(url)}`);
       }
       if (u.protocol !== 'http:') throw new UsageError(`only http:// URLs are supported: ${url}`);
-      out.push({ kind: 'url', label: `url:${u.host}`, url: `http://${u.host}` });
+      if (!security.includes('plain')) throw new UsageError(`url: targets are measured as they are (plain); --security names no plain setting`);
+      out.push({ kind: 'url', label: `url:${u.host}`, url: `http://${u.host}`, secure: false });
     } else throw new UsageError(`unknown target ${JSON.stringify(part)} (keyward|etcd|both|url:http://host:port)`);
   }
   const seen = new Set<string>();
   const unique = out.filter((t) => (seen.has(t.label) ? false : (seen.add(t.label), true)));
   if (unique.length === 0) throw new UsageError('--target names no target');
-  return unique;
+  // Plain targets first, then secure ones, each in the order asked for.
+  return [...unique.filter((t) => !t.secure), ...unique.filter((t) => t.secure)];
 }
 
 function parseList<T>(name: string, text: string, item: (s: string) => T): T[] {
@@ -222,6 +245,9 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
         seed: { type: 'string', default: '1' },
         rounds: { type: 'string', default: '1' },
         sequential: { type: 'boolean', default: false },
+        security: { type: 'string' },
+        secure: { type: 'boolean', default: false },
+        'secure-peers': { type: 'string', default: 'tls' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -232,7 +258,17 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
   if (v.help) return null;
 
   const etcdBin = v['etcd-bin'];
-  const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'));
+  if (v.secure && v.security !== undefined) throw new UsageError('--secure and --security exclude each other (--secure is --security plain,secure)');
+  const security = v.secure
+    ? [...SECURITIES]
+    : [...new Set(parseList('security', v.security ?? 'plain', (s): Security => {
+        const sec = SECURITIES.find((x) => x === s);
+        if (sec !== undefined) return sec;
+        throw new UsageError(`unknown security setting ${JSON.stringify(s)} (${SECURITIES.join('|')})`);
+      }))].sort((a, b) => SECURITIES.indexOf(a) - SECURITIES.indexOf(b));
+  const securePeers = v['secure-peers'];
+  if (securePeers !== 'tls' && securePeers !== 'plain') throw new UsageError(`--secure-peers must be tls or plain, got ${JSON.stringify(securePeers)}`);
+  const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'), security);
   const connections = parseList('connections', v.connections, (s) => positiveNumber('connections', s, true));
   const members = positiveNumber('members', v.members, true);
   const ops = parseList('ops', v.ops ?? (members > 1 ? CLUSTER_OPS : OPS).join(','), (s): Op => {
@@ -271,5 +307,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     sequential: v.sequential,
     members,
     memory: v.memory,
+    security,
+    securePeers,
   };
 }

@@ -5,6 +5,23 @@ import type { Op } from './workload.js';
 
 export type ClientKind = 'raw' | 'http';
 
+/** PEM texts for a TLS client: the CA that issued the server's certificate, and our own. */
+export interface ClientTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * How a client proves who it is (the secure targets): a client certificate for the mutual TLS
+ * handshake and, for etcd (whose JSON gateway ignores the certificate's name), an auth token
+ * sent as the Authorization header of every request. Plain targets: none.
+ */
+export interface Credentials {
+  tls?: ClientTls;
+  authorization?: string;
+}
+
 /**
  * Measure one cell: `connections` closed-loop keep-alive connections issuing `op`. Connection
  * k goes to `urls[k % urls.length]` (round-robin over a cluster's members).
@@ -21,6 +38,8 @@ export interface RunCell {
   valueSize: number;
   client: ClientKind;
   seed: number;
+  /** For https:// URLs and authenticated targets. */
+  credentials?: Credentials;
 }
 
 /** Write every key of the key space once (so ranges read keys that exist). */
@@ -32,6 +51,7 @@ export interface Preload {
   connections: number;
   keys: number;
   valueSize: number;
+  credentials?: Credentials;
 }
 
 export interface Shutdown {

@@ -3,8 +3,10 @@
 // request buffer and gets back (status, body) when the whole response has arrived.
 // It understands Content-Length and chunked bodies (etcd's gateway sends errors chunked,
 // shared/API.md §1) and nothing fancier: no 1xx, no bodies delimited by close.
+// Over TLS (https:// targets) the same bytes go through a tls.TLSSocket.
 
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -94,16 +96,23 @@ export type ResponseHandler = (err: Error | null, status: number, body: Buffer) 
  * unusable (`broken`); the owner makes a new one.
  */
 export class RawConnection {
-  private readonly socket: net.Socket;
+  /** A tls.TLSSocket for https:// targets (it is a net.Socket too). */
+  readonly socket: net.Socket;
   private pending: Buffer | null = null;
   private handler: ResponseHandler | null = null;
   private connected = false;
   private queued: Buffer | null = null;
   broken = false;
 
-  constructor(host: string, port: number) {
-    this.socket = net.connect({ host, port, noDelay: true });
-    this.socket.on('connect', () => {
+  /**
+   * `tlsOptions` (https:// targets): client certificate, CA and, for a resumed handshake, the
+   * `session` of an earlier connection to the same server. The request is written once the
+   * handshake is done (writes before it would be buffered anyway).
+   */
+  constructor(host: string, port: number, tlsOptions?: tls.ConnectionOptions) {
+    this.socket = tlsOptions === undefined ? net.connect({ host, port, noDelay: true }) : tls.connect({ ...tlsOptions, host, port });
+    if (tlsOptions !== undefined) this.socket.setNoDelay(true);
+    this.socket.on(tlsOptions === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       if (this.queued !== null) {
         const q = this.queued;

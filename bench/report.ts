@@ -125,6 +125,101 @@ export function compare(
   return out;
 }
 
+/** Security issue (#5): the secure default keeps at least this share of the plain req/s. */
+export const SECURE_MIN_RATIO = 0.75;
+
+/** The security cost goal: secure req/s >= 0.75x plain at every op, at 16 and 64 connections (no latency condition). */
+export function securityCostGoals(ops: readonly Op[], connections: readonly number[]): Goal[] {
+  return ops.flatMap((op) =>
+    connections.filter((c) => GOAL_CONNECTIONS.includes(c)).map((c) => ({ op, connections: c, minThroughputRatio: SECURE_MIN_RATIO, maxP99Ratio: null })),
+  );
+}
+
+/**
+ * Which pairs are compared: each started Keyward (and url:) target against the etcd of the
+ * same security setting with the issues' goals, and each secure target against its plain self
+ * (Keyward's with the 0.75x goal, etcd's for information).
+ */
+export function comparisonPairs(
+  targets: readonly TargetResult[],
+  goals: readonly Goal[],
+  costGoals: readonly Goal[],
+): Array<{ subject: TargetResult; baseline: TargetResult; goals: readonly Goal[] }> {
+  const byLabel = (l: string): TargetResult | undefined => targets.find((t) => t.label === l && t.cells.length > 0);
+  const out: Array<{ subject: TargetResult; baseline: TargetResult; goals: readonly Goal[] }> = [];
+  const etcd = byLabel('etcd');
+  const etcdSecure = byLabel('etcd-secure');
+  for (const t of targets) {
+    if (t.cells.length === 0 || t.kind === 'etcd' || t.kind === 'constant') continue;
+    const base = t.label.endsWith('-secure') ? etcdSecure : etcd;
+    if (base !== undefined) out.push({ subject: t, baseline: base, goals });
+  }
+  for (const kind of ['keyward', 'etcd']) {
+    const plain = byLabel(kind);
+    const secure = byLabel(`${kind}-secure`);
+    if (plain !== undefined && secure !== undefined) out.push({ subject: secure, baseline: plain, goals: kind === 'keyward' ? costGoals : [] });
+  }
+  return out;
+}
+
+/**
+ * The security issue's summary, one row per op and connection count: Keyward plain and secure
+ * (req/s, p50, p99), secure/plain, etcd plain and secure, Keyward-secure/etcd-secure.
+ */
+export function securityTable(targets: readonly TargetResult[], goals: readonly Goal[], costGoals: readonly Goal[]): Table | null {
+  const get = (l: string): TargetResult | undefined => targets.find((t) => t.label === l);
+  const kw = get('keyward');
+  const kws = get('keyward-secure');
+  const et = get('etcd');
+  const ets = get('etcd-secure');
+  if (kws === undefined || kws.cells.length === 0) return null;
+  const cellOf = (t: TargetResult | undefined, op: Op, c: number): CellResult | undefined => t?.cells.find((x) => x.op === op && x.connections === c);
+  const rate = (x: CellResult | undefined): string => (x === undefined ? '-' : fmtRate(x.throughput));
+  const lat = (x: CellResult | undefined): string => (x === undefined ? '-' : `${fmtMs(x.latencyMs.p50)}/${fmtMs(x.latencyMs.p99)}`);
+  const ratio = (a: CellResult | undefined, b: CellResult | undefined): number => (a === undefined || b === undefined ? NaN : a.throughput / b.throughput);
+  const verdict = (r: number, g: Goal | undefined, a: CellResult | undefined): string => {
+    if (g === undefined || Number.isNaN(r)) return '';
+    return r >= g.minThroughputRatio && (a?.errors ?? 0) === 0 ? 'met' : 'MISSED';
+  };
+  const rows: string[][] = [];
+  for (const s of kws.cells) {
+    const { op, connections: c } = s;
+    const p = cellOf(kw, op, c);
+    const e = cellOf(et, op, c);
+    const es = cellOf(ets, op, c);
+    const cost = ratio(s, p);
+    const vsEtcd = ratio(s, es);
+    const cmp = es === undefined ? undefined : compare({ ...kws, cells: [s] }, { ...ets!, cells: [es] }, goals)[0];
+    rows.push([
+      op,
+      String(c),
+      rate(p),
+      lat(p),
+      rate(s),
+      lat(s),
+      fmtRatio(cost),
+      verdict(cost, costGoals.find((g) => g.op === op && g.connections === c), s),
+      rate(e),
+      rate(es),
+      lat(es),
+      fmtRatio(ratio(es, e)),
+      fmtRatio(vsEtcd),
+      cmp === undefined || cmp.meetsGoal === null ? '' : cmp.meetsGoal ? 'met' : 'MISSED',
+    ]);
+  }
+  return {
+    title: 'Security cost (mutual TLS + authorization as user bench, against the same without)',
+    header: ['op', 'conns', 'kw req/s', 'kw p50/p99', 'kw-sec req/s', 'kw-sec p50/p99', 'sec/plain', 'goal', 'etcd req/s', 'etcd-sec req/s', 'etcd-sec p50/p99', 'etcd sec/plain', 'kw-sec/etcd-sec', 'goal'],
+    numeric: [false, true, true, true, true, true, true, false, true, true, true, true, true, false],
+    rows,
+    notes: [
+      `sec/plain goal: Keyward secure req/s >= ${SECURE_MIN_RATIO.toFixed(2)}x Keyward plain at ${GOAL_CONNECTIONS.join(' and ')} connections, no errors.`,
+      ...goalNotes(goals).map((n) => `kw-sec/etcd-sec: ${n}`),
+      'Latencies in ms. Keyward identifies the client by its certificate (CN=bench); etcd 3.4 by a simple token from /v3/auth/authenticate (its JSON gateway refuses client certificates with a CN).',
+    ],
+  };
+}
+
 /** Idle-target CPU (percent of a core) above which a cell gets a note. */
 const IDLE_CPU_WARN_PCT = 10;
 
@@ -216,7 +311,7 @@ export function targetsTable(targets: TargetResult[]): Table {
   return { title: 'Results', header: CELL_HEADER, numeric: CELL_NUMERIC, rows, notes };
 }
 
-export function comparisonTable(cmp: Comparison[], goals: readonly Goal[]): Table {
+export function comparisonTable(cmp: Comparison[], goals: readonly Goal[], notes: string[] = goalNotes(goals)): Table {
   const first = cmp[0];
   return {
     title: first === undefined ? 'Comparison' : `Comparison (${first.subject} / ${first.baseline})`,
@@ -230,7 +325,7 @@ export function comparisonTable(cmp: Comparison[], goals: readonly Goal[]): Tabl
       fmtRatio(c.p99Ratio),
       c.meetsGoal === null ? '' : c.meetsGoal ? 'met' : 'MISSED',
     ]),
-    notes: goalNotes(goals),
+    notes,
   };
 }
 

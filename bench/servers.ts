@@ -11,6 +11,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { controlRequest } from './http-request.js';
+import type { Credentials } from './protocol.js';
 
 const STOP_GRACE_MS = 10_000;
 const HEALTH_POLL_MS = 100;
@@ -132,10 +134,11 @@ export interface HealthResult {
   detail: string;
 }
 
-export async function checkHealth(url: string): Promise<HealthResult> {
+/** `credentials`: what an https:// server wants to see (client certificate) before it answers. */
+export async function checkHealth(url: string, credentials?: Credentials): Promise<HealthResult> {
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    const text = await res.text();
+    const res = await controlRequest(`${url}/health`, { credentials, timeoutMs: 2000 });
+    const text = res.text;
     if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status} ${text.slice(0, 200)}` };
     let body: unknown;
     try {
@@ -151,13 +154,13 @@ export async function checkHealth(url: string): Promise<HealthResult> {
 }
 
 /** Polls GET /health until it answers {"health":"true"}. */
-export async function waitHealthy(url: string, timeoutMs: number, exited?: () => string | null): Promise<void> {
+export async function waitHealthy(url: string, timeoutMs: number, exited?: () => string | null, credentials?: Credentials): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
     const gone = exited?.() ?? null;
     if (gone !== null) throw new StartupError(gone);
-    const h = await checkHealth(url);
+    const h = await checkHealth(url, credentials);
     if (h.ok) return;
     last = h.detail;
     if (Date.now() > deadline) throw new StartupError(`${url}/health not ready after ${timeoutMs} ms (last: ${last})`);
@@ -173,6 +176,10 @@ export interface LaunchSpec {
   startupTimeoutMs: number;
   /** Client port to use; a fresh one when absent. */
   port?: number;
+  /** URL scheme of the client port (default http). */
+  scheme?: 'http' | 'https';
+  /** What the orchestrator's own requests (health, leader) present; needed for https. */
+  credentials?: Credentials;
 }
 
 /** Every process started here, so an interrupted run can still clean up. */
@@ -263,7 +270,7 @@ export async function launch(spec: LaunchSpec): Promise<ServerUnderTest> {
   const dataDir = join(tmpRoot, 'data');
   const host = '127.0.0.1';
   const port = spec.port ?? (await freePort());
-  const url = `http://${host}:${port}`;
+  const url = `${spec.scheme ?? 'http'}://${host}:${port}`;
   const argv = spec.argv({ dataDir, url, port, host });
   const logPath = join(tmpRoot, 'server.log');
   const logFd = openSync(logPath, 'a');
@@ -276,7 +283,7 @@ export async function launch(spec: LaunchSpec): Promise<ServerUnderTest> {
   const proc = new ManagedProcess(spec.label, url, argv, child, tmpRoot, logPath);
   live.add(proc);
   try {
-    await waitHealthy(url, spec.startupTimeoutMs, () => proc.exited());
+    await waitHealthy(url, spec.startupTimeoutMs, () => proc.exited(), spec.credentials);
   } catch (err) {
     const t = tail(logPath, 30);
     await proc.stop();
@@ -287,11 +294,11 @@ export async function launch(spec: LaunchSpec): Promise<ServerUnderTest> {
 }
 
 /** GET /version, for the record; null when the server has none. */
-export async function fetchVersion(url: string): Promise<unknown> {
+export async function fetchVersion(url: string, credentials?: Credentials): Promise<unknown> {
   try {
-    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(2000) });
+    const res = await controlRequest(`${url}/version`, { credentials, timeoutMs: 2000 });
     if (res.status !== 200) return null;
-    const text = await res.text();
+    const text = res.text;
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -323,6 +330,10 @@ export interface ClusterSpec {
   argv: (ctx: MemberContext) => string[];
   cwd: string;
   startupTimeoutMs: number;
+  /** Client port scheme (default http); peer URLs take `peerScheme` (default: the same). */
+  scheme?: 'http' | 'https';
+  peerScheme?: 'http' | 'https';
+  credentials?: Credentials;
 }
 
 /** Several managed members seen as one target: CPU is their sum, stop stops them all. */
@@ -370,7 +381,7 @@ export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest>
   const host = '127.0.0.1';
   const ports = await freePorts(spec.members * 2);
   const names = Array.from({ length: spec.members }, (_, k) => `m${k + 1}`);
-  const peerUrls = names.map((_, k) => `http://${host}:${ports[2 * k + 1]!}`);
+  const peerUrls = names.map((_, k) => `${spec.peerScheme ?? spec.scheme ?? 'http'}://${host}:${ports[2 * k + 1]!}`);
   const initialCluster = names.map((n, k) => `${n}=${peerUrls[k]!}`).join(',');
   const token = `bench-${spec.label}-${process.pid}-${++clusterSeq}`;
   const started = await Promise.allSettled(
@@ -380,6 +391,8 @@ export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest>
         cwd: spec.cwd,
         startupTimeoutMs: spec.startupTimeoutMs,
         port: ports[2 * k]!,
+        ...(spec.scheme === undefined ? {} : { scheme: spec.scheme }),
+        ...(spec.credentials === undefined ? {} : { credentials: spec.credentials }),
         argv: (ctx) => spec.argv({ ...ctx, name, peerUrl: peerUrls[k]!, initialCluster, token }),
       }),
     ),
@@ -392,7 +405,7 @@ export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest>
   }
   const cluster = new ClusterUnderTest(spec.label, members);
   try {
-    await waitLeader(cluster.urls, spec.startupTimeoutMs);
+    await waitLeader(cluster.urls, spec.startupTimeoutMs, spec.credentials);
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -401,15 +414,10 @@ export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest>
 }
 
 /** The leader id each member reports in POST /v3/maintenance/status ("0" or absent: none). */
-async function reportedLeader(url: string): Promise<string> {
+async function reportedLeader(url: string, credentials?: Credentials): Promise<string> {
   try {
-    const res = await fetch(`${url}/v3/maintenance/status`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-      signal: AbortSignal.timeout(2000),
-    });
-    const text = await res.text();
+    const res = await controlRequest(`${url}/v3/maintenance/status`, { body: '{}', credentials, timeoutMs: 2000 });
+    const text = res.text;
     if (res.status !== 200) return `HTTP ${res.status}`;
     const body = JSON.parse(text) as { leader?: unknown };
     return body.leader === undefined || body.leader === null ? 'none' : String(body.leader);
@@ -419,10 +427,10 @@ async function reportedLeader(url: string): Promise<string> {
 }
 
 /** Waits until every member names the same non-zero leader. */
-export async function waitLeader(urls: readonly string[], timeoutMs: number): Promise<string> {
+export async function waitLeader(urls: readonly string[], timeoutMs: number, credentials?: Credentials): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const leaders = await Promise.all(urls.map(reportedLeader));
+    const leaders = await Promise.all(urls.map((u) => reportedLeader(u, credentials)));
     const first = leaders[0]!;
     if (/^[1-9]\d*$/.test(first) && leaders.every((l) => l === first)) return first;
     if (Date.now() > deadline) {

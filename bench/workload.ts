@@ -60,12 +60,17 @@ export function requestBody(op: Op, i: number, valueSize: number): string {
   }
 }
 
-/** A complete HTTP/1.1 request (head and body) ready to write to a keep-alive socket. */
-export function rawRequest(path: string, hostHeader: string, body: string): Buffer {
+/**
+ * A complete HTTP/1.1 request (head and body) ready to write to a keep-alive socket;
+ * `authorization` (an auth token) becomes the Authorization header.
+ */
+export function rawRequest(path: string, hostHeader: string, body: string, authorization?: string): Buffer {
   const bodyBuf = Buffer.from(body, 'utf8');
+  if (authorization !== undefined && /[\r\n]/.test(authorization)) throw new TypeError('authorization must be one header line');
   const head =
     `POST ${path} HTTP/1.1\r\n` +
     `Host: ${hostHeader}\r\n` +
+    (authorization === undefined ? '' : `Authorization: ${authorization}\r\n`) +
     `Content-Type: application/json\r\n` +
     `Content-Length: ${bodyBuf.length}\r\n` +
     `\r\n`;
