@@ -403,9 +403,14 @@ export class KeywardServer {
 
   async range(req: RangeRequest, auth?: RequestAuth): Promise<RangeResponse> {
     validateRange(req);
-    this.authz.authorize(auth, (c, u) => c.checkRange(u, req));
-    if (!req.serializable) await this.readBarrier();
-    else this.assertServing();
+    const check = (): void => void this.authz.authorize(auth, (c, u) => c.checkRange(u, req));
+    check();
+    if (!req.serializable) {
+      await this.readBarrier();
+      // Again after the barrier: a lagging follower has now applied every auth change committed
+      // before the read began, so a token or permission revoked anywhere is seen here (A13).
+      check();
+    } else this.assertServing();
     const res = this.kv.range(req);
     return { ...res, header: this.header(res.header.revision) };
   }
