@@ -103,7 +103,8 @@ export class TokenService {
     return this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   }
 
-  async issue(claims: TokenClaims): Promise<string> {
+  /** A token for `claims`, good for the configured lifetime or `ttlSeconds` if shorter. */
+  async issue(claims: TokenClaims, ttlSeconds?: number): Promise<string> {
     if (claims.user.length === 0) throw new TypeError('a token needs a user');
     if (!Number.isSafeInteger(claims.revision) || claims.revision < 0) throw new TypeError('a token needs a non-negative integer revision');
     const iat = Math.floor(this.now() / 1000);
@@ -115,7 +116,7 @@ export class TokenService {
       .setAudience(this.audience)
       .setSubject(claims.user)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + this.ttlSeconds)
+      .setExpirationTime(iat + Math.min(this.ttlSeconds, ttlSeconds ?? this.ttlSeconds))
       .sign(this.privateKey);
   }
 

@@ -61,6 +61,9 @@ export interface AuthManagerOptions {
 /** A check against the checker for one user; throws AuthError PERMISSION_DENIED. */
 export type AuthCheck = (checker: AuthChecker, user: string) => void;
 
+/** Lifetime of a token a member makes to forward a caller's request to the leader. */
+const FORWARDING_TOKEN_TTL_SECONDS = 30;
+
 export class AuthManager {
   readonly table: AuthTable;
   readonly checker: AuthChecker;
@@ -189,7 +192,8 @@ export class AuthManager {
       return undefined;
     }
     const claims = { user: principal.user, revision: principal.tokenRevision ?? this.table.revision() };
-    return this.tokens.issue(principal.tenant !== undefined ? { ...claims, tenant: principal.tenant } : claims);
+    // Only for the one hop to the leader: it need not outlive a request timeout by much.
+    return this.tokens.issue(principal.tenant !== undefined ? { ...claims, tenant: principal.tenant } : claims, FORWARDING_TOKEN_TTL_SECONDS);
   }
 
   /**
