@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   connections: ['server', 'wire'],
   api: ['server', 'flags', 'connections', 'wire', 'tls'],
   client: ['wire'],
+  policy: ['client', 'wire'],
   cli: ['server', 'client', 'wire', 'api'],
 };
 // Packages only one module may import.
