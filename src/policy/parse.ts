@@ -262,8 +262,9 @@ function checkTenant(fc: FileCheck, root: YamlNode, m: Fields): TenantDoc | unde
         if (pair === undefined) continue;
         const v = pair.value;
         const n = isScalar(v) ? v.value : undefined;
-        if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 1) quotas[name] = n;
-        else fc.issue(v ?? pair.key, `quotas.${name}`, `expected a whole number of at least 1, got ${kindOf(v, true)}`);
+        // The tenants module's rule: a non-negative safe integer, 0 meaning unlimited.
+        if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) quotas[name] = n;
+        else fc.issue(v ?? pair.key, `quotas.${name}`, `expected a whole number (0 = unlimited), got ${kindOf(v, true)}`);
       }
       spec.quotas = quotas;
     }

@@ -46,7 +46,7 @@ export function describeRange(p: Permission): string {
   const d = permToDoc(p);
   const q = (s: string): string => JSON.stringify(s);
   const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString('hex')}`;
-  if (d === undefined) return `range [${hex(p.key)}, ${hex(p.rangeEnd)})`;
+  if (d === undefined) return p.rangeEnd.length === 0 ? `key ${hex(p.key)}` : `range [${hex(p.key)}, ${hex(p.rangeEnd)})`;
   if ('prefix' in d) return `prefix ${q(d.prefix)}`;
   if ('fromKey' in d) return `fromKey ${q(d.fromKey)}`;
   return d.rangeEnd === undefined ? `key ${q(d.key)}` : `range [${q(d.key)}, ${q(d.rangeEnd)})`;

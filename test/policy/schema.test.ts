@@ -66,7 +66,7 @@ test('wrong type, unknown key, bad tenant id, bad permType: each at its line and
   assert.deepEqual(problems({ file: 'policies/acme.yaml', text }), [
     'policies/acme.yaml:2:5: id: tenant id "Acme_1" is not accepted: 1-63 characters of a-z 0-9 and inner \'-\'',
     'policies/acme.yaml:5:3: quotas.maxKeyz: unknown key (expected maxKeys, maxBytes, maxLeases, maxWatchers, maxStreams or maxRequestsPerSecond)',
-    'policies/acme.yaml:4:12: quotas.maxKeys: expected a whole number of at least 1, got string "lots"',
+    'policies/acme.yaml:4:12: quotas.maxKeys: expected a whole number (0 = unlimited), got string "lots"',
     'policies/acme.yaml:15:1: colour: unknown key (expected kind, name, tenant or permissions)',
     'policies/acme.yaml:10:15: permissions[0].permType: expected READ, WRITE or READWRITE, got string "RAED"',
     'policies/acme.yaml:14:5: permissions[1]: give exactly one of key, prefix or fromKey (got key and prefix)',
