@@ -31,6 +31,16 @@ export const SUB_DBS = {
   authRoles: 'auth.roles',
   /** auth bookkeeping (replicated state): enabled flag, auth revision, revision of the last enable. */
   authMeta: 'auth.meta',
+  /** tenant records (replicated state): tenant id (ASCII) → record (versioned JSON; see src/tenants/table.ts). */
+  tenantsRecords: 'tenants.records',
+  /** tenant storage usage (replicated state): tenant id → keys, bytes, leases (binary). */
+  tenantsUsage: 'tenants.usage',
+  /** lease ownership (replicated state): 8-byte lease ID (i64 BE) → owning tenant id. */
+  tenantsLeases: 'tenants.leases',
+  /** a tenant's leases (replicated state): tenant id ‖ "/" ‖ 8-byte lease ID → 1 byte. */
+  tenantsTenantLeases: 'tenants.tenantLeases',
+  /** tenants bookkeeping (replicated state): the tenant revision. */
+  tenantsMeta: 'tenants.meta',
   /** Raft log: 8-byte big-endian index → entry record (CRC-32, type, term, data); see raft-codec.ts. */
   raftEntries: 'raft.entries',
   /** Raft bookkeeping: format version, hard state, compaction point, snapshot metadata. */
@@ -54,6 +64,11 @@ export const STATE_SUB_DBS: readonly SubDbName[] = [
   SUB_DBS.authUsers,
   SUB_DBS.authRoles,
   SUB_DBS.authMeta,
+  SUB_DBS.tenantsRecords,
+  SUB_DBS.tenantsUsage,
+  SUB_DBS.tenantsLeases,
+  SUB_DBS.tenantsTenantLeases,
+  SUB_DBS.tenantsMeta,
 ];
 
 /** The Raft environment's sub-databases (opened by `RaftLogStore.open`). */
