@@ -31,7 +31,8 @@ export type AuthApi = Pick<
 
 /**
  * Tenant management, to be implemented over the tenant HTTP API (`/v1/tenants`) when it exists.
- * `update` changes only the fields the spec gives (a status, some quotas).
+ * `create` gives the tenant the cluster's defaults for the quotas the spec leaves out (and status
+ * active when it gives none); `update` changes only the fields the spec gives (a status, some quotas).
  */
 export interface TenantApi {
   list(): Promise<TenantRecord[]>;

@@ -19,7 +19,7 @@ export const PERM_TYPES: readonly PermType[] = ['READ', 'WRITE', 'READWRITE'];
 
 export const QUOTA_NAMES = ['maxKeys', 'maxBytes', 'maxLeases', 'maxWatchers', 'maxStreams', 'maxRequestsPerSecond'] as const;
 export type QuotaName = (typeof QUOTA_NAMES)[number];
-/** A quota a policy leaves out is not managed by it: the tenant keeps what it has. */
+/** Non-negative whole numbers, 0 = unlimited (src/tenants' rule). A quota a policy leaves out is not managed by it: the tenant keeps what it has. */
 export type Quotas = Partial<Record<QuotaName, number>>;
 
 export const TENANT_STATUSES = ['active', 'suspended'] as const;

@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode, type Pair } from 'yaml';
-import { invalidPolicy, type PolicyIssue } from './errors.js';
+import { invalidPolicy, PolicyError, type PolicyIssue } from './errors.js';
 import {
   CLUSTER_SCOPE,
   comparePerms,
@@ -70,7 +70,15 @@ export interface PolicySource {
 
 /** Reads and validates a directory. Throws PolicyError INVALID_POLICY listing every problem. */
 export function loadPolicyDir(dir: string): DesiredState {
-  return parsePolicy(policyFiles(dir).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+  let files: string[];
+  try {
+    files = policyFiles(dir);
+  } catch (e) {
+    throw new PolicyError('INVALID_POLICY', `cannot read policy directory ${dir} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  // An empty directory is almost always a wrong path, and with prune it would delete everything.
+  if (files.length === 0) throw new PolicyError('INVALID_POLICY', `${dir} holds no policy files (*.yaml, *.yml); nothing was applied`);
+  return parsePolicy(files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -152,6 +152,17 @@ test('a directory: every *.yaml/*.yml file, subdirectories included; one bad fil
   }
 });
 
+test('a directory that is missing or holds no policy files is refused (a wrong path must not prune everything)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-policy-'));
+  try {
+    writeFileSync(join(dir, 'README.md'), '# nothing');
+    assert.throws(() => loadPolicyDir(dir), (e: unknown) => isPolicyError(e, 'INVALID_POLICY') && e.message === `${dir} holds no policy files (*.yaml, *.yml); nothing was applied`);
+    assert.throws(() => loadPolicyDir(join(dir, 'nope')), (e: unknown) => isPolicyError(e, 'INVALID_POLICY') && e.message === `cannot read policy directory ${join(dir, 'nope')} (ENOENT)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the shipped example policies (policies/) are valid: two tenants with a reader, a writer, a certificate user and a password user', () => {
   const s = loadPolicyDir('policies');
   assert.deepEqual([...s.tenants!.keys()], ['acme', 'globex']);
