@@ -370,37 +370,38 @@ export interface AuthCommandDeps {
 }
 
 export interface AuthLogin {
-  /** The token of the `--user` login of this run, once the preAction hook obtained it. */
-  token(): string | undefined;
-  /** `opts` plus the token, for any client of this run (the `token` option of src/client/http.ts). */
-  withToken<T extends ClientOptions>(opts: T): T & { token?: string };
+  /** The credentials of the `--user` login of this run, once the preAction hook read them. */
+  credentials(): { name: string; password: string } | undefined;
+  /**
+   * `opts` plus the login, for any client of this run: the client logs in on its first request
+   * and logs in again once if its token is refused (ClientOptions.auth, src/client/http.ts).
+   */
+  withLogin<T extends ClientOptions>(opts: T): T;
 }
 
 /**
  * Adds the auth, user and role commands, and the global `--user` / `--password` options unless the
- * program already has them. With `--user`, a preAction hook authenticates before any command other
- * than `serve` runs; the token is then sent by the auth commands and offered to others by `withToken`.
+ * program already has them. With `--user`, a preAction hook reads the credentials (prompting for
+ * the password if needed) before any command other than `serve` runs; every client of the run
+ * then logs in with them (`withLogin`).
  */
 export function registerAuthCommands(program: Command, deps: AuthCommandDeps): AuthLogin {
   const input = deps.passwords ?? processPasswordInput;
-  let token: string | undefined;
+  let cred: { name: string; password: string } | undefined;
   const login: AuthLogin = {
-    token: () => token,
-    withToken: (opts) => (token === undefined ? opts : { ...opts, token }),
+    credentials: () => cred,
+    withLogin: (opts) => (cred === undefined ? opts : { ...opts, auth: { user: cred.name, password: cred.password } }),
   };
   const has = (flag: string): boolean => program.options.some((o) => o.long === flag);
   if (!has('--user')) program.option('--user <name[:password]>', 'user name[:password] to authenticate as (password prompted or read from stdin if omitted)');
   if (!has('--password')) program.option('--password <password>', 'password to authenticate with (then --user is the whole name)');
   program.hook('preAction', async (_program, action) => {
-    if (action.name() === 'serve') return;
+    if (action.name() === 'serve' || action.parent?.name() === 'certs') return;
     const g = program.opts<{ user?: string; password?: string }>();
-    if (g.user === undefined || token !== undefined) return;
-    const cred = await loginCredentials(g.user, g.password, input);
-    token = await new AuthClient(deps.clientOptions()).authenticate(cred.name, cred.password);
+    if (g.user === undefined || cred !== undefined) return;
+    cred = await loginCredentials(g.user, g.password, input);
   });
-  // The client for one command, carrying this run's token. ClientOptions gains `token` in
-  // src/client/http.ts (part B); until then the extra property is simply not read.
-  const client = (): AuthClient => new AuthClient(login.withToken(deps.clientOptions()));
+  const client = (): AuthClient => new AuthClient(login.withLogin(deps.clientOptions()));
   const out = (): Output => deps.out();
 
   const auth = program.command('auth').description('enable, disable or show authentication');

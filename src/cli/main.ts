@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ClusterClient, KvClient, LeaseClient } from '../client/index.js';
+import { ClusterClient, KeywardError, KvClient, LeaseClient, type ClientOptions } from '../client/index.js';
+import { isTlsError } from '../tls/index.js';
 import { ConfigError, SETTINGS, envName, resolveServeConfig } from './config.js';
 import { UsageError, runDel, runGet, runPut, runTxn, type Output } from './kv-commands.js';
 import {
@@ -19,6 +20,8 @@ import { openWatch, runWatch } from './watch-command.js';
 import { runLeaseGrant, runLeaseKeepAlive, runLeaseList, runLeaseRevoke, runLeaseTimeToLive } from './lease-commands.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
 import { registerAuthCommands } from './auth-commands.js';
+import { CliFileError, resolveConnection, type Connection } from './connection.js';
+import { registerCertsCommands } from './certs-commands.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
 
@@ -27,9 +30,15 @@ program
   .name('keyward')
   .description('Keyward: a configuration service on a Raft-replicated MVCC key-value core (etcd v3 API)')
   .version(packageVersion())
-  .option('--endpoints <urls>', 'comma-separated member client URLs', process.env['KEYWARD_ENDPOINTS'] ?? 'http://127.0.0.1:2379')
+  .option('--endpoints <urls>', 'comma-separated member client URLs; scheme-less ones are https:// (default https://127.0.0.1:2379) [$KEYWARD_ENDPOINTS]', process.env['KEYWARD_ENDPOINTS'])
   .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']).default('simple'))
   .option('--command-timeout <ms>', 'timeout for each request, in milliseconds', '5000')
+  .option('--cacert <file>', 'verify the members\' certificates with this CA bundle')
+  .option('--cert <file>', 'client certificate for mutual TLS (needs --key)')
+  .option('--key <file>', 'private key of --cert (must be mode 0600)')
+  .option('--certs-dir <dir>', 'without --cacert/--cert/--key: trust <dir>/ca/client-ca.crt and present <dir>/clients/root.crt if present; also where `certs` commands write', 'certs')
+  .option('--insecure-transport', 'scheme-less endpoints (and the default one) are plaintext http://')
+  .option('--insecure-skip-tls-verify', 'do not verify the server certificate (DANGEROUS: anyone on the path can read and change the session; refused with --user)')
   .exitOverride();
 
 const serve = program.command('serve').description('run a Keyward member').option('--config-file <path>', 'YAML file of settings');
@@ -41,6 +50,9 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   // commander camel-cases flag names; the config module speaks etcd's flag names.
   const flags: Record<string, string | undefined> = {};
   for (const s of Object.values(SETTINGS)) flags[s.flag] = opts[camel(s.flag)];
+  // --certs-dir is a global option too (the client commands'), and commander gives a parent's
+  // option to the parent even when it follows `serve`: take it from there when it was typed.
+  if (flags['certs-dir'] === undefined && program.getOptionValueSource('certsDir') === 'cli') flags['certs-dir'] = program.opts<{ certsDir: string }>().certsDir;
   const config = resolveServeConfig(flags, process.env, opts['configFile']);
   const logger = createLogger(config.logLevel);
   let member: RunningMember | undefined;
@@ -78,23 +90,50 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   process.once('SIGINT', () => shutdown('SIGINT'));
 });
 
-type GlobalOptions = { endpoints: string; writeOut: Output['format']; commandTimeout: string };
+type GlobalOptions = {
+  endpoints?: string;
+  writeOut: Output['format'];
+  commandTimeout: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  certsDir: string;
+  insecureTransport?: boolean;
+  insecureSkipTlsVerify?: boolean;
+  user?: string;
+};
 
-function globals(): GlobalOptions & { endpointList: string[]; out: ClusterOutput } {
+/** Resolved once per run: reading the flags' files twice would warn twice. */
+let connection: Connection | undefined;
+
+function globals(): GlobalOptions & { endpointList: string[]; out: ClusterOutput; clientOptions: ClientOptions } {
   const g = program.opts<GlobalOptions>();
-  const endpointList = g.endpoints.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  connection ??= resolveConnection(
+    {
+      endpoints: g.endpoints,
+      cacert: g.cacert,
+      cert: g.cert,
+      key: g.key,
+      insecureTransport: g.insecureTransport,
+      insecureSkipTlsVerify: g.insecureSkipTlsVerify,
+      certsDir: g.certsDir,
+      login: g.user !== undefined,
+    },
+    (line) => process.stderr.write(line),
+  );
   const out: ClusterOutput = { format: g.writeOut, write: (s) => process.stdout.write(s), warn: (s) => process.stderr.write(s) };
-  return { ...g, endpointList, out };
+  const base: ClientOptions = { endpoints: connection.endpoints, timeoutMs: Number(g.commandTimeout), ...(connection.tls === undefined ? {} : { tls: connection.tls }) };
+  return { ...g, endpointList: connection.endpoints, out, clientOptions: login.withLogin(base) };
 }
 
 function client(): { kv: KvClient; out: Output } {
   const g = globals();
-  return { kv: new KvClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out };
+  return { kv: new KvClient(g.clientOptions), out: g.out };
 }
 
 function clusterClient(): { cluster: ClusterClient; out: ClusterOutput; endpoints: string[] } {
   const g = globals();
-  return { cluster: new ClusterClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out, endpoints: g.endpointList };
+  return { cluster: new ClusterClient(g.clientOptions), out: g.out, endpoints: g.endpointList };
 }
 
 program
@@ -159,8 +198,7 @@ program
   .action(async (key: string, rangeEnd: string | undefined, o) => {
     const g = globals();
     const kv = new KvClient({
-      endpoints: g.endpointList,
-      timeoutMs: Number(g.commandTimeout),
+      ...g.clientOptions,
       watch: {
         timeoutMs: Number(g.commandTimeout),
         onReconnect: (r) => process.stderr.write(`watch: ${r.reason}; resuming from revision ${r.fromRevision} on ${r.endpoint} in ${r.delayMs} ms\n`),
@@ -175,7 +213,7 @@ program
 
 function leaseClient(): { leases: LeaseClient; out: ClusterOutput } {
   const g = globals();
-  return { leases: new LeaseClient({ endpoints: g.endpointList, timeoutMs: Number(g.commandTimeout) }), out: g.out };
+  return { leases: new LeaseClient(g.clientOptions), out: g.out };
 }
 
 const lease = program.command('lease').description('lease commands (lease IDs in hexadecimal, as etcdctl)');
@@ -279,10 +317,20 @@ program
     return runMoveLeader(cluster, out, endpoints, id);
   });
 
-// auth / user / role commands and the global --user login (src/cli/auth-commands.ts).
-registerAuthCommands(program, {
-  clientOptions: () => ({ endpoints: globals().endpointList, timeoutMs: Number(globals().commandTimeout) }),
+// auth / user / role commands and the global --user login (src/cli/auth-commands.ts). The auth
+// commands' clients get the login through withLogin themselves.
+const login = registerAuthCommands(program, {
+  clientOptions: () => {
+    const o = globals().clientOptions;
+    return { endpoints: o.endpoints, ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), ...(o.tls === undefined ? {} : { tls: o.tls }) };
+  },
   out: () => globals().out,
+});
+
+// keyward certs init|issue|rotate|revoke|add-member (src/cli/certs-commands.ts).
+registerCertsCommands(program, {
+  certsDir: () => program.opts<GlobalOptions>().certsDir,
+  write: (s) => process.stdout.write(s),
 });
 
 /** The package version, found by walking up from this file (it runs from src/ or dist/src/). */
@@ -316,6 +364,19 @@ try {
   if (err instanceof UsageError || err instanceof TxnSyntaxError) {
     process.stderr.write(`keyward: ${err.message}\n`);
     process.exit(2);
+  }
+  if (isTlsError(err)) {
+    // A name typed wrong is a usage error; a missing, unreadable or refused file is a failure.
+    process.stderr.write(`keyward: ${err.message} (${err.code})\n`);
+    process.exit(err.code === 'InvalidName' ? 2 : 1);
+  }
+  if (err instanceof CliFileError) {
+    process.stderr.write(`keyward: ${err.message}\n`);
+    process.exit(1);
+  }
+  if (err instanceof KeywardError && err.code === 'UNAVAILABLE' && /TLS/.test(err.message) && connection !== undefined) {
+    process.stderr.write(`Error: ${err.message}\n(trusting: ${connection.trust})\n`);
+    process.exit(1);
   }
   // etcdctl's shape for server and transport errors.
   process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -37,7 +37,7 @@ import { HttpTransport, type ClientOptions } from './http.js';
 // Only reads (status, get, list) and authenticate (which changes no state) fail over between
 // endpoints; every management call is a raft write and is sent to one endpoint only, since a call
 // that timed out may have been applied (GUARANTEES L15). The token a call runs under comes from the
-// ClientOptions the client was built with (src/client/http.ts owns how it is sent).
+// ClientOptions the client was built with (`token`, or `auth` to log in and refresh; http.ts).
 
 /** A key or range bound: bytes, or a string taken as UTF-8. */
 export type KeyInput = Uint8Array | string;
@@ -58,9 +58,10 @@ export class AuthClient {
     this.http = new HttpTransport(opts);
   }
 
-  /** Logs in; returns the token to send as `Authorization`. */
+  /** Logs in; returns the token to send as `Authorization` (the `token` client option). Sends no token itself. */
   async authenticate(name: string, password: string): Promise<string> {
-    const res = decodeAuthenticateResponse(await this.http.call(AuthPath.AUTHENTICATE, encodeAuthenticateRequest({ name, password }), true));
+    const req = encodeAuthenticateRequest({ name, password });
+    const res = decodeAuthenticateResponse(await this.http.call(AuthPath.AUTHENTICATE, req, true, undefined, { anonymous: true }));
     return res.token;
   }
 

@@ -1,4 +1,6 @@
 export { KeywardError, type ClientOptions } from './http.js';
+export { clientTlsFromFiles, type ClientTls } from './tls.js';
+export type { BasicAuth, TokenSource } from './credentials.js';
 export { KvClient } from './kv-client.js';
 export { ClusterClient } from './cluster-client.js';
 export { LeaseClient, LeaseKeepAlive, type LeaseLoss, type KeepAliveOptions, type KeepAliveTimers } from './lease-client.js';

@@ -38,16 +38,25 @@ export class KvClient {
   private readonly watchOptions: WatchClientOptions;
   private watches: WatchClient | undefined;
 
-  /** `watch` holds the options of watches opened with watch() (endpoints are this client's). */
-  constructor(opts: ClientOptions & { watch?: Omit<WatchClientOptions, 'endpoints'> }) {
+  /**
+   * `watch` holds the options of watches opened with watch(); endpoints, TLS and token are this
+   * client's (one login serves both).
+   */
+  constructor(opts: ClientOptions & { watch?: Omit<WatchClientOptions, 'endpoints' | 'tls' | 'token' | 'auth'> }) {
     this.http = new HttpTransport(opts);
     this.watchOptions = { ...opts.watch, endpoints: [...this.http.endpoints] };
   }
 
   /** Watches a key or range with resume across member failures (see WatchClient). */
   watch(key: Uint8Array | string, opts: WatchOptions = {}): Watch {
-    this.watches ??= new WatchClient(this.watchOptions);
+    this.watches ??= new WatchClient(this.watchOptions, this.http);
     return this.watches.watch(key, opts);
+  }
+
+  /** Closes open watches and idle connections. */
+  async close(): Promise<void> {
+    await this.watches?.close();
+    this.http.close();
   }
 
   async range(req: Partial1<RangeRequest, 'key'>): Promise<RangeResponse> {
@@ -79,7 +88,6 @@ export class KvClient {
 
   async version(endpoint?: string): Promise<VersionResponse> {
     const res = await this.http.get('/version', endpoint);
-    const body = (await res.json()) as VersionResponse;
-    return body;
+    return res.json as VersionResponse;
   }
 }

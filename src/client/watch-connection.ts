@@ -1,5 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   decodeErrorBody,
   decodeWatchResult,
@@ -8,6 +9,9 @@ import {
   type WatchCreateRequest,
   type WatchResponse,
 } from '../wire/index.js';
+import { bearer } from './credentials.js';
+import { KeywardError } from './http.js';
+import { describeConnectionError } from './tls.js';
 
 // One attempt at one watch: a single `POST /v3/watch` stream to one member carrying one
 // create_request, read line by line (`{"result":…}` per line, API.md section 6). It knows nothing
@@ -30,6 +34,10 @@ export interface ConnectionOptions {
   fullDuplex: boolean;
   timeoutMs: number;
   keepAliveMs: number;
+  /** TLS options for an https endpoint (CA, client certificate, hardening). */
+  tls: TlsConnectionOptions;
+  /** The token for this attempt, asked for once per attempt (see credentials.ts). */
+  token: () => Promise<string | undefined>;
 }
 
 /** Why an attempt ended. `permanent` failures are not retried (the same request would fail again). */
@@ -73,6 +81,8 @@ export class WatchConnection {
   /** A keep-alive progress request is waiting for any answer. */
   private probing = false;
   private closedPromise: Promise<void> | undefined;
+  /** The token this attempt was sent with, so a refusal of it can be refreshed once. */
+  token: string | undefined;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -80,11 +90,24 @@ export class WatchConnection {
   ) {}
 
   open(): void {
+    this.arm(this.opts.timeoutMs, () => this.timeout(`no watch response from ${this.opts.endpoint} within ${this.opts.timeoutMs} ms`));
+    this.opts.token().then(
+      (token) => {
+        if (this.done) return;
+        this.token = token;
+        this.send(token);
+      },
+      (err: unknown) => this.fail(failureFromError(err)),
+    );
+  }
+
+  private send(token: string | undefined): void {
     const url = new URL(this.opts.endpoint.replace(/\/+$/, '') + '/v3/watch');
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const https = url.protocol === 'https:';
+    const headers = { 'content-type': 'application/json', ...bearer(token) };
     // agent: false gives the stream its own socket: it lives as long as the watch and must never
     // be handed to another request by a keep-alive pool.
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
+    const req = https ? httpsRequest(url, { ...this.opts.tls, method: 'POST', agent: false, headers }) : httpRequest(url, { method: 'POST', agent: false, headers });
     this.req = req;
     this.closedPromise = new Promise((r) => req.once('close', () => r()));
     req.setNoDelay(true);
@@ -93,7 +116,6 @@ export class WatchConnection {
     const line = JSON.stringify(encodeWatchRequest({ type: 'create', create: this.opts.create })) + '\n';
     if (this.opts.fullDuplex) req.write(line);
     else req.end(line);
-    this.arm(this.opts.timeoutMs, () => this.timeout(`no watch response from ${this.opts.endpoint} within ${this.opts.timeoutMs} ms`));
   }
 
   /** Asks the member for a progress notification (full duplex only). */
@@ -237,7 +259,11 @@ function failureFromBody(status: number, body: string, endpoint: string): Connec
 }
 
 function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as NodeJS.ErrnoException).code;
-  return code !== undefined && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  return describeConnectionError(err);
+}
+
+/** A failed login or token function: a refusal from the cluster is final, a transport failure is not. */
+function failureFromError(err: unknown): ConnectionFailure {
+  if (err instanceof KeywardError) return { permanent: err.code !== 'UNAVAILABLE', message: err.message, grpcCode: err.grpcCode, httpStatus: err.httpStatus };
+  return { permanent: true, message: `the token for the watch could not be had: ${describe(err)}`, grpcCode: GrpcCode.UNAUTHENTICATED, httpStatus: 0 };
 }

@@ -9,7 +9,9 @@ import {
   type WatchResponse,
 } from '../wire/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { keywardError } from './http.js';
+import type { BasicAuth, TokenSource } from './credentials.js';
+import { HttpTransport, keywardError } from './http.js';
+import type { ClientTls } from './tls.js';
 import { WatchConnection, type ConnectionFailure } from './watch-connection.js';
 
 // Client watches that survive member failures.
@@ -58,6 +60,12 @@ export interface WatchClientOptions {
   maxBufferedResponses?: number;
   /** Called before each reconnect, e.g. to log it. */
   onReconnect?: (info: ReconnectInfo) => void;
+  /** TLS for https endpoints, as ClientOptions.tls. */
+  tls?: ClientTls;
+  /** As ClientOptions.token: sent with each stream attempt. */
+  token?: TokenSource;
+  /** As ClientOptions.auth: log in, and log in again once when a stream is refused for its token. */
+  auth?: BasicAuth;
 }
 
 export interface ReconnectInfo {
@@ -165,16 +173,27 @@ export class WatchClient {
   readonly endpoints: readonly string[];
   private readonly opts: WatchClientOptions;
   private readonly live = new Set<Watch>();
+  private readonly http: HttpTransport;
 
-  constructor(opts: WatchClientOptions) {
+  /** `transport` (internal): a KvClient shares its TLS options and token with its watches. */
+  constructor(opts: WatchClientOptions, transport?: HttpTransport) {
     if (opts.endpoints.length === 0) throw new TypeError('at least one endpoint is required');
     this.endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ''));
     this.opts = opts;
+    this.http =
+      transport ??
+      new HttpTransport({
+        endpoints: [...this.endpoints],
+        timeoutMs: opts.timeoutMs ?? 5000,
+        ...(opts.tls === undefined ? {} : { tls: opts.tls }),
+        ...(opts.token === undefined ? {} : { token: opts.token }),
+        ...(opts.auth === undefined ? {} : { auth: opts.auth }),
+      });
   }
 
   /** Starts a watch at once; iterate it for updates, await `ready` to know it is established. */
   watch(key: Bytes | string, options: WatchOptions = {}): Watch {
-    const w = new Watch(this.endpoints, watchCreateRequest(key, options), this.opts, () => this.live.delete(w));
+    const w = new Watch(this.endpoints, watchCreateRequest(key, options), this.opts, this.http, () => this.live.delete(w));
     this.live.add(w);
     w.start();
     return w;
@@ -213,11 +232,14 @@ export class Watch implements AsyncIterableIterator<WatchUpdate> {
   private readonly fullDuplex: boolean;
   private readonly maxBuffered: number;
   private closing: Promise<void> | undefined;
+  /** A new token was fetched for a refused one and no stream has been created since. */
+  private refreshed = false;
 
   constructor(
     private readonly endpoints: readonly string[],
     private readonly create: WatchCreateRequest,
     private readonly opts: WatchClientOptions,
+    private readonly http: HttpTransport,
     private readonly onDone: () => void,
   ) {
     this.nextRev = create.startRevision;
@@ -300,13 +322,15 @@ export class Watch implements AsyncIterableIterator<WatchUpdate> {
         fullDuplex: this.fullDuplex,
         timeoutMs: this.opts.timeoutMs ?? 5000,
         keepAliveMs: this.opts.keepAliveMs ?? 10_000,
+        tls: this.http.tlsOptions,
+        token: () => this.http.credentials.get(),
       },
       {
         response: (res) => {
           if (this.conn === conn) this.onResponse(res);
         },
         ended: (f) => {
-          if (this.conn === conn) this.onEnded(f);
+          if (this.conn === conn) this.onEnded(f, conn.token);
         },
       },
     );
@@ -327,6 +351,7 @@ export class Watch implements AsyncIterableIterator<WatchUpdate> {
     }
     if (res.created) {
       this.established = true;
+      this.refreshed = false;
       this.backoff.reset();
       if (this.nextRev === 0) this.nextRev = res.header.revision + 1;
       this.resolveReady(res.header.revision);
@@ -379,9 +404,19 @@ export class Watch implements AsyncIterableIterator<WatchUpdate> {
     if (this.queue.length >= this.maxBuffered) this.conn?.pause();
   }
 
-  private onEnded(f: ConnectionFailure): void {
+  private onEnded(f: ConnectionFailure, token: string | undefined): void {
     if (this.closed) return;
     this.conn = undefined;
+    if (f.httpStatus === 401 && keywardError(f.message, f.grpcCode, f.httpStatus).code === 'INVALID_AUTH_TOKEN' && this.http.credentials.canRefresh && !this.refreshed) {
+      // The token expired or the user's credentials changed: log in again once and reopen at once
+      // (a refused create registered nothing). A second refusal in a row is final.
+      this.refreshed = true;
+      this.http.credentials.refresh(token).then(
+        () => this.connect(),
+        (err: unknown) => void this.shutdown(err instanceof Error ? err : new Error(String(err))),
+      );
+      return;
+    }
     if (f.permanent) {
       void this.shutdown(keywardError(f.message, f.grpcCode, f.httpStatus));
       return;

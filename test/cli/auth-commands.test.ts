@@ -357,7 +357,8 @@ test('keyward --user authenticates before the command, with the password split o
   answers.set('/v3/auth/role/list', `{"header":${H},"roles":["reader","root"]}`);
   const before = seen.length;
   const r = await runKeyward(['--endpoints', url, '--user', 'root:rootpw12', 'role', 'list']);
-  assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'reader\nroot\n', '']);
+  // A password to a plaintext endpoint is sent, with a warning (the fake server speaks http).
+  assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'reader\nroot\n', `keyward: WARNING: the password and token go over plaintext to ${url}\n`]);
   assert.deepEqual(
     seen.slice(before).map((s) => [s.path, s.body]),
     [

@@ -244,7 +244,7 @@ test('endpoint status --cluster: endpoints come from member list; a dead one is 
       out.stdout,
       `${members[0]!.url}, 1a, 3.4.0, 25 kB, true, false, 4, 40, 40, \n` + `${members[1]!.url}, 2b, 3.4.0, 25 kB, false, false, 4, 40, 40, \n`,
     );
-    assert.match(out.stderr, new RegExp(`^Failed to get the status of endpoint ${dead} \\(no endpoint answered /v3/maintenance/status: fetch failed`));
+    assert.match(out.stderr, new RegExp(`^Failed to get the status of endpoint ${dead} \\(no endpoint answered /v3/maintenance/status: ${dead}: connect ECONNREFUSED`));
     // Without --cluster, exactly the endpoints given.
     const one = capture('json');
     await runEndpointStatus(cluster, one, [members[1]!.url]);

@@ -71,5 +71,5 @@ test('member commands: usage errors exit 2 before any request; a dead endpoint e
   assert.equal(badMove.code, 2);
   const list = await kw(['member', 'list']);
   assert.equal(list.code, 1);
-  assert.match(list.stderr, /^Error: no endpoint answered \/v3\/cluster\/member\/list: fetch failed/);
+  assert.match(list.stderr, /^Error: no endpoint answered \/v3\/cluster\/member\/list: http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
 });
