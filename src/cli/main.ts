@@ -30,7 +30,7 @@ program
   .name('keyward')
   .description('Keyward: a configuration service on a Raft-replicated MVCC key-value core (etcd v3 API)')
   .version(packageVersion())
-  .option('--endpoints <urls>', 'comma-separated member client URLs; scheme-less ones are https:// (default https://127.0.0.1:2379) [$KEYWARD_ENDPOINTS]', process.env['KEYWARD_ENDPOINTS'])
+  .option('--endpoints <urls>', 'comma-separated member client URLs; scheme-less ones are https:// (default https://127.0.0.1:2379) [$KEYWARD_ENDPOINTS]', process.env['KEYWARD_ENDPOINTS'] || undefined)
   .addOption(new Option('-w, --write-out <format>', 'output format').choices(['simple', 'json', 'table']).default('simple'))
   .option('--command-timeout <ms>', 'timeout for each request, in milliseconds', '5000')
   .option('--cacert <file>', 'verify the members\' certificates with this CA bundle')

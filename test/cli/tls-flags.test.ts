@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ import { UsageError } from '../../src/cli/kv-commands.js';
 import { testPki } from '../harness/certs.js';
 import { CLI } from '../harness/process.js';
 import { startSecureMember, type SecureMember } from '../client/secure-member.js';
-import { writeFileSync } from 'node:fs';
 
 // The CLI's etcdctl TLS flags (--cacert, --cert, --key, --insecure-skip-tls-verify,
 // --insecure-transport, --user) and the --certs-dir default, against a real secure member
@@ -24,7 +23,9 @@ let work: string;
 let m: SecureMember;
 
 function keyward(args: string[], opts: { cwd?: string; stdin?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd ?? work, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KEYWARD_ENDPOINTS: '' } });
+  const env = { ...process.env };
+  delete env['KEYWARD_ENDPOINTS'];
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: opts.cwd ?? work, stdio: ['pipe', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -199,3 +199,19 @@ test('client options: bad combinations are TypeErrors; a key file others can rea
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('auth credentials against a cluster with auth disabled: the client goes on without a token (etcd clientv3)', async () => {
+  const open = await startSecureMember({ authBootstrap: false });
+  try {
+    const l = open.store.layout;
+    const tls = clientTlsFromFiles({ caFile: l.clientCa.cert, certFile: l.client('root').cert, keyFile: l.client('root').key });
+    const kv = new KvClient({ endpoints: [open.url], tls, auth: { user: 'nobody', password: 'whatever1' } });
+    await kv.put({ key: Buffer.from('k'), value: Buffer.from('v') });
+    assert.equal((await kv.range({ key: Buffer.from('k') })).kvs.length, 1);
+    const w = kv.watch('k');
+    await w.ready;
+    await Promise.all([w.close(), kv.close()]);
+  } finally {
+    await open.dispose();
+  }
+});
