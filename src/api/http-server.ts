@@ -1,7 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { AuthError, type Principal } from '../server/index.js';
+import { identityFromSocket, isTlsError, type GuardEvent, type HandshakeFailure, type Identity, type IdentityPolicy, type TlsReloader } from '../tls/index.js';
 
 /** Takes over a connection whose request asked for a protocol upgrade (WebSocket). */
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -66,6 +70,60 @@ export function holdOpen(req: IncomingMessage, end: () => void): () => void {
   return holds.add(end, req.socket);
 }
 
+// The client-identity policy of the TLS listener that received a request (one per listener: the
+// identity module caches its per-connection checks against the policy object).
+const POLICY = Symbol('keyward.http.identityPolicy');
+type WithPolicy = IncomingMessage & { [POLICY]?: IdentityPolicy };
+
+/**
+ * The verified client-certificate identity of `req`'s connection (GUARANTEES A17, A18, A18b):
+ * undefined on a plaintext listener, outside an HttpListener (supertest), or on a TLS connection
+ * without a client certificate (possible only with clientCertAuth false). Throws the TlsError of
+ * a certificate that is no identity: not from the client CA, wrong usage, expired since the
+ * handshake, revoked since, or a malformed subject.
+ */
+export function requestIdentity(req: IncomingMessage): Identity | undefined {
+  const policy = (req as WithPolicy)[POLICY];
+  if (policy === undefined) return undefined;
+  const socket = req.socket;
+  if (socket instanceof TLSSocket && socket.getPeerX509Certificate() === undefined) return undefined;
+  return identityFromSocket(socket, policy);
+}
+
+/**
+ * requestIdentity as the principal createApi's `clientIdentity` takes. A certificate that passed
+ * the handshake but is no identity is refused with 401 UNAUTHENTICATED ("no verified identity")
+ * rather than treated as no certificate: the client meant to be someone, and acting for it as
+ * anonymous (or letting a token of someone else win silently) would hide that.
+ */
+export function requestPrincipal(req: IncomingMessage): Principal | undefined {
+  let identity: Identity | undefined;
+  try {
+    identity = requestIdentity(req);
+  } catch (e) {
+    if (isTlsError(e)) throw new AuthError('UNAUTHENTICATED', { cause: e });
+    throw e;
+  }
+  if (identity === undefined || identity.kind !== 'client') return undefined;
+  return identity.tenant === undefined ? { user: identity.user } : { user: identity.user, tenant: identity.tenant };
+}
+
+/** TLS for a client listener: its material (shared by every listener of the member) and the client-certificate rule. */
+export interface ListenTls {
+  /** Certificate, key, client CA, CRL and denylist; reloaded on SIGHUP and file change by its owner. */
+  reloader: TlsReloader;
+  /**
+   * etcd's --client-cert-auth. True (default): the handshake requires a certificate from the
+   * client CA. False: one is asked for and, when sent, must verify and names the client; a client
+   * may also connect without one and authenticate with a token.
+   */
+  clientCertAuth?: boolean;
+  /** A handshake that failed (old protocol, bad or missing certificate, timeout): for a rate-limited log line. */
+  onHandshakeFailure?: (f: HandshakeFailure) => void;
+  /** A connection refused or cut because its certificate is on the denylist. */
+  onRefused?: (e: GuardEvent) => void;
+}
+
 interface BodyDeadline {
   req: IncomingMessage;
   res: ServerResponse;
@@ -84,6 +142,8 @@ export interface ListenOptions {
    * stopped reading would otherwise keep the listener open forever. Default 2000.
    */
   closeGraceMs?: number;
+  /** Required for https:// URLs, refused for http:// ones (no plaintext listener when TLS is configured). */
+  tls?: ListenTls;
 }
 
 export class ListenError extends Error {
@@ -105,28 +165,63 @@ export class HttpListener {
     readonly url: string,
     private readonly holds: StreamRegistry,
     private readonly stopSweep: () => void,
+    private readonly policy: IdentityPolicy | undefined,
+    private readonly detachTls: () => void,
   ) {}
+
+  /** Whether this listener speaks TLS. */
+  get secure(): boolean {
+    return this.policy !== undefined;
+  }
+
+  /** The verified client identity of a request this listener received (see requestIdentity). */
+  clientIdentity(req: IncomingMessage): Identity | undefined {
+    return this.policy === undefined ? undefined : requestIdentity(req);
+  }
 
   static async listen(handler: RequestListener | HttpHandler, url: string, opts: ListenOptions = {}): Promise<HttpListener> {
     const u = new URL(url);
-    if (u.protocol !== 'http:') {
-      throw new ListenError(url, 'UNSUPPORTED_SCHEME', `cannot listen on ${url}: only http:// is supported until TLS lands`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new ListenError(url, 'UNSUPPORTED_SCHEME', `cannot listen on ${url}: only http:// and https:// are supported`);
     }
+    const tls = opts.tls;
+    if (u.protocol === 'https:' && tls === undefined) throw new ListenError(url, 'TLS_REQUIRED', `cannot listen on ${url}: https needs TLS material`);
+    if (u.protocol === 'http:' && tls !== undefined) throw new ListenError(url, 'PLAINTEXT_REFUSED', `cannot listen on ${url}: TLS is configured, so no plaintext listener is opened`);
+    // One policy per listener; `issuers` is read on every check, so a reloaded client CA applies at once.
+    const policy: IdentityPolicy | undefined = tls === undefined ? undefined : { expect: 'client', issuers: () => tls.reloader.cas, revocation: tls.reloader.revocation };
     const h: HttpHandler = typeof handler === 'function' ? { listener: handler } : handler;
     const holds = new StreamRegistry(opts.closeGraceMs ?? 2000);
     const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     let deadlines: BodyDeadline[] = [];
     const listener = h.listener;
-    const server = createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000 }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       (req as Held)[HOLDS] = holds;
+      if (policy !== undefined) (req as WithPolicy)[POLICY] = policy;
       // One array push per request; the sweep below drops the entry once the body is in.
       if (requestTimeoutMs > 0) deadlines.push({ req, res, at: Date.now() + requestTimeoutMs });
       listener(req, res);
-    });
+    };
+    const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5000;
+    let server: Server;
+    let detachTls = (): void => {};
+    if (tls === undefined) {
+      server = createServer({ keepAliveTimeout }, onRequest);
+    } else {
+      const clientCertAuth = tls.clientCertAuth ?? true;
+      // requestCert always: with clientCertAuth false a certificate is optional but still verified and used.
+      const tlsServer = createTlsServer({ ...tls.reloader.serverOptions({ requestCert: true, rejectUnauthorized: clientCertAuth }), keepAliveTimeout }, onRequest);
+      server = tlsServer;
+      // Follows reloads, refuses and cuts denylisted certificates, destroys failed handshakes (src/tls).
+      detachTls = tls.reloader.attach(tlsServer, {
+        ...(tls.onHandshakeFailure !== undefined ? { onHandshakeFailure: tls.onHandshakeFailure } : {}),
+        ...(tls.onRefused !== undefined ? { onRefused: tls.onRefused } : {}),
+      });
+    }
     const upgrade = h.upgrade;
     if (upgrade !== undefined) {
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         (req as Held)[HOLDS] = holds;
+        if (policy !== undefined) (req as WithPolicy)[POLICY] = policy;
         upgrade(req, socket, head);
       });
     }
@@ -148,7 +243,7 @@ export class HttpListener {
     sweep.unref();
     server.maxConnections = opts.maxConnections ?? 10_000;
     const host = u.hostname.replace(/^\[|\]$/g, '');
-    const port = u.port === '' ? 80 : Number(u.port);
+    const port = u.port === '' ? (tls === undefined ? 80 : 443) : Number(u.port);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
@@ -159,10 +254,14 @@ export class HttpListener {
         server.off('error', onError);
         resolve();
       });
+    }).catch((e: unknown) => {
+      clearInterval(sweep);
+      detachTls();
+      throw e;
     });
     const addr = server.address() as AddressInfo;
     const bracketed = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return new HttpListener(server, `http://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep));
+    return new HttpListener(server, `${tls === undefined ? 'http' : 'https'}://${bracketed}:${addr.port}`, holds, () => clearInterval(sweep), policy, detachTls);
   }
 
   /**
@@ -179,6 +278,7 @@ export class HttpListener {
       this.server.close(() => {
         cancelSever();
         clearInterval(idle);
+        this.detachTls();
         resolve();
       });
       // Only the streams' connections are severed: other in-flight requests drain as before.

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
-import { createApi, HttpListener } from '../api/index.js';
+import { createApi, HttpListener, requestPrincipal } from '../api/index.js';
 import { KeywardServer } from '../server/index.js';
 import { parseInitialCluster, type ServeConfig } from './config.js';
+import { clientTls, firstRunMessage, handshakeFailureLog, tokenKeyFile, usesClientTls, type ClientTlsSetup } from './serve-tls.js';
 
 export interface RunningMember {
   server: KeywardServer;
@@ -67,10 +68,100 @@ function testFaultFilter(file: string, logger: Logger): { filter: (from: bigint,
 }
 
 export async function startMember(config: ServeConfig, logger: Logger, hooks: MemberHooks = {}): Promise<RunningMember> {
-  const faultFile = process.env[TEST_FAULT_FILE_ENV];
-  const fault = faultFile === undefined || faultFile === '' ? undefined : testFaultFilter(faultFile, logger);
-  const server = await KeywardServer.open({
+  // TLS material and the token key first: a bad flag fails the start before the data dir is touched.
+  const tlsLogger = logger.child({ component: 'tls' });
+  const tls: ClientTlsSetup | undefined = usesClientTls(config) ? clientTls(config, tlsLogger) : undefined;
+  let server: KeywardServer;
+  let fault: ReturnType<typeof testFaultFilter> | undefined;
+  try {
+    const authTokenKeyFile = tokenKeyFile(config, logger);
+    const faultFile = process.env[TEST_FAULT_FILE_ENV];
+    fault = faultFile === undefined || faultFile === '' ? undefined : testFaultFilter(faultFile, logger);
+    server = await openServer(config, logger, hooks, authTokenKeyFile, fault);
+  } catch (err) {
+    fault?.stop();
+    await tls?.reloader.close();
+    throw err;
+  }
+  if (tls?.generated !== undefined) {
+    // stderr as well as the log: the one thing the operator must read on first run.
+    process.stderr.write(firstRunMessage(tls.generated, config.certsDir, config.advertiseClientUrls[0]!));
+  }
+  for (const url of config.listenPeerUrls.filter((u) => u.startsWith('http:'))) {
+    logger.warn({ url }, 'plaintext peer listener: peer traffic is neither encrypted nor authenticated');
+  }
+  // Like etcd, serve clients once the member has joined the cluster's log (a leader is known and
+  // this member's name and client URLs are published).
+  await server.ready();
+  const api = createApi(server, { maxRequestBytes: config.maxRequestBytes, logger, clientIdentity: requestPrincipal });
+  const listeners: HttpListener[] = [];
+  const onHandshakeFailure = handshakeFailureLog(tlsLogger);
+  try {
+    for (const url of config.listenClientUrls) {
+      const secure = url.startsWith('https:');
+      const listener = await HttpListener.listen(api, url, {
+        maxConnections: config.maxConnections,
+        ...(secure && tls !== undefined
+          ? {
+              tls: {
+                reloader: tls.reloader,
+                clientCertAuth: config.clientCertAuth,
+                onHandshakeFailure,
+                onRefused: (e) => tlsLogger.warn({ serial: e.serial, remoteAddress: e.remoteAddress, when: e.when }, 'client certificate on the revocation list: connection refused or cut'),
+              },
+            }
+          : {}),
+      });
+      listeners.push(listener);
+      if (!secure) logger.warn({ url: listener.url }, 'plaintext client listener (--insecure): no TLS and no client certificates; anyone who can reach it can read and change data');
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await server.close();
+    await tls?.reloader.close();
+    fault?.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await Promise.all(listeners.map((l) => l.close()));
+      await server.close();
+      await tls?.reloader.close();
+      fault?.stop();
+    })();
+    return stopping;
+  };
+  logger.info(
+    {
+      name: config.name,
+      dataDir: config.dataDir,
+      memberId: server.memberId.toString(16),
+      clusterId: server.clusterId.toString(16),
+      clientUrls: listeners.map((l) => l.url),
+      peerUrls: server.peerUrls,
+      tls: tls === undefined ? false : { certFile: tls.certFile, caFile: tls.caFile, clientCertAuth: config.clientCertAuth },
+      auth: config.insecure ? 'off until enabled (--insecure)' : 'on (root bound to its certificate)',
+    },
+    'ready to serve client requests',
+  );
+  return { server, listeners, stop };
+}
+
+function openServer(
+  config: ServeConfig,
+  logger: Logger,
+  hooks: MemberHooks,
+  authTokenKeyFile: string | undefined,
+  fault: ReturnType<typeof testFaultFilter> | undefined,
+): Promise<KeywardServer> {
+  return KeywardServer.open({
     ...(fault !== undefined ? { testNetworkFilter: fault.filter } : {}),
+    ...(authTokenKeyFile !== undefined ? { authTokenKeyFile } : {}),
+    authTokenTtlSeconds: config.authTokenTtl,
+    // Secure by default: root bound to its certificate, auth on (proposed once, idempotent).
+    authBootstrap: !config.insecure,
+    auditLogger: logger.child({ component: 'audit' }),
     name: config.name,
     dataDir: config.dataDir,
     advertisePeerUrls: config.initialAdvertisePeerUrls,
@@ -97,40 +188,4 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
       hooks.onTerminate?.(0, 'removed from the cluster');
     },
   });
-  // Like etcd, serve clients once the member has joined the cluster's log (a leader is known and
-  // this member's name and client URLs are published).
-  await server.ready();
-  const api = createApi(server, { maxRequestBytes: config.maxRequestBytes, logger });
-  const listeners: HttpListener[] = [];
-  try {
-    for (const url of config.listenClientUrls) {
-      listeners.push(await HttpListener.listen(api, url));
-    }
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close()));
-    await server.close();
-    fault?.stop();
-    throw err;
-  }
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await Promise.all(listeners.map((l) => l.close()));
-      await server.close();
-      fault?.stop();
-    })();
-    return stopping;
-  };
-  logger.info(
-    {
-      name: config.name,
-      dataDir: config.dataDir,
-      memberId: server.memberId.toString(16),
-      clusterId: server.clusterId.toString(16),
-      clientUrls: listeners.map((l) => l.url),
-      peerUrls: server.peerUrls,
-    },
-    'ready to serve client requests',
-  );
-  return { server, listeners, stop };
 }

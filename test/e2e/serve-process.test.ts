@@ -45,7 +45,7 @@ test('a bad flag, a bad value, an unusable data dir and a port in use each fail 
 
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a directory');
-    const badDir = await runKeyward(['serve', '--data-dir', file, '--listen-client-urls', 'http://127.0.0.1:0']);
+    const badDir = await runKeyward(['serve', '--insecure', '--data-dir', file, '--listen-client-urls', 'http://127.0.0.1:0']);
     assert.notEqual(badDir.code, 0);
     assert.match(badDir.stderr, /a-file/);
 
@@ -53,7 +53,7 @@ test('a bad flag, a bad value, an unusable data dir and a port in use each fail 
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const inUse = await runKeyward(['serve', '--data-dir', join(dir, 'd2'), '--listen-client-urls', `http://127.0.0.1:${port}`]);
+      const inUse = await runKeyward(['serve', '--insecure', '--data-dir', join(dir, 'd2'), '--listen-client-urls', `http://127.0.0.1:${port}`]);
       assert.notEqual(inUse.code, 0);
       assert.match(inUse.stderr, /address already in use/);
     } finally {

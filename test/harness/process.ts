@@ -18,6 +18,8 @@ export interface MemberProcess {
   memberId: string;
   /** Every log line the member printed so far (pino JSON). */
   logs: string[];
+  /** Everything it wrote to stderr so far (the first-run message of a secure member). */
+  stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Secure members only: the client CA and the root user's certificate and key (admin). */
   tls?: ClientTlsFiles;
@@ -103,7 +105,7 @@ function startOnce(dataDir: string, extra: string[], env: Record<string, string>
       logs.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; clientUrls?: string[]; memberId?: string };
-        if (entry.msg === 'ready to serve client requests') resolveReady({ child, url: entry.clientUrls![0]!, memberId: entry.memberId ?? '', logs, exited });
+        if (entry.msg === 'ready to serve client requests') resolveReady({ child, url: entry.clientUrls![0]!, memberId: entry.memberId ?? '', logs, stderr: () => stderr, exited });
       } catch {
         // not JSON: keep it in logs only
       }
