@@ -11,16 +11,25 @@
 // data under ./cluster.keyward/<name> and etcd's flags for a new static cluster. Each member's
 // output is printed line by line with its name in front. Data survives a restart; a member whose
 // data dir already holds a cluster ignores --initial-cluster-state new, as etcd does.
+//
+// Secure: the client ports are https with mutual TLS and auth is on (root bound to its
+// certificate). One certs dir, ./cluster.keyward/certs, is made for all three members before they
+// start (scripts/dev-certs.mjs), and its root certificate is what the printed commands use.
 // The same cluster in containers: docker-compose.yml.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { ensureDevCerts } from './dev-certs.mjs';
 
 const HOST = '127.0.0.1';
 const TOKEN = 'keyward-dev';
 const DATA_ROOT = resolve('cluster.keyward');
+const CERTS_DIR = join(DATA_ROOT, 'certs');
 const CLI = resolve('dist/src/cli/main.js');
+// The peer port stays plaintext (each member logs a warning) until peer mTLS is wired into
+// `keyward serve` (issue 5 part B2); then this becomes https.
+const PEER_SCHEME = 'http';
 const MEMBERS = [
   { name: 'infra1', client: 2379, peer: 2380 },
   { name: 'infra2', client: 22379, peer: 22380 },
@@ -50,15 +59,16 @@ function parseArgs(argv) {
 
 /** `keyward serve` arguments for one member, with etcd's flag names. */
 function serveArgs(m, extra) {
-  const initialCluster = MEMBERS.map((x) => `${x.name}=http://${HOST}:${x.peer}`).join(',');
+  const initialCluster = MEMBERS.map((x) => `${x.name}=${PEER_SCHEME}://${HOST}:${x.peer}`).join(',');
   return [
     'serve',
     '--name', m.name,
     '--data-dir', join(DATA_ROOT, m.name),
-    '--listen-client-urls', `http://${HOST}:${m.client}`,
-    '--advertise-client-urls', `http://${HOST}:${m.client}`,
-    '--listen-peer-urls', `http://${HOST}:${m.peer}`,
-    '--initial-advertise-peer-urls', `http://${HOST}:${m.peer}`,
+    '--certs-dir', CERTS_DIR,
+    '--listen-client-urls', `https://${HOST}:${m.client}`,
+    '--advertise-client-urls', `https://${HOST}:${m.client}`,
+    '--listen-peer-urls', `${PEER_SCHEME}://${HOST}:${m.peer}`,
+    '--initial-advertise-peer-urls', `${PEER_SCHEME}://${HOST}:${m.peer}`,
     '--initial-cluster', initialCluster,
     '--initial-cluster-state', 'new',
     '--initial-cluster-token', TOKEN,
@@ -82,7 +92,7 @@ function pipeLines(stream, prefix, out, onLine = () => {}) {
   });
 }
 
-function main() {
+async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.dryRun) {
     for (const m of MEMBERS) console.log(JSON.stringify({ name: m.name, command: [process.execPath, CLI, ...serveArgs(m, o.extra)] }));
@@ -97,6 +107,8 @@ function main() {
   }
   if (o.clean) rmSync(DATA_ROOT, { recursive: true, force: true });
   mkdirSync(DATA_ROOT, { recursive: true });
+  const { admin, created } = await ensureDevCerts(CERTS_DIR, MEMBERS.map((m) => m.name));
+  if (created) console.log(`cluster: created ${relative(process.cwd(), CERTS_DIR)} (CAs, member certificates, admin client certificate)`);
 
   const running = new Map();
   const ready = new Set();
@@ -111,9 +123,17 @@ function main() {
       if (ready.has(m.name) || !line.includes('"ready to serve client requests"')) return;
       ready.add(m.name);
       if (ready.size === MEMBERS.length) {
-        const endpoints = MEMBERS.map((x) => `http://${HOST}:${x.client}`).join(',');
+        const endpoints = MEMBERS.map((x) => `https://${HOST}:${x.client}`).join(',');
+        const rel = (p) => relative(process.cwd(), p);
+        const tlsFlags = `--cacert ${rel(admin.ca)} --cert ${rel(admin.cert)} --key ${rel(admin.key)}`;
         const cli = 'node dist/src/cli/main.js';
-        console.log(`\ncluster: all members are serving. Try:\n  ${cli} --endpoints ${endpoints} member list\n  ${cli} --endpoints ${endpoints} -w table endpoint status\nCtrl-C stops all three.\n`);
+        console.log(
+          `\ncluster: all members are serving (mutual TLS; the admin is user root, by its certificate). Try:\n` +
+            `  ${cli} --endpoints ${endpoints} ${tlsFlags} member list\n` +
+            `  ${cli} --endpoints ${endpoints} ${tlsFlags} -w table endpoint status\n` +
+            `  curl ${tlsFlags} -X POST https://${HOST}:${MEMBERS[0].client}/v3/kv/range -d '{"key":"Zm9v"}'\n` +
+            `Ctrl-C stops all three.\n`,
+        );
       }
     });
     // 'close' rather than 'exit': it comes after the member's last output lines.
@@ -141,4 +161,4 @@ function main() {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-main();
+await main();

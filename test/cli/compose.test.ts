@@ -56,8 +56,18 @@ test('docker-compose.yml: three members on node:20-bookworm running the built CL
     const s = compose.services[name]!;
     assert.equal(s.image, 'node:20-bookworm', name);
     assert.deepEqual(memberCommand(name).slice(0, 3), ['node', 'dist/src/cli/main.js', 'serve']);
-    assert.deepEqual(s.depends_on, { build: { condition: 'service_completed_successfully' } }, name);
+    assert.deepEqual(s.depends_on, { build: { condition: 'service_completed_successfully' }, certs: { condition: 'service_completed_successfully' } }, name);
   }
+});
+
+test('docker-compose.yml: one certs dir for all three members, made once before they start, mounted at /certs', () => {
+  const certs = compose.services['certs'];
+  assert.ok(certs !== undefined);
+  assert.deepEqual(certs.command, ['node', 'scripts/dev-certs.mjs', '/certs', ...MEMBERS]);
+  assert.deepEqual(certs.depends_on, { build: { condition: 'service_completed_successfully' } });
+  assert.ok(Object.keys(compose.volumes ?? {}).includes('keyward-certs'));
+  for (const name of ['certs', ...MEMBERS]) assert.ok((compose.services[name]!.volumes ?? []).includes('keyward-certs:/certs'), name);
+  for (const name of MEMBERS) assert.equal(flags(memberCommand(name)).get('certs-dir'), '/certs');
 });
 
 test('docker-compose.yml: each member has its own named data volume, declared at top level', () => {
@@ -88,9 +98,10 @@ test('docker-compose.yml: etcd-style static cluster flags with service DNS names
     assert.equal(f.get('initial-cluster'), INITIAL_CLUSTER, name);
     assert.equal(f.get('initial-cluster-state'), 'new');
     assert.equal(f.get('initial-advertise-peer-urls'), `http://${name}:2380`);
-    assert.equal(f.get('advertise-client-urls'), `http://${name}:2379`);
+    assert.equal(f.get('advertise-client-urls'), `https://${name}:2379`);
     assert.equal(f.get('listen-peer-urls'), 'http://0.0.0.0:2380');
-    assert.equal(f.get('listen-client-urls'), 'http://0.0.0.0:2379');
+    assert.equal(f.get('listen-client-urls'), 'https://0.0.0.0:2379');
+    assert.equal(f.has('insecure'), false, 'secure: no --insecure');
     // Its own entry in the initial cluster is the peer URL it advertises.
     assert.ok(INITIAL_CLUSTER.split(',').includes(`${name}=${f.get('initial-advertise-peer-urls')}`));
     tokens.add(f.get('initial-cluster-token') ?? '');
@@ -104,7 +115,8 @@ test('docker-compose.yml: health checks on /health and distinct loopback ports, 
     const hc = s.healthcheck;
     assert.ok(hc?.test !== undefined, `${name} has a health check`);
     assert.equal(hc.test[0], 'CMD');
-    assert.match(hc.test.join(' '), /http:\/\/127\.0\.0\.1:2379\/health/);
+    // /health over mutual TLS with the admin certificate from the certs volume.
+    assert.match(hc.test.join(' '), /require\('https'\)\.get\(\{host:'127\.0\.0\.1',port:2379,path:'\/health',ca:c\('ca\/client-ca\.crt'\),cert:c\('clients\/root\.crt'\),key:c\('clients\/root\.key'\)\}/);
     assert.ok((hc.retries ?? 0) > 0 && hc.interval !== undefined);
     assert.equal(s.ports?.length, 1);
     return s.ports![0];
@@ -133,8 +145,9 @@ test('npm run cluster: infra1..3 on loopback with the same flags as the compose 
     const peer = [2380, 22380, 32380][i];
     assert.equal(f.get('name'), m.name);
     assert.match(f.get('data-dir') ?? '', new RegExp(`cluster\\.keyward/${m.name}$`));
-    assert.equal(f.get('listen-client-urls'), `http://127.0.0.1:${client}`);
-    assert.equal(f.get('advertise-client-urls'), `http://127.0.0.1:${client}`);
+    assert.equal(f.get('listen-client-urls'), `https://127.0.0.1:${client}`);
+    assert.equal(f.get('advertise-client-urls'), `https://127.0.0.1:${client}`);
+    assert.match(f.get('certs-dir') ?? '', /cluster\.keyward\/certs$/);
     assert.equal(f.get('listen-peer-urls'), `http://127.0.0.1:${peer}`);
     assert.equal(f.get('initial-advertise-peer-urls'), `http://127.0.0.1:${peer}`);
     assert.equal(f.get('initial-cluster'), loopbackCluster);
