@@ -162,14 +162,15 @@ export function firstRunMessage(init: InitResult, certsDir: string, clientUrl: s
  * Failed handshakes as log lines, at most `max` per window and then one line with the count, so a
  * scan or a flood of bad clients cannot flood the log.
  */
-export function handshakeFailureLog(logger: ServeLogger, opts: { windowMs?: number; max?: number } = {}): (f: HandshakeFailure) => void {
+export function handshakeFailureLog(logger: ServeLogger, opts: { windowMs?: number; max?: number; now?: () => number } = {}): (f: HandshakeFailure) => void {
   const windowMs = opts.windowMs ?? 10_000;
   const max = opts.max ?? 20;
-  let windowStart = 0;
+  const clock = opts.now ?? Date.now;
+  let windowStart = -Infinity;
   let count = 0;
   let suppressed = 0;
   return (f) => {
-    const now = Date.now();
+    const now = clock();
     if (now - windowStart >= windowMs) {
       if (suppressed > 0) logger.warn({ suppressed, windowMs }, 'client TLS handshake failures not logged (rate limit)');
       windowStart = now;
