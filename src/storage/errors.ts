@@ -8,6 +8,8 @@ export type StorageErrorCode =
   | 'NOT_ACCESSIBLE'
   /** The data directory or a file in it is accessible to other users (must be 0700 / 0600). */
   | 'INSECURE_PERMISSIONS'
+  /** The data directory or a file in it belongs to another user than the one running this process. */
+  | 'FOREIGN_OWNER'
   /** LMDB refused to open the environment (e.g. not an LMDB file, lock file unusable, wrong directory). */
   | 'OPEN_FAILED'
   /**

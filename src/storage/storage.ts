@@ -47,8 +47,9 @@ const TXN_NO_SYNC_FLUSH = 0x10000;
 
 export interface StorageOptions {
   /**
-   * Accept an existing data directory or files readable by other users. Off by default: data
-   * directories are 0700 and files 0600 (GUARANTEES A22).
+   * Accept an existing data directory or LMDB files that other users can reach or that another
+   * user owns. Off by default: data directories are 0700 and files 0600, owned by this process's
+   * user (GUARANTEES A22; etcd CVE-2020-15113).
    */
   allowInsecurePermissions?: boolean;
   /**
@@ -232,12 +233,17 @@ export class Storage {
   }
 
   /**
-   * Opens (creating if needed) the environment in `dir`. The directory is created with mode 0700;
-   * an existing one must be a writable directory. Synchronous: LMDB opens synchronously.
+   * Opens (creating if needed) the environment in `dir`. The directory is created with mode 0700
+   * and the LMDB files end up 0600; an existing directory must be a writable directory of this
+   * process's user with mode 0700, and existing LMDB files must be this user's with mode 0600 (else
+   * INSECURE_PERMISSIONS / FOREIGN_OWNER, unless `allowInsecurePermissions`). Synchronous: LMDB
+   * opens synchronously.
    */
   static open(dir: string, opts: StorageOptions = {}): Storage {
     const subDbs = checkSubDbs(opts.subDbs ?? STATE_SUB_DBS);
-    prepareDirectory(dir, opts);
+    prepareDataDir(dir, opts);
+    // Checked before LMDB opens them: a file someone else can read or replace is refused, not fixed.
+    if (!opts.allowInsecurePermissions) for (const f of LMDB_FILES) checkFile(join(dir, f));
     let root: RootDatabase;
     try {
       root = open({
@@ -271,7 +277,7 @@ export class Storage {
       );
     }
     try {
-      for (const f of ['data.mdb', 'lock.mdb']) chmodSync(join(dir, f), 0o600);
+      for (const f of LMDB_FILES) chmodSync(join(dir, f), 0o600);
     } catch (err) {
       void root.close();
       throw new StorageError('NOT_ACCESSIBLE', `cannot set permissions in ${dir}: ${(err as Error).message}`, {
@@ -493,7 +499,18 @@ function checkSubDbs(names: readonly SubDbName[]): readonly SubDbName[] {
   return [...names];
 }
 
-function prepareDirectory(dir: string, opts: StorageOptions): void {
+const LMDB_FILES = ['data.mdb', 'lock.mdb'] as const;
+
+/** This process's user, where the platform has one (not on Windows, where modes do not apply). */
+const SELF_UID = process.getuid?.();
+
+/**
+ * Creates `dir` with mode 0700 (parents too), or checks that the existing one is a directory this
+ * process can use, owned by its user, with no group or other permission bits. Storage.open runs it
+ * on the environment's directory; a member runs it on its data directory (the environment's parent)
+ * as well.
+ */
+export function prepareDataDir(dir: string, opts: Pick<StorageOptions, 'allowInsecurePermissions'> = {}): void {
   let st;
   try {
     st = statSync(dir);
@@ -518,10 +535,31 @@ function prepareDirectory(dir: string, opts: StorageOptions): void {
   } catch (err) {
     throw new StorageError('NOT_ACCESSIBLE', `data directory ${dir} is not readable and writable`, { cause: err });
   }
-  if (!opts.allowInsecurePermissions && (st.mode & 0o077) !== 0) {
+  if (opts.allowInsecurePermissions) return;
+  if (SELF_UID !== undefined && st.uid !== SELF_UID) {
+    throw new StorageError('FOREIGN_OWNER', `data directory ${dir} is owned by uid ${st.uid}, not by this process's user (uid ${SELF_UID})`);
+  }
+  if ((st.mode & 0o077) !== 0) {
     throw new StorageError(
       'INSECURE_PERMISSIONS',
-      `data directory ${dir} has mode ${(st.mode & 0o777).toString(8)}; it must be 0700`,
+      `data directory ${dir} has mode ${(st.mode & 0o777).toString(8)}; it must be 0700 (chmod 700 ${dir})`,
     );
+  }
+}
+
+/** An existing LMDB file must be this user's with mode 0600; a missing one is created by LMDB. */
+function checkFile(file: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StorageError('NOT_ACCESSIBLE', `cannot access ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (SELF_UID !== undefined && st.uid !== SELF_UID) {
+    throw new StorageError('FOREIGN_OWNER', `${file} is owned by uid ${st.uid}, not by this process's user (uid ${SELF_UID})`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new StorageError('INSECURE_PERMISSIONS', `${file} has mode ${(st.mode & 0o777).toString(8)}; it must be 0600 (chmod 600 ${file})`);
   }
 }
