@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { createApi, HttpListener, requestPrincipal } from '../api/index.js';
 import { KeywardServer } from '../server/index.js';
-import { parseInitialCluster, type ServeConfig } from './config.js';
+import { ConfigError, parseInitialCluster, type ServeConfig } from './config.js';
+import { certLayout, isTlsError, TlsReloader, type TlsLogger } from '../tls/index.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { clientTls, firstRunMessage, handshakeFailureLog, tokenKeyFile, usesClientTls, type ClientTlsSetup } from './serve-tls.js';
 
 export interface RunningMember {
@@ -73,14 +76,17 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
   const tls: ClientTlsSetup | undefined = usesClientTls(config) ? clientTls(config, tlsLogger) : undefined;
   let server: KeywardServer;
   let fault: ReturnType<typeof testFaultFilter> | undefined;
+  let peer: PeerTlsSetup | undefined;
   try {
+    peer = peerTls(config, tlsLogger);
     const authTokenKeyFile = tokenKeyFile(config, logger);
     const faultFile = process.env[TEST_FAULT_FILE_ENV];
     fault = faultFile === undefined || faultFile === '' ? undefined : testFaultFilter(faultFile, logger);
-    server = await openServer(config, logger, hooks, authTokenKeyFile, fault);
+    server = await openServer(config, logger, hooks, authTokenKeyFile, fault, peer);
   } catch (err) {
     fault?.stop();
     await tls?.reloader.close();
+    await peer?.reloader.close();
     throw err;
   }
   if (tls?.generated !== undefined) {
@@ -119,6 +125,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
     await Promise.all(listeners.map((l) => l.close()));
     await server.close();
     await tls?.reloader.close();
+    await peer?.reloader.close();
     fault?.stop();
     throw err;
   }
@@ -128,6 +135,7 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
       await Promise.all(listeners.map((l) => l.close()));
       await server.close();
       await tls?.reloader.close();
+    await peer?.reloader.close();
       fault?.stop();
     })();
     return stopping;
@@ -154,8 +162,10 @@ function openServer(
   hooks: MemberHooks,
   authTokenKeyFile: string | undefined,
   fault: ReturnType<typeof testFaultFilter> | undefined,
+  peer: PeerTlsSetup | undefined,
 ): Promise<KeywardServer> {
   return KeywardServer.open({
+    ...(peer !== undefined ? { peerTls: peer } : {}),
     ...(fault !== undefined ? { testNetworkFilter: fault.filter } : {}),
     ...(authTokenKeyFile !== undefined ? { authTokenKeyFile } : {}),
     authTokenTtlSeconds: config.authTokenTtl,
@@ -188,4 +198,45 @@ function openServer(
       hooks.onTerminate?.(0, 'removed from the cluster');
     },
   });
+}
+
+interface PeerTlsSetup {
+  reloader: TlsReloader;
+  allowedNames: string[];
+}
+
+/**
+ * Peer port mTLS (issue 5 part B2), when a peer URL is https: this member's peer certificate and
+ * key (--peer-cert-file/--peer-key-file, else <certs-dir>/members/<name>/peer.*), the peer CA
+ * (--peer-trusted-ca-file, else <certs-dir>/ca/peer-ca.crt), the certs dir's denylist and the peer
+ * CRL, reloaded on SIGHUP and file change. The transport binds each certificate's CN to the
+ * member's name (src/transport/peer-identity.ts) and takes --peer-cert-allowed-cn.
+ */
+function peerTls(config: ServeConfig, logger: TlsLogger): PeerTlsSetup | undefined {
+  if (![...config.listenPeerUrls, ...config.initialAdvertisePeerUrls].some((u) => u.startsWith('https:'))) return undefined;
+  if (!config.peerClientCertAuth) {
+    throw new ConfigError('--peer-client-cert-auth=false: Keyward always verifies peer certificates (they name the member that sends); use http:// peer URLs with --insecure for an unauthenticated peer port');
+  }
+  const layout = certLayout(resolve(config.certsDir));
+  let files = `--peer-trusted-ca-file ${config.peerTrustedCaFile ?? layout.peerCa.cert}`;
+  try {
+    // Inside the try: a --name that is no certificate name is an error only when the certs dir is used.
+    const certFile = config.peerCertFile ?? layout.member(config.name).peer.cert;
+    const keyFile = config.peerKeyFile ?? layout.member(config.name).peer.key;
+    files = `--peer-cert-file ${certFile}, --peer-key-file ${keyFile}, ${files}`;
+    const crlFile = config.peerCrlFile ?? (existsSync(layout.peerCa.crl) ? layout.peerCa.crl : undefined);
+    const reloader = new TlsReloader({
+      certFile,
+      keyFile,
+      caFile: config.peerTrustedCaFile ?? layout.peerCa.cert,
+      ...(existsSync(layout.revoked) ? { revokedFile: layout.revoked } : {}),
+      ...(crlFile !== undefined ? { crlFile } : {}),
+      sighup: true,
+      logger,
+    });
+    return { reloader, allowedNames: config.peerCertAllowedCn };
+  } catch (e) {
+    if (isTlsError(e)) throw new ConfigError(`peer port TLS (${files}): ${e.message}`);
+    throw e;
+  }
 }

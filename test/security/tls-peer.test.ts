@@ -1,6 +1,7 @@
 // Peer mTLS in a running cluster (issue 5, GUARANTEES A17 on the peer port): KeywardServer members
-// in one process, real LMDB, real TLS handshakes on https peer URLs, certificates from CertStore.
-// Transport-level refusals (foreign CA, client certificates, allowed CNs, malformed frames) are in
+// in one process, real LMDB, real TLS handshakes on https peer URLs, certificates from CertStore;
+// and a fault test of three secure `keyward serve` processes (https client and peer ports). The
+// transport-level refusals (foreign CA, client certificates, allowed CNs, malformed frames) are in
 // test/transport/tls.test.ts; here the whole member is exercised.
 
 import { test } from 'node:test';
@@ -12,6 +13,10 @@ import { SortOrder, SortTarget, type RangeRequest } from '../../src/wire/index.j
 import { TEST_HOSTS } from '../harness/certs.js';
 import { freePort } from '../harness/ports.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
+import { callSlot, killSlot, killSlots, leaderSlot, processSlots, startSlots, type ProcessSlot } from '../harness/process-cluster.js';
+import { certOptions, rawTls } from '../transport/tls-fixture.js';
+import { runKeyward } from '../harness/process.js';
+import { existsSync } from 'node:fs';
 
 const TOKEN = 'tls-peer-test';
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -223,5 +228,124 @@ test('peer certificates of a running cluster are rotated and the old ones revoke
     }
   } finally {
     await c.dispose();
+  }
+});
+
+// ---- keyward serve processes: the Raft fault test with peer mTLS ------------------------------
+
+const b64s = (x: string): string => Buffer.from(x).toString('base64');
+
+/** Writers spread over the running members (as root over TLS); records every acknowledged write and its revision. */
+function load(ss: ProcessSlot[], acked: Map<string, { value: string; revision: number }>): { stop(): Promise<void> } {
+  let stopped = false;
+  const workers = Array.from({ length: 6 }, async (_, w) => {
+    for (let n = 0; !stopped; n++) {
+      const live = ss.filter((s) => s.proc !== null);
+      if (live.length === 0) return;
+      const s = live[(w + n) % live.length]!;
+      const key = `w${w}/${n}`;
+      const value = `v${w}-${n}`;
+      const r = await callSlot(s, '/v3/kv/put', { key: b64s(key), value: b64s(value) }).catch(() => undefined);
+      if (r?.status === 200) acked.set(key, { value, revision: Number(r.json['header']['revision']) });
+      else await new Promise((res) => setTimeout(res, 10)); // member died or no leader yet: not acknowledged
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
+async function checkAcked(s: ProcessSlot, acked: Map<string, { value: string; revision: number }>): Promise<void> {
+  const r = await callSlot(s, '/v3/kv/range', { key: 'AA==', range_end: 'AA==' });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const found = new Map<string, { value: string; mod: number }>();
+  for (const kv of r.json['kvs'] ?? []) found.set(Buffer.from(kv.key, 'base64').toString(), { value: Buffer.from(kv.value, 'base64').toString(), mod: Number(kv.mod_revision) });
+  for (const [key, a] of acked) {
+    const f = found.get(key);
+    assert.ok(f, `acknowledged ${key} is missing on ${s.name}`);
+    assert.equal(f.value, a.value);
+    assert.equal(f.mod, a.revision, `${key} kept the revision its acknowledgement named`);
+  }
+  const revisions = [...acked.values()].map((a) => a.revision);
+  assert.equal(new Set(revisions).size, revisions.length, 'L3 no revision was handed out twice');
+}
+
+test('L3 with peer mTLS: three secure keyward serve processes, kill -9 of the leader under load, no acknowledged write lost', { timeout: 120_000 }, async () => {
+  const dir = makeTmpDir('keyward-tls-l3-');
+  const ss = await processSlots(3, dir, 'p', { secure: true, peerScheme: 'https' });
+  try {
+    await startSlots(ss, 'tls-fault');
+    for (const s of ss) {
+      const started = s.proc!.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e['msg'] === 'peer transport started');
+      assert.deepEqual(started?.['urls'], [s.peerUrl], `${s.name} listens for peers on https only`);
+    }
+    // The peer port takes peer certificates only: root's client certificate fails the handshake.
+    const L = new CertStore(ss[0]!.certsDir!).layout;
+    const asRoot = await rawTls(ss[0]!.peerUrl, '/raft/stream', {}, [], certOptions(L.client('root').cert, L.client('root').key, L.peerCa.cert));
+    assert.equal(asRoot.status, 0);
+
+    const acked = new Map<string, { value: string; revision: number }>();
+    const l = load(ss, acked);
+    while (acked.size < 100) await new Promise((r) => setTimeout(r, 20));
+    const old = await leaderSlot(ss);
+    await killSlot(ss[old]!);
+    const before = acked.size;
+    const deadline = Date.now() + 20_000;
+    while (acked.size < before + 100) {
+      assert.ok(Date.now() < deadline, 'writes resume under a new leader');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lead = await leaderSlot(ss);
+    assert.notEqual(lead, old);
+    await l.stop();
+    await startSlots(ss, 'tls-fault', { which: [old] });
+    // The restarted old leader reconnects over mTLS and converges.
+    const last = [...acked.keys()].at(-1)!;
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const r = await callSlot(ss[old]!, '/v3/kv/range', { key: b64s(last), serializable: true }).catch(() => undefined);
+      if (r?.status === 200 && (r.json['kvs'] ?? []).length === 1) break;
+      assert.ok(Date.now() < until, 'the old leader catches up');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    for (const s of ss) await checkAcked(s, acked);
+    // Nobody was refused on the peer port along the way.
+    for (const s of ss) {
+      const refused = s.proc!.logs.filter((line) => /"msg":"(refused peer request|dropping inbound stream)"/.test(line) && /IdentityMismatch|PeerCertificate/.test(line));
+      assert.deepEqual(refused, [], `${s.name} refused no member`);
+    }
+  } finally {
+    await killSlots(ss);
+    dir.cleanup();
+  }
+});
+
+test('keyward serve: peer TLS that cannot work is refused at start (exit 2), before the data dir is created', { timeout: 60_000 }, async () => {
+  const dir = makeTmpDir('keyward-tls-peer-flags-');
+  try {
+    const certs = dir.sub('certs');
+    new CertStore(certs).init(['p0'], TEST_HOSTS);
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    const base = (dataDir: string): string[] => [
+      'serve', '--name', 'p0', '--certs-dir', certs, '--data-dir', dataDir,
+      '--listen-client-urls', `https://127.0.0.1:${clientPort}`, '--advertise-client-urls', `https://127.0.0.1:${clientPort}`,
+      '--listen-peer-urls', `https://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `https://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `p0=https://127.0.0.1:${peerPort}`,
+    ];
+    const noAuth = await runKeyward([...base(dir.sub('d1')), '--peer-client-cert-auth=false']);
+    assert.equal(noAuth.code, 2, noAuth.stderr);
+    assert.match(noAuth.stderr, /--peer-client-cert-auth=false: Keyward always verifies peer certificates/);
+    assert.equal(existsSync(dir.sub('d1')), false);
+    // A peer certificate that is not there (a member the certs dir has no files for).
+    const missing = await runKeyward([...base(dir.sub('d2')), '--peer-cert-file', dir.sub('nope.crt'), '--peer-key-file', dir.sub('nope.key')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /peer port TLS \(--peer-cert-file .*nope\.crt/);
+    assert.equal(existsSync(dir.sub('d2')), false);
+  } finally {
+    dir.cleanup();
   }
 });
