@@ -24,7 +24,7 @@
 // checks and are never read as a user or member name.
 
 import { TLSSocket } from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { TlsError, quote } from './errors.js';
 import { isTenantId, isWellFormedCn } from './names.js';
 import type { RevocationList } from './revocation.js';
@@ -90,8 +90,15 @@ function verify(socket: TLSSocket, policy: IdentityPolicy, issuers: readonly X50
     const why = socket.authorizationError;
     throw new TlsError('Unverified', `the peer certificate was not verified${why === undefined ? '' : ` (${String(why)})`}`);
   }
-  const cert = socket.getPeerX509Certificate();
-  if (cert === undefined) throw new TlsError('Unverified', 'the peer presented no certificate');
+  // The certificate is parsed from the DER getPeerCertificate() returns, never taken from
+  // getPeerX509Certificate(): on a CLIENT socket (a member dialling a peer) Node 20 moves the leaf
+  // out of OpenSSL's peer chain on that call (X509Certificate::GetPeerCert deletes it from the
+  // stack when not a server), after which getPeerCertificate() returns {} and the subject check
+  // below would fail on every dialled connection (measured on 20.20).
+  const peer = socket.getPeerCertificate();
+  const raw = peer.raw as Buffer | undefined;
+  if (raw === undefined || raw.length === 0) throw new TlsError('Unverified', 'the peer presented no certificate');
+  const cert = new X509Certificate(raw);
 
   // 2. Directly issued by one of the expected CAs: names match and the CA's key verifies it.
   if (!issuers.some((ca) => ca.ca && cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
@@ -113,7 +120,7 @@ function verify(socket: TLSSocket, policy: IdentityPolicy, issuers: readonly X50
 
   // 5. Subject, as OpenSSL decoded it: one value per attribute, an array when repeated. Node's
   //    types claim plain string fields, which is exactly the assumption this check must not make.
-  const subject = socket.getPeerCertificate().subject as unknown as Record<string, unknown> | undefined;
+  const subject = peer.subject as unknown as Record<string, unknown> | undefined;
   const cn = single(subject, 'CN');
   if (cn === undefined) throw new TlsError('BadSubject', 'the certificate subject has no CN or more than one');
   if (!isWellFormedCn(cn)) throw new TlsError('BadSubject', `the certificate CN ${quote(cn)} is not a well-formed name`);

@@ -37,7 +37,7 @@
 
 import { isIP } from 'node:net';
 import { X509Certificate } from 'node:crypto';
-import { TLSSocket, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { identityFromSocket, isTlsError, type IdentityPolicy } from '../tls/index.js';
 import type { NodeId } from '../raft/index.js';
 import { TransportError } from './errors.js';
@@ -99,9 +99,8 @@ export class PeerAuthenticator {
   check(socket: unknown, id: NodeId): PeerIdentity {
     let memberName: string;
     let serial: string;
-    const view = certView(socket);
     try {
-      const who = identityFromSocket(view, this.policy);
+      const who = identityFromSocket(socket, this.policy);
       if (who.kind !== 'peer') throw new TransportError('PeerCertificate', 'not a peer certificate');
       memberName = who.memberName;
       serial = who.serial;
@@ -117,45 +116,16 @@ export class PeerAuthenticator {
     for (const other of [this.dir.selfId, ...this.dir.peerIds()]) {
       if (other !== id && this.nameOf(other) === memberName) throw mismatch(memberName, id, `that is the name of member ${fmtId(other)}`);
     }
-    // identityFromSocket accepted a TLSSocket, so the certificate is there.
-    const cert = (view as TLSSocket).getPeerX509Certificate()!;
+    // identityFromSocket accepted a TLSSocket with a certificate. Parsed from getPeerCertificate()'s
+    // DER, never getPeerX509Certificate(): on a dialled socket Node 20 takes the leaf out of the
+    // peer chain on that call (src/tls/identity.ts), which later checks of the socket would miss.
+    const cert = new X509Certificate((socket as TLSSocket).getPeerCertificate().raw);
     const urls = this.dir.peerUrlsOf(id) ?? [];
     if (!urls.some((u) => covers(cert, u))) {
       throw mismatch(memberName, id, `member ${fmtId(id)} has not published its name and the certificate covers none of its peer URL hosts (${urls.map((u) => u.host).join(', ') || 'none'})`);
     }
     return { memberName, serial };
   }
-}
-
-// Node 20 bug: on a CLIENT socket, getPeerX509Certificate() takes the leaf out of OpenSSL's peer
-// chain (X509Certificate::GetPeerCert: sk_X509_delete(ssl_certs, 0) when not a server), after
-// which getPeerCertificate() returns {} and a second getPeerX509Certificate() nothing (measured
-// on 20.20: identityFromSocket then fails with BadSubject on every dialled connection). So the
-// checks here see each socket through a view whose getPeerX509Certificate() parses the DER that
-// getPeerCertificate() returns, and never call the native one. The view inherits everything else
-// from the socket (authorized, getPeerCertificate, _handle), so it is still a TLSSocket to
-// identityFromSocket; one view per socket keeps identityFromSocket's per-socket cache working.
-const views = new WeakMap<TLSSocket, TLSSocket>();
-
-function certView(socket: unknown): unknown {
-  if (!(socket instanceof TLSSocket)) return socket; // identityFromSocket refuses it: NotTls
-  let v = views.get(socket);
-  if (v === undefined) {
-    let x509: X509Certificate | undefined;
-    v = Object.create(socket, {
-      getPeerX509Certificate: {
-        value: (): X509Certificate | undefined => {
-          if (x509 === undefined) {
-            const raw = socket.getPeerCertificate().raw as Buffer | undefined;
-            if (raw !== undefined && raw.length > 0) x509 = new X509Certificate(raw);
-          }
-          return x509;
-        },
-      },
-    }) as TLSSocket;
-    views.set(socket, v);
-  }
-  return v;
 }
 
 function mismatch(certName: string, id: NodeId, why: string): TransportError {
