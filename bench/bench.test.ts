@@ -215,12 +215,11 @@ test('--secure measures every started target plain and secure, plain ones first;
   ]);
   const only = parseOptions(['--security', 'secure', '--target', 'keyward'], '/repo');
   assert.deepEqual(only?.targets.map((t) => t.label), ['keyward-secure']);
-  assert.deepEqual(parseOptions(['--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward'], 'plain only by default');
+  assert.deepEqual(parseOptions(['--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward', 'keyward-secure'], 'both settings by default');
   assert.deepEqual(parseOptions(['--security', 'plain', '--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward']);
   assert.throws(() => parseOptions(['--secure', '--security', 'plain'], '/repo'), /exclude each other/);
   assert.throws(() => parseOptions(['--security', 'tls'], '/repo'), /unknown security setting "tls"/);
   assert.throws(() => parseOptions(['--security', 'secure', '--target', 'url:http://127.0.0.1:1'], '/repo'), /no plain setting/);
-  assert.throws(() => parseOptions(['--secure-peers', 'none'], '/repo'), /--secure-peers must be tls or plain/);
 });
 
 test('a plaintext keyward command gets --insecure only when it has an http:// URL and lacks the flag', () => {

@@ -405,7 +405,7 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
         members: opts.members,
         cwd: REPO_ROOT,
         startupTimeoutMs: timeoutMs,
-        ...(t.secure ? { scheme: 'https' as const, peerScheme: t.kind === 'keyward' && opts.securePeers === 'plain' ? ('http' as const) : ('https' as const) } : {}),
+        ...(t.secure ? { scheme: 'https' as const } : {}),
         ...(admin === undefined ? {} : { credentials: admin }),
         argv: (m) => (t.kind === 'etcd' ? etcd(m) : keyward(m, m, m.name)),
       });
@@ -413,8 +413,7 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
     } else {
       // One member: the same flags as a cluster member of one (etcd's single member is `bench`).
       const name = memberNames(t, opts)[0]!;
-      const peerScheme = t.secure && !(t.kind === 'keyward' && opts.securePeers === 'plain') ? 'https' : 'http';
-      const peerUrl = `${peerScheme}://127.0.0.1:${await freePort()}`;
+      const peerUrl = `${t.secure ? 'https' : 'http'}://127.0.0.1:${await freePort()}`;
       server = await launch({
         label: t.label,
         cwd: REPO_ROOT,
@@ -427,7 +426,7 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
           // The default command leaves the peer port at Keyward's default (127.0.0.1:2380, which a
           // test run or an etcd may hold): run it as a cluster of one on a free peer port instead.
           const defaulted = opts.keywardCmd.join(' ') === splitCommand(DEFAULT_KEYWARD_CMD).join(' ');
-          return defaulted ? keyward(m, m, name, splitCommand(DEFAULT_KEYWARD_CLUSTER_CMD)) : keyward(ctx, undefined, name);
+          return keyward(m, m, name, defaulted ? splitCommand(DEFAULT_KEYWARD_CLUSTER_CMD) : opts.keywardCmd);
         },
       });
     }
@@ -452,7 +451,8 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
 
 function checkKeywardEntry(opts: Options): void {
   const cmd = opts.keywardCmd;
-  const script = cmd[0] === 'node' ? cmd[1] : undefined;
+  // The script is the first word after node that is not a Node option (--cpu-prof …).
+  const script = cmd[0] === 'node' ? cmd.slice(1).find((w) => !w.startsWith('-')) : undefined;
   if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
     throw new StartupError(
       `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +
@@ -618,7 +618,6 @@ interface BenchResults {
     members: number;
     memory: boolean;
     security: string[];
-    securePeers: string;
   };
   ceiling: TargetResult | null;
   targets: TargetResult[];
@@ -675,7 +674,6 @@ async function main(): Promise<number> {
       members: opts.members,
       memory: opts.memory,
       security: opts.security,
-      securePeers: opts.securePeers,
     },
     ceiling: null,
     targets: [],

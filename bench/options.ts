@@ -48,8 +48,6 @@ export interface Options {
   memory: boolean;
   /** Which settings of Keyward and etcd are measured; each started target once per setting. */
   security: Security[];
-  /** Secure Keyward members' peer URLs: https (tls, default) or http (plain, for builds without peer TLS). */
-  securePeers: 'tls' | 'plain';
 }
 
 export const DEFAULT_KEYWARD_CMD =
@@ -76,14 +74,12 @@ started Keyward member and, when etcd is on PATH, a freshly started etcd in the 
 
   --target T            keyward | etcd | both | url:http://host:port, or a comma list of
                         those (default: both when etcd is on PATH, else keyward)
-  --security LIST       plain,secure (default plain): plain = http:// without auth; secure =
+  --security LIST       plain,secure (default both): plain = http:// without auth; secure =
                         mutual TLS on the client and peer ports (certificates from src/tls
                         CertStore in a temp dir) and auth on, load sent as a non-root user
                         with READWRITE on bench/; each Keyward/etcd target runs once per
                         setting, the secure ones labelled keyward-secure, etcd-secure
   --secure              the same as --security plain,secure
-  --secure-peers tls|plain  peer URLs of secure Keyward members (default tls; plain keeps the
-                        peer port on http:// for builds whose peers cannot do TLS yet)
   --members N           members per started cluster, Keyward's and etcd's (default 1);
                         connections are spread round-robin over the members
   --memory              instead of the throughput cells: load --keys keys (default
@@ -247,7 +243,6 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
         sequential: { type: 'boolean', default: false },
         security: { type: 'string' },
         secure: { type: 'boolean', default: false },
-        'secure-peers': { type: 'string', default: 'tls' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -261,13 +256,11 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
   if (v.secure && v.security !== undefined) throw new UsageError('--secure and --security exclude each other (--secure is --security plain,secure)');
   const security = v.secure
     ? [...SECURITIES]
-    : [...new Set(parseList('security', v.security ?? 'plain', (s): Security => {
+    : [...new Set(parseList('security', v.security ?? SECURITIES.join(','), (s): Security => {
         const sec = SECURITIES.find((x) => x === s);
         if (sec !== undefined) return sec;
         throw new UsageError(`unknown security setting ${JSON.stringify(s)} (${SECURITIES.join('|')})`);
       }))].sort((a, b) => SECURITIES.indexOf(a) - SECURITIES.indexOf(b));
-  const securePeers = v['secure-peers'];
-  if (securePeers !== 'tls' && securePeers !== 'plain') throw new UsageError(`--secure-peers must be tls or plain, got ${JSON.stringify(securePeers)}`);
   const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'), security);
   const connections = parseList('connections', v.connections, (s) => positiveNumber('connections', s, true));
   const members = positiveNumber('members', v.members, true);
@@ -308,6 +301,5 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     members,
     memory: v.memory,
     security,
-    securePeers,
   };
 }

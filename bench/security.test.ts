@@ -78,8 +78,7 @@ async function checkSecureTarget(server: ServerUnderTest, material: SecureMateri
   assert.ok(refused !== null, 'a connection without a client certificate must fail');
 }
 
-// todo until `keyward serve` listens with TLS on its client and peer ports (issue 5, parts B1/B2).
-test('secure Keyward member: CertStore certificates, auth bootstrap, user bench by its certificate (CN) over mutual TLS', { todo: 'keyward serve TLS listeners are not in yet' }, async () => {
+test('secure Keyward member: CertStore certificates, auth bootstrap, user bench by its certificate (CN) over mutual TLS', async () => {
   const material = SecureMaterial.create('keyward', ['m1']);
   cleanups.push(() => material.remove());
   const peerUrl = `https://127.0.0.1:${await freePort()}`;

@@ -330,9 +330,8 @@ export interface ClusterSpec {
   argv: (ctx: MemberContext) => string[];
   cwd: string;
   startupTimeoutMs: number;
-  /** Client port scheme (default http); peer URLs take `peerScheme` (default: the same). */
+  /** Client and peer URL scheme (default http). */
   scheme?: 'http' | 'https';
-  peerScheme?: 'http' | 'https';
   credentials?: Credentials;
 }
 
@@ -381,7 +380,7 @@ export async function launchCluster(spec: ClusterSpec): Promise<ServerUnderTest>
   const host = '127.0.0.1';
   const ports = await freePorts(spec.members * 2);
   const names = Array.from({ length: spec.members }, (_, k) => `m${k + 1}`);
-  const peerUrls = names.map((_, k) => `${spec.peerScheme ?? spec.scheme ?? 'http'}://${host}:${ports[2 * k + 1]!}`);
+  const peerUrls = names.map((_, k) => `${spec.scheme ?? 'http'}://${host}:${ports[2 * k + 1]!}`);
   const initialCluster = names.map((n, k) => `${n}=${peerUrls[k]!}`).join(',');
   const token = `bench-${spec.label}-${process.pid}-${++clusterSeq}`;
   const started = await Promise.allSettled(
