@@ -41,7 +41,13 @@ export type TransportErrorCode =
   /** A second concurrent snapshot from the same sender. */
   | 'Busy'
   /** The receiver is shutting down or the stream went idle. */
-  | 'Unavailable';
+  | 'Unavailable'
+  /** A call (call.ts) could not reach the peer: not a peer, no connection, or the connection failed before an answer. */
+  | 'Unreachable'
+  /** A call got no answer in time (the caller's deadline, or the receiver's for reading it and running its handler). */
+  | 'Timeout'
+  /** The receiver's handler for a call failed (a bug on that side: handlers answer refusals in their own bytes). */
+  | 'HandlerFailed';
 
 /** The one table from error code to the HTTP status a peer receiver answers with. */
 export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
@@ -66,6 +72,10 @@ export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
   LengthRequired: 411,
   Busy: 429,
   Unavailable: 503,
+  // Reported to the local caller only (nothing answers it), but every code has a status.
+  Unreachable: 503,
+  Timeout: 504,
+  HandlerFailed: 500,
 };
 
 const CODES = new Set<string>(Object.keys(HTTP_STATUS));

@@ -4,6 +4,7 @@
 export { Transport } from './transport.js';
 export type { TransportOptions, PeerTlsOptions, TransportLogger } from './options.js';
 export type { PeerIdentity } from './peer-identity.js';
+export type { CallHandler } from './call.js';
 export { SILENT_LOGGER } from './options.js';
 export type { Timers } from './timers.js';
 export { NODE_TIMERS } from './timers.js';

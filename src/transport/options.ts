@@ -51,6 +51,10 @@ export interface TransportOptions {
   maxMessageBytes?: number;
   /** Inbound cap for one snapshot body; also refused on the send side. Default 512 MiB. */
   maxSnapshotBytes?: number;
+  /** Cap for a call's request body and for its answer (call.ts), both directions. Default 64 KiB. */
+  maxCallBytes?: number;
+  /** Receiver: a call's body must arrive and its handler answer within this many ms, else 504 Timeout. Default 10 000. */
+  callTimeoutMs?: number;
   /** Per-peer send queue bounds; beyond either, messages are dropped and onUnreachable fires. Defaults 4096 messages, 64 MiB. */
   maxQueueMessages?: number;
   maxQueueBytes?: number;
@@ -103,6 +107,8 @@ export interface ResolvedOptions {
   readonly tls: PeerTlsOptions | undefined;
   readonly maxMessageBytes: number;
   readonly maxSnapshotBytes: number;
+  readonly maxCallBytes: number;
+  readonly callTimeoutMs: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
   readonly logger: TransportLogger;
@@ -175,6 +181,8 @@ export function resolveOptions(o: TransportOptions): ResolvedOptions {
     tls: o.tls,
     maxMessageBytes: positiveInt('maxMessageBytes', o.maxMessageBytes, 16 * 1024 * 1024),
     maxSnapshotBytes: positiveInt('maxSnapshotBytes', o.maxSnapshotBytes, 512 * 1024 * 1024),
+    maxCallBytes: positiveInt('maxCallBytes', o.maxCallBytes, 64 * 1024),
+    callTimeoutMs: positiveInt('callTimeoutMs', o.callTimeoutMs, 10_000),
     maxQueueMessages: positiveInt('maxQueueMessages', o.maxQueueMessages, 4096),
     maxQueueBytes: positiveInt('maxQueueBytes', o.maxQueueBytes, 64 * 1024 * 1024),
     logger: o.logger ?? SILENT_LOGGER,

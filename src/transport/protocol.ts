@@ -9,6 +9,10 @@
 //                        response body, so the sender's log says why.
 //   POST /raft/snapshot  one request per MsgSnap. Body: encoded message, then a big-endian CRC-32
 //                        of it. Content-Length is required. 204 once the message was handed to raft.
+//   POST /keyward/call   a request/response call for the member's own use (call.ts), e.g. a
+//                        lease renewal a follower forwards to the leader. Header X-Keyward-Call
+//                        names the handler; the body is opaque bytes (Content-Length required,
+//                        at most maxCallBytes); 200 with the handler's opaque answer.
 //
 // Every request carries these headers; a rejection answers with the status from errors.ts
 // HTTP_STATUS and names its code in X-Keyward-Error. Member and cluster IDs are lower-case hex,
@@ -22,15 +26,19 @@ export const PROTOCOL_VERSION = '1';
 
 export const STREAM_PATH = '/raft/stream';
 export const SNAPSHOT_PATH = '/raft/snapshot';
+export const CALL_PATH = '/keyward/call';
 
 export const H_PROTOCOL = 'x-keyward-protocol';
 export const H_CLUSTER = 'x-keyward-cluster-id';
 export const H_FROM = 'x-keyward-from';
 export const H_TO = 'x-keyward-to';
 export const H_ERROR = 'x-keyward-error';
+/** The handler a call is for (call.ts CALL_KIND). */
+export const H_CALL = 'x-keyward-call';
 
 export const STREAM_CONTENT_TYPE = 'application/vnd.keyward.raft-stream.v1';
 export const SNAPSHOT_CONTENT_TYPE = 'application/vnd.keyward.raft-snapshot.v1';
+export const CALL_CONTENT_TYPE = 'application/vnd.keyward.call.v1';
 
 /** Bytes of the CRC-32 trailer on a snapshot body. */
 export const SNAPSHOT_TRAILER_BYTES = 4;

@@ -11,6 +11,8 @@
 //      name became known) ends the stream
 //   4. body: every frame/body within its cap (413) and decodable (400); every message's `from`
 //      is the request's sender (403) and its `to` is us (421)
+//   5. calls (call.ts): handler kind known (404), Content-Length present (411) and within
+//      maxCallBytes (413), body and answer within callTimeoutMs (504)
 // A rejection never reaches raft and never throws out of the handler.
 
 import type * as http from 'node:http';
@@ -20,7 +22,8 @@ import { HTTP_STATUS, isTransportError, TransportError } from './errors.js';
 import { crc32, FrameReader } from './frames.js';
 import type { ResolvedOptions } from './options.js';
 import type { PeerIdentity } from './peer-identity.js';
-import { fmtId, H_CLUSTER, H_ERROR, H_FROM, H_PROTOCOL, H_TO, parseId, PROTOCOL_VERSION, SNAPSHOT_PATH, SNAPSHOT_TRAILER_BYTES, STREAM_PATH } from './protocol.js';
+import { CallServer } from './call.js';
+import { CALL_PATH, fmtId, H_CLUSTER, H_ERROR, H_FROM, H_PROTOCOL, H_TO, parseId, PROTOCOL_VERSION, SNAPSHOT_PATH, SNAPSHOT_TRAILER_BYTES, STREAM_PATH } from './protocol.js';
 
 /** What the receiver needs from its transport (owned here, implemented by Transport). */
 export interface ReceiverHost {
@@ -51,9 +54,12 @@ export class Receiver {
   private readonly streams = new Map<NodeId, Inbound>();
   private readonly snapshots = new Map<NodeId, Inbound>();
   private closed = false;
+  /** Handlers for calls (call.ts), registered by the transport's owner. */
+  readonly calls: CallServer;
 
   constructor(private readonly host: ReceiverHost) {
     this.opts = host.opts;
+    this.calls = new CallServer(this.opts, reject);
   }
 
   /** The http(s) 'request' listener. */
@@ -64,7 +70,7 @@ export class Receiver {
     let who: PeerIdentity | undefined;
     try {
       path = (req.url ?? '').split('?', 1)[0]!;
-      if (path !== STREAM_PATH && path !== SNAPSHOT_PATH) throw new TransportError('NotFound', `no endpoint ${path}`);
+      if (path !== STREAM_PATH && path !== SNAPSHOT_PATH && path !== CALL_PATH) throw new TransportError('NotFound', `no endpoint ${path}`);
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
         throw new TransportError('MethodNotAllowed', `${path} accepts POST only`);
@@ -80,6 +86,7 @@ export class Receiver {
     }
     try {
       if (path === STREAM_PATH) this.acceptStream(from, req, res, who);
+      else if (path === CALL_PATH) this.calls.accept(from, req, res, who);
       else this.acceptSnapshot(from, req, res);
     } catch (e) {
       // A bug of ours, not the peer's; an exception out of a 'request' listener would crash the member.

@@ -19,6 +19,8 @@ import type { Message, NodeId } from '../raft/index.js';
 import { encodeFrame, FRAME_HEADER_BYTES } from './codec.js';
 import type { ResolvedOptions, TransportOptions } from './options.js';
 import { checkMemberId, parseUrls, resolveOptions } from './options.js';
+import { CallClient, type CallHandler } from './call.js';
+import { TransportError } from './errors.js';
 import { PeerSender } from './peer.js';
 import { PeerAuthenticator } from './peer-identity.js';
 import type { PeerHost } from './peer.js';
@@ -37,6 +39,7 @@ export class Transport {
   private readonly onSnapshotStatus: (peerId: NodeId, ok: boolean) => void;
   private readonly peers = new Map<NodeId, PeerSender>();
   private readonly receiver: Receiver;
+  private readonly calls: CallClient;
   private servers: http.Server[] = [];
   /** Undo functions of reloader.attach, one per TLS listener. */
   private detachTls: (() => void)[] = [];
@@ -88,6 +91,7 @@ export class Transport {
       checkDialed: (socket, id) => (auth === null ? noTls() : auth.check(socket, id)),
     };
     this.receiver = new Receiver(this.host);
+    this.calls = new CallClient(this.opts);
     for (const [id, urls] of options.peers ?? []) this.addPeer(id, urls);
   }
 
@@ -212,6 +216,39 @@ export class Transport {
     p.enqueue(frame);
   }
 
+  /**
+   * Registers the handler for calls of `kind` from peers (call.ts): it gets the sending member
+   * (authenticated as for raft traffic) and the request bytes, and answers bytes. TypeError for a
+   * bad kind name or a second handler of one kind.
+   */
+  handle(kind: string, handler: CallHandler): void {
+    this.receiver.calls.register(kind, handler);
+  }
+
+  /**
+   * Calls the `kind` handler of peer `to` with `body` and resolves with its answer. Rejects with
+   * a TransportError when no answer came: Unreachable (not a peer, or no connection), Timeout
+   * (after timeoutMs), TooLarge, PeerCertificate / IdentityMismatch (the other end is not that
+   * member), or the code the peer refused with (NotFound for a kind it has no handler for).
+   */
+  call(to: NodeId, kind: string, body: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array> {
+    if (this.state !== 'running') return Promise.reject(new TransportError('Unavailable', 'the transport is not running'));
+    const p = this.peers.get(to);
+    if (p === undefined) return Promise.reject(new TransportError('Unreachable', `member ${fmtId(to)} is not a peer`));
+    const timeoutMs = Math.max(1, Math.ceil(opts.timeoutMs));
+    return this.calls.call(
+      {
+        id: to,
+        urls: p.peerUrls,
+        dialOptions: () => this.host.dialOptions(to),
+        checkDialed: (socket) => this.host.checkDialed(socket, to),
+      },
+      kind,
+      body,
+      timeoutMs,
+    );
+  }
+
   /** Adds a peer (TypeError for selfId or bad URLs). Adding a known peer updates its URLs. */
   addPeer(id: NodeId, urls: readonly string[]): void {
     checkMemberId('peer id', id);
@@ -222,6 +259,7 @@ export class Transport {
     const existing = this.peers.get(id);
     if (existing !== undefined) {
       existing.updateUrls(parsed);
+      this.calls.drop(id);
       return;
     }
     const p = new PeerSender(this.host, id, parsed);
@@ -239,6 +277,7 @@ export class Transport {
       return;
     }
     p.updateUrls(parsed);
+    this.calls.drop(id);
     this.opts.logger.info({ peer: fmtId(id), urls: parsed.map((u) => u.href) }, 'updated peer');
   }
 
@@ -250,6 +289,7 @@ export class Transport {
     this.removedPeers.add(id);
     this.unreachable.delete(id);
     void p.close(false);
+    this.calls.drop(id);
     this.receiver.dropPeer(id);
     this.opts.logger.info({ peer: fmtId(id) }, 'removed peer');
   }
@@ -278,6 +318,7 @@ export class Transport {
     if (this.starting !== null) await this.starting.catch(() => undefined);
     await Promise.all([...this.peers.values()].map((p) => p.close(true)));
     this.receiver.close();
+    this.calls.close();
     await this.closeServers();
     this.unreachable.clear();
     this.snapshotStatus.length = 0;
