@@ -27,9 +27,8 @@ const TOKEN = 'keyward-dev';
 const DATA_ROOT = resolve('cluster.keyward');
 const CERTS_DIR = join(DATA_ROOT, 'certs');
 const CLI = resolve('dist/src/cli/main.js');
-// The peer port stays plaintext (each member logs a warning) until peer mTLS is wired into
-// `keyward serve` (issue 5 part B2); then this becomes https.
-const PEER_SCHEME = 'http';
+// Peers talk mutual TLS with the peer certificates of the shared certs dir.
+const PEER_SCHEME = 'https';
 const MEMBERS = [
   { name: 'infra1', client: 2379, peer: 2380 },
   { name: 'infra2', client: 22379, peer: 22380 },

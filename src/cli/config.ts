@@ -68,12 +68,21 @@ export interface ServeConfig {
   authTokenTtl: number;
   /** Concurrent connections per client listener; beyond it new connections are closed at accept. */
   maxConnections: number;
+  /** Host names accepted in requests' Host header besides IP literals, localhost and this member's client URL hosts; `*`: any (etcd's --host-whitelist). */
+  hostWhitelist: string[];
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   name: { flag: 'name', kind: 'string', default: 'default', description: 'human-readable name for this member' },
+  // Resolved before the URL settings: their defaults are plaintext only with --insecure.
+  insecure: {
+    flag: 'insecure',
+    kind: 'bool',
+    default: 'false',
+    description: 'allow plaintext http:// client and peer URLs (logged as a warning per listener); auth then starts disabled',
+  },
   dataDir: {
     flag: 'data-dir',
     kind: 'string',
@@ -83,26 +92,26 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   listenClientUrls: {
     flag: 'listen-client-urls',
     kind: 'urls',
-    default: 'https://127.0.0.1:2379',
-    description: 'comma-separated URLs to listen on for client traffic',
+    default: (r) => `${r.insecure === true ? 'http' : 'https'}://127.0.0.1:2379`,
+    description: 'comma-separated URLs to listen on for client traffic (default: https://127.0.0.1:2379, http:// with --insecure)',
   },
   advertiseClientUrls: {
     flag: 'advertise-client-urls',
     kind: 'urls',
-    default: 'https://127.0.0.1:2379',
-    description: "comma-separated list of this member's client URLs to advertise",
+    default: (r) => `${r.insecure === true ? 'http' : 'https'}://127.0.0.1:2379`,
+    description: "comma-separated list of this member's client URLs to advertise (default: https://127.0.0.1:2379, http:// with --insecure)",
   },
   listenPeerUrls: {
     flag: 'listen-peer-urls',
     kind: 'urls',
-    default: 'http://127.0.0.1:2380',
-    description: 'comma-separated URLs to listen on for peer traffic',
+    default: (r) => `${r.insecure === true ? 'http' : 'https'}://127.0.0.1:2380`,
+    description: 'comma-separated URLs to listen on for peer traffic (default: https://127.0.0.1:2380, http:// with --insecure)',
   },
   initialAdvertisePeerUrls: {
     flag: 'initial-advertise-peer-urls',
     kind: 'urls',
-    default: 'http://127.0.0.1:2380',
-    description: "this member's peer URLs to advertise; with the cluster token they determine the member ID",
+    default: (r) => `${r.insecure === true ? 'http' : 'https'}://127.0.0.1:2380`,
+    description: "this member's peer URLs to advertise; with the cluster token they determine the member ID (default: https://127.0.0.1:2380, http:// with --insecure)",
   },
   initialClusterToken: {
     flag: 'initial-cluster-token',
@@ -113,7 +122,7 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   initialCluster: {
     flag: 'initial-cluster',
     kind: 'string',
-    default: (r) => `${r.name ?? 'default'}=${(r.initialAdvertisePeerUrls ?? ['http://127.0.0.1:2380']).join(',')}`,
+    default: (r) => `${r.name ?? 'default'}=${(r.initialAdvertisePeerUrls ?? [`${r.insecure === true ? 'http' : 'https'}://127.0.0.1:2380`]).join(',')}`,
     description: 'initial cluster configuration for bootstrapping: name=peerURL,... (default: ${name}=${initial-advertise-peer-urls})',
   },
   initialClusterState: {
@@ -165,12 +174,6 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     default: '5m',
     description: "how often the leader records leases' remaining TTLs through Raft, so restarts and elections do not renew them (Go duration)",
   },
-  insecure: {
-    flag: 'insecure',
-    kind: 'bool',
-    default: 'false',
-    description: 'allow plaintext http:// client and peer URLs (logged as a warning per listener); auth then starts disabled',
-  },
   certsDir: {
     flag: 'certs-dir',
     kind: 'string',
@@ -192,6 +195,12 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   peerTrustedCaFile: { flag: 'peer-trusted-ca-file', kind: 'path', default: undefined, description: 'CA that issues peer certificates (default: <certs-dir>/ca/peer-ca.crt)' },
   peerCrlFile: { flag: 'peer-crl-file', kind: 'path', default: undefined, description: 'CRL for peer certificates (default: <certs-dir>/ca/peer-ca.crl when it exists)' },
   peerClientCertAuth: { flag: 'peer-client-cert-auth', kind: 'bool', default: 'true', description: 'require a peer certificate from the peer CA on the peer port' },
+  hostWhitelist: {
+    flag: 'host-whitelist',
+    kind: 'names',
+    default: '',
+    description: "comma-separated host names accepted in the Host header besides IP addresses, localhost and this member's client URL hosts ('*' accepts any; a DNS-rebinding defence)",
+  },
   peerCertAllowedCn: {
     flag: 'peer-cert-allowed-cn',
     kind: 'names',
@@ -213,12 +222,8 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
   },
 };
 
-/**
- * URL settings whose http:// URLs are refused without --insecure. The peer URLs join this list
- * when peer mTLS is wired into the transport (issue 5, part B2); until then the peer port is
- * plaintext and logs a warning (serve.ts).
- */
-export const TLS_REQUIRED_URL_SETTINGS: ReadonlyArray<keyof ServeConfig> = ['listenClientUrls', 'advertiseClientUrls'];
+/** URL settings whose http:// URLs are refused without --insecure: no plaintext port by default. */
+export const TLS_REQUIRED_URL_SETTINGS: ReadonlyArray<keyof ServeConfig> = ['listenClientUrls', 'advertiseClientUrls', 'listenPeerUrls', 'initialAdvertisePeerUrls'];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -53,9 +53,6 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   // --certs-dir is a global option too (the client commands'), and commander gives a parent's
   // option to the parent even when it follows `serve`: take it from there when it was typed.
   if (flags['certs-dir'] === undefined && program.getOptionValueSource('certsDir') === 'cli') flags['certs-dir'] = program.opts<{ certsDir: string }>().certsDir;
-  // --certs-dir is a global option too (the client commands'), and commander gives a parent's
-  // option to the parent even when it follows `serve`: take it from there when it was typed.
-  if (flags['certs-dir'] === undefined && program.getOptionValueSource('certsDir') === 'cli') flags['certs-dir'] = program.opts<{ certsDir: string }>().certsDir;
   const config = resolveServeConfig(flags, process.env, opts['configFile']);
   const logger = createLogger(config.logLevel);
   let member: RunningMember | undefined;

@@ -99,7 +99,13 @@ export async function startMember(config: ServeConfig, logger: Logger, hooks: Me
   // Like etcd, serve clients once the member has joined the cluster's log (a leader is known and
   // this member's name and client URLs are published).
   await server.ready();
-  const api = createApi(server, { maxRequestBytes: config.maxRequestBytes, logger, clientIdentity: requestPrincipal });
+  const api = createApi(server, {
+    maxRequestBytes: config.maxRequestBytes,
+    logger,
+    clientIdentity: requestPrincipal,
+    hostWhitelist: config.hostWhitelist,
+    clientUrls: [...config.advertiseClientUrls, ...config.listenClientUrls],
+  });
   const listeners: HttpListener[] = [];
   const onHandshakeFailure = handshakeFailureLog(tlsLogger);
   try {

@@ -16,7 +16,7 @@ import {
 import { decodeConfChange, isRaftError } from '../raft/index.js';
 import { EtcdError } from '../wire/index.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
-import { ALL_SUB_DBS, RaftLogStore, Storage } from '../storage/index.js';
+import { ALL_SUB_DBS, RaftLogStore, Storage, prepareDataDir } from '../storage/index.js';
 import { Transport, type PeerTlsOptions, type TransportLogger } from '../transport/index.js';
 import { WatchHub, type WatchHubStats, type WatchStream, type WatchStreamOptions } from '../watch/index.js';
 import type {
@@ -315,11 +315,16 @@ export class KeywardServer {
         ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
       },
     );
+    // Followers forward lease renewals and time-to-live here when this member leads.
+    if (this.transport !== null) serveLeaseCalls(this.transport, this, opts.logger);
   }
 
   static async open(opts: ServerOptions): Promise<KeywardServer> {
     // One LMDB environment holds the Raft log and the state machine, so that persisting a Ready
     // and applying what it commits is one transaction with one fsync (Storage.batchSync).
+    // The data dir itself is checked too (0700, ours): the member dir alone would let a
+    // world-writable parent swap it (GUARANTEES A22).
+    prepareDataDir(opts.dataDir);
     const state = Storage.open(join(opts.dataDir, 'member'), { subDbs: ALL_SUB_DBS });
     let kv: KvStore | undefined;
     let log: LogStore | undefined;

@@ -25,7 +25,7 @@ interface ComposeFile {
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as ComposeFile;
 const MEMBERS = ['infra1', 'infra2', 'infra3'];
-const INITIAL_CLUSTER = 'infra1=http://infra1:2380,infra2=http://infra2:2380,infra3=http://infra3:2380';
+const INITIAL_CLUSTER = 'infra1=https://infra1:2380,infra2=https://infra2:2380,infra3=https://infra3:2380';
 
 /** `--flag=value` arguments of a member's command, by flag name. */
 function flags(args: readonly string[]): Map<string, string> {
@@ -97,9 +97,9 @@ test('docker-compose.yml: etcd-style static cluster flags with service DNS names
     assert.equal(f.get('name'), name);
     assert.equal(f.get('initial-cluster'), INITIAL_CLUSTER, name);
     assert.equal(f.get('initial-cluster-state'), 'new');
-    assert.equal(f.get('initial-advertise-peer-urls'), `http://${name}:2380`);
+    assert.equal(f.get('initial-advertise-peer-urls'), `https://${name}:2380`);
     assert.equal(f.get('advertise-client-urls'), `https://${name}:2379`);
-    assert.equal(f.get('listen-peer-urls'), 'http://0.0.0.0:2380');
+    assert.equal(f.get('listen-peer-urls'), 'https://0.0.0.0:2380');
     assert.equal(f.get('listen-client-urls'), 'https://0.0.0.0:2379');
     assert.equal(f.has('insecure'), false, 'secure: no --insecure');
     // Its own entry in the initial cluster is the peer URL it advertises.
@@ -138,7 +138,7 @@ function dryRun(): DryRunMember[] {
 test('npm run cluster: infra1..3 on loopback with the same flags as the compose members', () => {
   const members = dryRun();
   assert.deepEqual(members.map((m) => m.name), MEMBERS);
-  const loopbackCluster = 'infra1=http://127.0.0.1:2380,infra2=http://127.0.0.1:22380,infra3=http://127.0.0.1:32380';
+  const loopbackCluster = 'infra1=https://127.0.0.1:2380,infra2=https://127.0.0.1:22380,infra3=https://127.0.0.1:32380';
   members.forEach((m, i) => {
     const f = flags(m.command);
     const client = [2379, 22379, 32379][i];
@@ -148,8 +148,8 @@ test('npm run cluster: infra1..3 on loopback with the same flags as the compose 
     assert.equal(f.get('listen-client-urls'), `https://127.0.0.1:${client}`);
     assert.equal(f.get('advertise-client-urls'), `https://127.0.0.1:${client}`);
     assert.match(f.get('certs-dir') ?? '', /cluster\.keyward\/certs$/);
-    assert.equal(f.get('listen-peer-urls'), `http://127.0.0.1:${peer}`);
-    assert.equal(f.get('initial-advertise-peer-urls'), `http://127.0.0.1:${peer}`);
+    assert.equal(f.get('listen-peer-urls'), `https://127.0.0.1:${peer}`);
+    assert.equal(f.get('initial-advertise-peer-urls'), `https://127.0.0.1:${peer}`);
     assert.equal(f.get('initial-cluster'), loopbackCluster);
     assert.equal(f.get('initial-cluster-state'), 'new');
     assert.equal(f.get('initial-cluster-token'), 'keyward-dev');

@@ -26,8 +26,8 @@ export interface SlotOptions {
   /**
    * Secure members sharing one certs dir (`<dir>/certs`, made by CertStore.init for every slot
    * before any starts, as an operator would with `keyward certs init`): https client URLs, auth
-   * bootstrapped. The peer port stays plaintext until peer mTLS is wired (issue 5 part B2):
-   * peerScheme switches it then.
+   * bootstrapped, peers over mutual TLS with their peer certificates (peerScheme 'http' keeps a
+   * secure cluster's peer port plaintext, for tests of that refusal).
    */
   secure?: boolean;
   peerScheme?: 'http' | 'https';
@@ -37,7 +37,7 @@ export interface SlotOptions {
 export async function processSlots(n: number, dir: TmpDir, prefix: string, opts: SlotOptions = {}): Promise<ProcessSlot[]> {
   const out: ProcessSlot[] = [];
   const clientScheme = opts.secure === true ? 'https' : 'http';
-  const peerScheme = opts.peerScheme ?? 'http';
+  const peerScheme = opts.peerScheme ?? clientScheme;
   for (let i = 0; i < n; i++) {
     out.push({
       name: `${prefix}${i}`,

@@ -47,8 +47,7 @@ export function baseServeArgs(dataDir: string, opts: StartOptions = {}): string[
   if (opts.secure === undefined) {
     return ['serve', '--insecure', '--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0'];
   }
-  // The peer port stays plaintext until peer mTLS is wired (issue 5 part B2).
-  return ['serve', '--certs-dir', opts.secure.certsDir, '--data-dir', dataDir, '--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--listen-peer-urls', 'http://127.0.0.1:0'];
+  return ['serve', '--certs-dir', opts.secure.certsDir, '--data-dir', dataDir, '--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0', '--listen-peer-urls', 'https://127.0.0.1:0'];
 }
 
 export function keywardArgs(args: string[]): string[] {

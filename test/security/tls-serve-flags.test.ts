@@ -19,13 +19,13 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 /** `keyward serve` that must fail at start: its exit code and stderr; the data dir must not appear. */
 async function refusedStart(name: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   const dataDir = dir.sub(`data-${name}`);
-  const r = await runKeyward(['serve', '--data-dir', dataDir, '--certs-dir', dir.sub(`certs-${name}`), '--listen-peer-urls', 'http://127.0.0.1:0', ...args]);
+  const r = await runKeyward(['serve', '--data-dir', dataDir, '--certs-dir', dir.sub(`certs-${name}`), '--listen-peer-urls', 'https://127.0.0.1:0', ...args]);
   assert.equal(existsSync(dataDir), false, `${name}: the data dir was not created`);
   return { code: r.code, stderr: r.stderr };
 }
 
-test('A19: an http:// client URL without --insecure is refused at start: exit 2, naming the URL and --insecure', async () => {
-  for (const flag of ['--listen-client-urls', '--advertise-client-urls']) {
+test('A19: an http:// client or peer URL without --insecure is refused at start: exit 2, naming the URL and --insecure', async () => {
+  for (const flag of ['--listen-client-urls', '--advertise-client-urls', '--listen-peer-urls', '--initial-advertise-peer-urls']) {
     const r = await refusedStart(`http${flag}`, [flag, 'http://127.0.0.1:0']);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `keyward: invalid configuration: ${flag}: "http://127.0.0.1:0" is plaintext; use https:// (the default), or pass --insecure to allow plaintext\n`);
@@ -39,7 +39,9 @@ test('A19: an http:// client URL without --insecure is refused at start: exit 2,
 test('unusable TLS files are a clear error before anything is created: exit 2 naming the flags', async () => {
   const { init } = writeTestPki(dir.sub('pki'), ['m1']);
   const server = init.members[0]!.server;
-  const tlsFlags = (cert: string, key: string, ca: string): string[] => ['--name', 'm1', '--cert-file', cert, '--key-file', key, '--trusted-ca-file', ca, '--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0'];
+  const peer = init.members[0]!.peer;
+  const peerFlags = ['--peer-cert-file', peer.cert, '--peer-key-file', peer.key, '--peer-trusted-ca-file', init.peerCa.cert];
+  const tlsFlags = (cert: string, key: string, ca: string): string[] => ['--name', 'm1', '--cert-file', cert, '--key-file', key, '--trusted-ca-file', ca, ...peerFlags, '--listen-client-urls', 'https://127.0.0.1:0', '--advertise-client-urls', 'https://127.0.0.1:0'];
 
   const missingKey = await refusedStart('missing-key', tlsFlags(server.cert, dir.sub('nope.key'), init.clientCa.cert));
   assert.equal(missingKey.code, 2);
@@ -81,7 +83,9 @@ test('explicit --cert-file/--key-file/--trusted-ca-file are used as given, and n
   const { init } = writeTestPki(dir.sub('pki-explicit'), ['m1']);
   const m1 = init.members[0]!;
   const unused = dir.sub('certs-unused');
-  const m = await startMemberProcess(dir.sub('data-explicit'), ['--name', 'm1', '--cert-file', m1.server.cert, '--key-file', m1.server.key, '--trusted-ca-file', init.clientCa.cert], {}, { secure: { certsDir: unused } });
+  const explicit = ['--name', 'm1', '--cert-file', m1.server.cert, '--key-file', m1.server.key, '--trusted-ca-file', init.clientCa.cert];
+  const explicitPeer = ['--peer-cert-file', m1.peer.cert, '--peer-key-file', m1.peer.key, '--peer-trusted-ca-file', init.peerCa.cert];
+  const m = await startMemberProcess(dir.sub('data-explicit'), [...explicit, ...explicitPeer], {}, { secure: { certsDir: unused } });
   const root = { ca: init.clientCa.cert, cert: init.admin.cert, key: init.admin.key };
   const put = await callTls(m.url, '/v3/kv/put', { key: b64('explicit'), value: b64('1') }, root);
   assert.equal(put.status, 200, put.text);

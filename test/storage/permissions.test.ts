@@ -168,7 +168,7 @@ test('A22: keyward serve exits non-zero with a clear message on a loose member d
   });
 });
 
-test('A22: keyward serve refuses a loose top-level data dir', { todo: 'KeywardServer.open must call prepareDataDir(opts.dataDir) before Storage.open (src/server, not storage)' }, async () => {
+test('A22: keyward serve refuses a loose top-level data dir', async () => {
   await withTmpDir(async (tmp) => {
     const dataDir = tmp.sub('data');
     mkdirSync(dataDir, { mode: 0o700 });
