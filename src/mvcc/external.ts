@@ -7,7 +7,7 @@
 // applied index: a crash can never leave a key attached to a lease that does not exist, nor a
 // lease revoked while its keys live on.
 import type { WriteTxn } from '../storage/index.js';
-import type { ResponseHeader } from '../wire/index.js';
+import type { DeleteRangeRequest, PutRequest, ResponseHeader, TxnRequest } from '../wire/index.js';
 
 /**
  * The lease table as the key space sees it: a put with a lease checks that the lease exists
@@ -37,6 +37,11 @@ export interface ExternalContext {
    * Returns how many were deleted.
    */
   deleteKeys(keys: readonly Uint8Array[]): number;
+  /**
+   * Deletes every live key in [key, rangeEnd) (etcd's range form: empty rangeEnd = the key alone)
+   * at the same one revision as deleteKeys (a tenant deletion). Returns how many were deleted.
+   */
+  deleteRange(key: Uint8Array, rangeEnd: Uint8Array): number;
 }
 
 /**
@@ -52,4 +57,42 @@ export interface ExternalChange {
 export interface ExternalResponse {
   header: ResponseHeader;
   value: unknown;
+}
+
+/**
+ * Storage accounting beside the key space (tenant usage and quotas), declared here so mvcc knows
+ * nothing of tenants: the server implements it. For every entry of a batch mvcc asks `begin` for a
+ * session; a session hears every key change of that entry (value lengths before and after) and,
+ * once the entry has executed and before it counts as applied, `finish` either records what it
+ * heard (writing through `txn`) or refuses the entry. A refused entry is undone completely (see
+ * undo.ts): no key, event, lease attachment or revision of it remains, and its result is the
+ * refusal.
+ *
+ * Only key-space requests may be refused (a quota can only be exceeded by a put): external
+ * changes (lease revokes, tenant deletions) only delete keys, so `finish` refusing one is a bug and
+ * fails the batch.
+ */
+export interface UsageObserver {
+  /** A session for one entry, or undefined when none of its changes need accounting. */
+  begin(request: ObservedRequest): UsageSession | undefined;
+}
+
+/** What `begin` is shown: the key-space request, or `external` for another module's change. */
+export type ObservedRequest =
+  | { type: 'put'; put: PutRequest }
+  | { type: 'deleteRange'; deleteRange: DeleteRangeRequest }
+  | { type: 'txn'; txn: TxnRequest }
+  | { type: 'compaction' }
+  | { type: 'external' };
+
+export interface UsageSession {
+  /**
+   * Whether `finish` may refuse: mvcc then keeps what the entry overwrites so it can undo it
+   * (one extra read per storage write, spent only on entries that can hit a limit).
+   */
+  readonly mayRefuse: boolean;
+  /** One key changed: value lengths before and after (undefined = absent on that side). */
+  keyChanged(key: Uint8Array, before: number | undefined, after: number | undefined): void;
+  /** After the entry executed: a refusal (only when mayRefuse), or undefined once recorded through `txn`. */
+  finish(txn: WriteTxn): ExternalRejection | undefined;
 }

@@ -30,7 +30,8 @@ import { Writer } from './writer.js';
 import { readHistory, type ChangeEvent, type HistoryPage } from './events.js';
 import { equalBytes } from './bytes.js';
 import { DEFAULT_MAX_TXN_OPS, validateDeleteRange, validatePut, validateRange, validateTxn } from './validate.js';
-import type { ExternalChange, ExternalRejection, ExternalResponse, LeaseAttachments } from './external.js';
+import type { ExternalChange, ExternalRejection, ExternalResponse, LeaseAttachments, ObservedRequest, UsageObserver } from './external.js';
+import { UndoLog } from './undo.js';
 
 export type WriteRequest =
   | { type: 'put'; put: PutRequest }
@@ -81,16 +82,20 @@ export interface KvStoreOptions {
   storage?: StorageOptions;
   /** The lease table: puts check their lease and keys are attached and detached. Absent: unchecked. */
   leases?: LeaseAttachments;
+  /** Storage accounting (tenant usage and quotas): hears every key change, may refuse an entry. */
+  usage?: UsageObserver;
 }
 
 const FRESH: MetaState = { appliedIndex: 0, currentRevision: 1, compactRevision: -1 };
 const SKIPPED: WriteResult = { ok: false, skipped: true };
+const EXTERNAL: ObservedRequest = { type: 'external' };
 
 export class KvStore {
   private readonly tables: Tables;
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
   private readonly leases: LeaseAttachments | undefined;
+  private readonly usage: UsageObserver | undefined;
   private applying = false;
   private inflight: Promise<ApplyResult> | undefined;
   private metaCache: { bytes: Uint8Array; state: MetaState } | undefined;
@@ -104,6 +109,7 @@ export class KvStore {
     this.maxTxnOps = opts.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
     if (!Number.isSafeInteger(this.maxTxnOps) || this.maxTxnOps < 1) throw new TypeError('maxTxnOps must be a positive integer');
     this.leases = opts.leases;
+    this.usage = opts.usage;
     this.tables = {
       kv: storage.table(SUB_DBS.mvccKv),
       latest: storage.table(SUB_DBS.mvccLatest),
@@ -271,12 +277,21 @@ export class KvStore {
         applied = true;
         continue;
       }
-      const writer = new Writer(this.tables, txn, state, this.leases);
+      const request = entry.request;
+      const session = this.usage?.begin(request.type === 'external' ? EXTERNAL : request);
+      // Only key-space requests may be refused after executing (external.ts, UsageObserver).
+      const undo = session !== undefined && session.mayRefuse && request.type !== 'external' ? new UndoLog(txn) : undefined;
+      const writer = new Writer(this.tables, undo ?? txn, state, this.leases, session);
       try {
-        const request = entry.request;
         if (request.type === 'external') {
-          const out = request.external.apply({ txn: writer.externalTxn, deleteKeys: (keys) => writer.deleteKeys(keys) });
+          const out = request.external.apply({
+            txn: writer.externalTxn,
+            deleteKeys: (keys) => writer.deleteKeys(keys),
+            deleteRange: (key, rangeEnd) => writer.deleteRangeKeys(key, rangeEnd),
+          });
           if (out.ok) {
+            const refusal = session?.finish(writer.externalTxn);
+            if (refusal !== undefined) throw new Error(`mvcc: usage refused external entry ${entry.index} (${refusal.code}); external changes only delete keys`);
             results.push({ ok: true, response: { header: header(writer.readRev), value: out.value } });
             events.push(writer.events);
           } else {
@@ -286,6 +301,17 @@ export class KvStore {
           }
         } else {
           const response = this.execute(writer, request);
+          const refusal = session?.finish(writer.externalTxn);
+          if (refusal !== undefined) {
+            if (undo === undefined) throw new Error(`mvcc: usage refused entry ${entry.index} (${refusal.code}) though it said it would not`);
+            // The refusal is decided on what the entry did; taking it back leaves no trace of it.
+            undo.rollback();
+            results.push({ ok: false, skipped: false, error: refusal });
+            events.push([]);
+            state.appliedIndex = entry.index;
+            applied = true;
+            continue;
+          }
           results.push({ ok: true, response });
           events.push(writer.events);
         }

@@ -30,7 +30,7 @@ import { encodeEntry, entriesUpTo, LIVE, TOMBSTONE } from './keyindex.js';
 import { Reader, bounds, header, toKeyValue, type Tables } from './reader.js';
 import { byteKey, compareBytes } from './bytes.js';
 import type { ChangeEvent } from './events.js';
-import type { LeaseAttachments } from './external.js';
+import type { LeaseAttachments, UsageSession } from './external.js';
 
 /** Changes of one request: all writes share revision `beginRev + 1`, subs in op order. */
 export class Writer {
@@ -48,6 +48,8 @@ export class Writer {
     private readonly state: MetaState,
     /** Absent: leases are not checked nor tracked (a bare store in tests). */
     private readonly leases?: LeaseAttachments,
+    /** Hears every key change of this request (storage accounting); absent: nobody does. */
+    private readonly usage?: UsageSession,
   ) {
     this.beginRev = state.currentRevision;
     this.reader = new Reader(t);
@@ -213,6 +215,7 @@ export class Writer {
     this.write(this.t.latest, req.key, revBytes);
     this.write(this.t.keyrevs, encodeEntry(req.key, rev, sub), LIVE);
     this.moveLease(req.key, prev?.lease ?? 0n, rec.lease);
+    this.usage?.keyChanged(req.key, prev?.value.length, rec.value.length);
     const prevKv = prev ? toKeyValue(prev) : undefined;
     this.events.push({ type: 'put', kv: toKeyValue(rec), prevKv });
     return { header: header(rev), prevKv: req.prevKv ? prevKv : undefined };
@@ -245,6 +248,11 @@ export class Writer {
     return n;
   }
 
+  /** Deletes every live key in [key, rangeEnd) at this request's one revision; returns how many. */
+  deleteRangeKeys(key: Uint8Array, rangeEnd: Uint8Array): number {
+    return this.execDeleteRange({ key, rangeEnd, prevKv: false }).deleted;
+  }
+
   /** Tombstones one live key at the next sub-revision; returns its previous KeyValue. */
   private deleteRecord(prev: StoredRecord): KeyValue {
     const rev = this.beginRev + 1;
@@ -263,6 +271,7 @@ export class Writer {
     this.remove(this.t.latest, prev.key);
     this.write(this.t.keyrevs, encodeEntry(prev.key, rev, sub), TOMBSTONE);
     this.moveLease(prev.key, prev.lease, 0n);
+    this.usage?.keyChanged(prev.key, prev.value.length, undefined);
     const prevKv = toKeyValue(prev);
     this.events.push({ type: 'delete', kv: toKeyValue(tomb), prevKv });
     return prevKv;
