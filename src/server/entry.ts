@@ -17,6 +17,7 @@
 // put payload: [0] flags (1 prevKv, 2 ignoreValue, 4 ignoreLease), [1..9) lease (i64),
 //              [9..13) key length (u32), key, value (the rest).
 // lease payload: src/lease's op codec (grant, revoke or checkpoint, binary).
+// tenant payload: src/tenants' op codec (create, suspend, resume, setQuotas, delete; versioned JSON).
 //
 // A committed entry that does not decode is corruption, not input: decoding throws a plain Error
 // and the member stops (every replica would hit the same bytes).
@@ -24,6 +25,7 @@
 import { decodeAuthOp, encodeAuthOp, type AuthOp } from '../auth/index.js';
 import { decodeLeaseOp, encodeLeaseOp, type LeaseOp } from '../lease/index.js';
 import type { WriteRequest } from '../mvcc/index.js';
+import { decodeTenantOp, encodeTenantOp, type TenantOp } from '../tenants/index.js';
 import {
   CompactionRequestCodec,
   DeleteRangeRequestCodec,
@@ -51,6 +53,8 @@ const enum EntryKind {
   Lease = 7,
   /** A change of users, roles, permissions or the auth switch (src/auth's op codec). */
   Auth = 8,
+  /** A change of the tenant table (src/tenants' op codec); a delete also removes the tenant's keys, leases and principals. */
+  Tenant = 9,
 }
 
 export interface RequestId {
@@ -74,7 +78,8 @@ export type EntryBody =
   | { kind: 'publish'; publish: PublishPayload }
   | { kind: 'memberUpdate'; update: MemberUpdatePayload }
   | { kind: 'lease'; op: LeaseOp }
-  | { kind: 'auth'; op: AuthOp };
+  | { kind: 'auth'; op: AuthOp }
+  | { kind: 'tenant'; op: TenantOp };
 
 /** Who a request was authorized for at the edge, and at which auth revision. */
 export interface AuthStamp {
@@ -146,6 +151,8 @@ export function encodeEntry(id: RequestId, body: EntryBody, stamp?: AuthStamp): 
       return withBytes(EntryKind.Lease, id, encodeLeaseOp(body.op), stamp);
     case 'auth':
       return withBytes(EntryKind.Auth, id, encodeAuthOp(body.op), stamp);
+    case 'tenant':
+      return withBytes(EntryKind.Tenant, id, encodeTenantOp(body.op), stamp);
   }
 }
 
@@ -245,6 +252,8 @@ function decodeBody(data: Uint8Array, dv: DataView, at: number, id: RequestId): 
       return { id, body: { kind: 'lease', op: decodeLeaseOp(payload) } };
     case EntryKind.Auth:
       return { id, body: { kind: 'auth', op: decodeAuthOp(payload) } };
+    case EntryKind.Tenant:
+      return { id, body: { kind: 'tenant', op: decodeTenantOp(payload) } };
     default:
       throw new Error(`server: unknown log entry kind ${data[1]}`);
   }

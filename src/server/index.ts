@@ -11,3 +11,45 @@ export { LeaseError } from '../lease/index.js';
 export { AuthError } from '../auth/index.js';
 export type { Principal, RequestAuth, AuditLogger } from './auth.js';
 export type { AuthService } from './auth-service.js';
+// Tenants: the api translates keys at the edge and applies the per-member limits with these, so it
+// keeps importing only `server` and `wire` (docs/tenancy-plan.md).
+export {
+  TenantError,
+  isTenantError,
+  validTenantId,
+  tenantPrefix,
+  UNLIMITED_QUOTAS,
+  QUOTA_FIELDS,
+  KeyMapper,
+  rangeRequestToInternal,
+  putRequestToInternal,
+  deleteRangeRequestToInternal,
+  compareToInternal,
+  requestOpToInternal,
+  txnRequestToInternal,
+  watchCreateToInternal,
+  keyValueToExternal,
+  rangeResponseToExternal,
+  putResponseToExternal,
+  deleteRangeResponseToExternal,
+  responseOpToExternal,
+  txnResponseToExternal,
+  watchEventToExternal,
+  watchResponseToExternal,
+  leaseTimeToLiveResponseToExternal,
+  TenantRateLimiter,
+  TenantConcurrency,
+} from '../tenants/index.js';
+export type {
+  TenantErrorCode,
+  TenantLimit,
+  TenantQuotas,
+  TenantUsage,
+  TenantRecord,
+  TenantStatus,
+  KeyRange,
+  TenantRateLimiterOptions,
+  ConcurrencyKind,
+  Acquired,
+} from '../tenants/index.js';
+export type { TenantInfo } from './tenants.js';

@@ -15,6 +15,8 @@ import {
 } from '../mvcc/index.js';
 import { decodeConfChange, isRaftError } from '../raft/index.js';
 import { EtcdError } from '../wire/index.js';
+import { TenantError, UNLIMITED_QUOTAS, validTenantId, validateQuotas, type TenantOp, type TenantQuotas, type TenantRecord } from '../tenants/index.js';
+import { TenantManager, type TenantChangeValue, type TenantInfo } from './tenants.js';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState, Storage as RaftStorage } from '../raft/index.js';
 import { ALL_SUB_DBS, RaftLogStore, Storage, prepareDataDir } from '../storage/index.js';
 import { Transport, type PeerTlsOptions, type TransportLogger } from '../transport/index.js';
@@ -199,6 +201,8 @@ export class KeywardServer {
   private readonly authz: AuthManager;
   /** etcd's /v3/auth/* operations. */
   readonly auth: AuthService;
+  /** Tenant records, usage and quotas, lease ownership; tenant ops and deletion at apply. */
+  private readonly tenants: TenantManager;
 
   private constructor(
     private readonly opts: ServerOptions,
@@ -208,7 +212,9 @@ export class KeywardServer {
     private readonly log: LogStore,
     bootstrap: { voters: bigint[]; clusterId: bigint } | null,
     tokens: TokenService,
+    tenants: TenantManager,
   ) {
+    this.tenants = tenants;
     this.memberId = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
     this.clusterIdValue = members.clusterId() ?? bootstrap?.clusterId ?? clusterIdFor([this.memberId]);
     const tickMs = opts.heartbeatIntervalMs ?? 100;
@@ -315,6 +321,7 @@ export class KeywardServer {
         ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
       },
     );
+    this.tenants.wire({ auth: this.authz.table, leases: this.leases.table });
     // Followers forward lease renewals and time-to-live here when this member leads.
     if (this.transport !== null) serveLeaseCalls(this.transport, this, opts.logger);
   }
@@ -329,7 +336,9 @@ export class KeywardServer {
     let kv: KvStore | undefined;
     let log: LogStore | undefined;
     try {
-      kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps, leases: new LeaseTable(state) });
+      // Tenant usage and quotas are decided inside mvcc's apply (src/server/tenants.ts).
+      const tenants = new TenantManager(state);
+      kv = KvStore.inStorage(state, { maxTxnOps: opts.maxTxnOps, leases: new LeaseTable(state), usage: tenants.usageObserver });
       const members = new MemberStore(state);
       log = RaftLogStore.inStorage(state);
       const self = memberIdFor(opts.advertisePeerUrls, opts.clusterToken);
@@ -356,7 +365,7 @@ export class KeywardServer {
         audience: `keyward:${memberIdFor([], opts.clusterToken).toString(16)}`,
         ttlSeconds: opts.authTokenTtlSeconds ?? 300,
       });
-      const server = new KeywardServer(opts, state, kv, members, log, bootstrap, tokens);
+      const server = new KeywardServer(opts, state, kv, members, log, bootstrap, tokens, tenants);
       await server.start(initial);
       return server;
     } catch (err) {
@@ -537,6 +546,98 @@ export class KeywardServer {
       await sleep(Math.max(10, this.electionMs / 4));
     }
     return { header: this.header(this.kv.currentRevision) };
+  }
+
+  // ---- tenants ----------------------------------------------------------------------------
+  // Cluster administrators only, except tenantGet, which a principal of that tenant may ask too.
+  // Changes go through the log (entry kind 'tenant') and are answered once applied here.
+
+  async tenantCreate(req: { id: string; quotas?: Partial<TenantQuotas> }, auth?: RequestAuth): Promise<{ header: ResponseHeader; tenant: TenantInfo }> {
+    this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    const quotas = checkedQuotas({ ...UNLIMITED_QUOTAS }, req.quotas);
+    const { header, value } = await this.proposeTenant({ type: 'create', id: checkedTenantId(req.id), quotas }, stamp, auth);
+    return { header, tenant: value.info };
+  }
+
+  /** A partial update: fields left out keep the tenant's current quotas (read linearizably first). */
+  async tenantSetQuotas(req: { id: string; quotas: Partial<TenantQuotas> }, auth?: RequestAuth): Promise<{ header: ResponseHeader; tenant: TenantInfo }> {
+    this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    const id = checkedTenantId(req.id);
+    await this.readBarrier();
+    const current = this.tenants.table.get(id);
+    if (current === undefined) throw new TenantError('TENANT_NOT_FOUND');
+    const quotas = checkedQuotas(current.quotas, req.quotas);
+    const { header, value } = await this.proposeTenant({ type: 'setQuotas', id, quotas }, stamp, auth);
+    return { header, tenant: value.info };
+  }
+
+  async tenantSuspend(req: { id: string }, auth?: RequestAuth): Promise<{ header: ResponseHeader; tenant: TenantInfo }> {
+    this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    const { header, value } = await this.proposeTenant({ type: 'suspend', id: checkedTenantId(req.id) }, stamp, auth);
+    return { header, tenant: value.info };
+  }
+
+  async tenantResume(req: { id: string }, auth?: RequestAuth): Promise<{ header: ResponseHeader; tenant: TenantInfo }> {
+    this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    const { header, value } = await this.proposeTenant({ type: 'resume', id: checkedTenantId(req.id) }, stamp, auth);
+    return { header, tenant: value.info };
+  }
+
+  /** Deletes the tenant's keys (one revision), leases, users and roles, and its record: one entry. */
+  async tenantDelete(req: { id: string }, auth?: RequestAuth): Promise<{ header: ResponseHeader; deleted: number }> {
+    this.assertServing();
+    const stamp = this.authz.authorizeAdmin(auth);
+    const { header, value } = await this.proposeTenant({ type: 'delete', id: checkedTenantId(req.id) }, stamp, auth);
+    return { header, deleted: value.deleted };
+  }
+
+  /** Linearizable. A missing tenant is TENANT_NOT_FOUND for an administrator, forbidden for anyone else. */
+  async tenantGet(req: { id: string }, auth?: RequestAuth): Promise<{ header: ResponseHeader; tenant: TenantInfo }> {
+    this.assertServing();
+    const check: AuthCheck = (c, u) => {
+      if (auth?.principal?.tenant !== req.id) c.checkAdmin(u);
+    };
+    this.authz.authorize(auth, check);
+    const id = checkedTenantId(req.id);
+    await this.readBarrier();
+    // Again after the barrier, as range does: a revocation committed before the read is seen.
+    this.authz.authorize(auth, check);
+    const tenant = this.tenants.info(id);
+    if (tenant === undefined) throw new TenantError('TENANT_NOT_FOUND');
+    return { header: this.header(this.kv.currentRevision), tenant };
+  }
+
+  /** Linearizable; every tenant in id order. */
+  async tenantList(auth?: RequestAuth): Promise<{ header: ResponseHeader; tenants: TenantInfo[] }> {
+    this.assertServing();
+    this.authz.authorizeAdmin(auth);
+    await this.readBarrier();
+    this.authz.authorizeAdmin(auth);
+    return { header: this.header(this.kv.currentRevision), tenants: this.tenants.list() };
+  }
+
+  /** The tenant's record as applied on this member, for the edge's per-request limits. Sync, not linearizable. */
+  tenantRecord(id: string): TenantRecord | undefined {
+    return this.tenants.record(id);
+  }
+
+  /** A tenant op through the log, audited, answered when applied here. */
+  private async proposeTenant(op: TenantOp, stamp: AuthStamp, auth: RequestAuth | undefined): Promise<{ header: ResponseHeader; value: TenantChangeValue }> {
+    const audit = { action: `tenant.${op.type}`, user: auth?.principal?.user, remote: auth?.remote, tenant: op.id };
+    this.authz.record({ ...audit, outcome: 'proposed' });
+    try {
+      const res = (await this.proposeEntry({ kind: 'tenant', op }, stamp)) as ExternalResponse;
+      const value = res.value as TenantChangeValue;
+      this.authz.record({ ...audit, outcome: value.changed ? 'applied' : 'unchanged' });
+      return { header: this.header(res.header.revision), value };
+    } catch (e) {
+      this.authz.record({ ...audit, outcome: 'refused', code: (e as { code?: unknown }).code });
+      throw e;
+    }
   }
 
   // ---- watch ------------------------------------------------------------------------------
@@ -779,7 +880,7 @@ export class KeywardServer {
     const ops: MemberOp[] = [];
     const adminDone: bigint[] = [];
     // Lease entries and this leader's promotion, in log order, for the lessor once committed.
-    const leaseEvents: Array<{ at: number; op: LeaseOp } | { at: -1; op: null }> = [];
+    const leaseEvents: LeaseEvent[] = [];
     let membership = false;
     let authChanged = false;
     for (const e of entries) {
@@ -808,11 +909,20 @@ export class KeywardServer {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         leaseEvents.push({ at: kvEntries.length, op: b.op });
         const check: AuthCheck = b.op.type === 'revoke' ? this.leaseKeysCheck(b.op.id, 'write') : () => {};
-        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.leases.change(b.op) } }, this.authz.guard(d.stamp, check)));
+        // A grant by a tenant's principal is owned by the tenant (maxLeases); a revoke releases it.
+        const change = this.tenants.leaseChange(b.op, d.stamp?.tenant, this.leases.change(b.op));
+        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: change } }, this.authz.guard(d.stamp, check)));
       } else if (b.kind === 'auth') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         authChanged = true;
         kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.authz.change(b.op) } }, this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))));
+      } else if (b.kind === 'tenant') {
+        if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
+        // A suspension or deletion ends the tenant's open watches once admission refuses them.
+        authChanged = true;
+        // A deletion revokes the tenant's leases: the lessor forgets them once the batch commits.
+        if (b.op.type === 'delete') leaseEvents.push({ at: kvEntries.length, op: 'tenantDelete' });
+        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.tenants.change(b.op) } }, this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))));
       } else {
         const m = this.members.get(b.kind === 'publish' ? b.publish.id : b.update.id);
         if (m !== undefined && (b.kind === 'publish' || this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))?.() === undefined)) {
@@ -909,6 +1019,7 @@ export class KeywardServer {
     this.restoredWatches();
     this.watchHub.reauthorize();
     this.leases.reload();
+    this.tenants.reload();
     this.onMembershipChanged();
     this.wakeApplied();
   }
@@ -1155,18 +1266,51 @@ function checkUrls(urls: readonly string[]): void {
   }
 }
 
+/** A lease entry, this leader's promotion, or a tenant deletion (which revokes leases), at its place in the batch. */
+type LeaseEvent = { at: number; op: LeaseOp } | { at: -1; op: null } | { at: number; op: 'tenantDelete' };
+
 /** The lease events of a batch that took effect (refused entries change nothing), in log order. */
-function leaseAppliedEvents(events: ReadonlyArray<{ at: number; op: LeaseOp | null }>, res: { results: WriteResult[] } | null): LeaseApplied[] {
+function leaseAppliedEvents(events: readonly LeaseEvent[], res: { results: WriteResult[] } | null): LeaseApplied[] {
   const out: LeaseApplied[] = [];
   for (const e of events) {
     if (e.op === null) {
       out.push({ kind: 'promote' });
       continue;
     }
+    if (e.op === 'tenantDelete') {
+      const r = res?.results[e.at];
+      if (r === undefined || !r.ok) continue;
+      for (const id of ((r.response as ExternalResponse).value as TenantChangeValue).revokedLeases) {
+        out.push({ kind: 'op', op: { type: 'revoke', id }, value: { type: 'revoke', deleted: 0 } });
+      }
+      continue;
+    }
     const r = res?.results[e.at];
     if (r !== undefined && r.ok) out.push({ kind: 'op', op: e.op, value: (r.response as ExternalResponse).value as LeaseOpValue });
   }
   return out;
+}
+
+/** A tenant id from a request, refused at the edge when malformed (apply would refuse it too). */
+function checkedTenantId(id: unknown): string {
+  if (!validTenantId(id)) throw new TenantError('INVALID_TENANT_ID');
+  return id;
+}
+
+/**
+ * `base` with the fields `update` sets, all six checked here: a malformed quota must never reach
+ * the log (its payload would not decode on the members).
+ */
+function checkedQuotas(base: TenantQuotas, update: Partial<TenantQuotas> | undefined): TenantQuotas {
+  const merged: TenantQuotas = { ...base };
+  if (update !== undefined && (typeof update !== 'object' || update === null)) throw new TenantError('INVALID_QUOTA');
+  for (const f of Object.keys(UNLIMITED_QUOTAS) as (keyof TenantQuotas)[]) {
+    const v = update?.[f];
+    if (v !== undefined) merged[f] = v;
+  }
+  const invalid = validateQuotas(merged);
+  if (invalid !== undefined) throw invalid;
+  return merged;
 }
 
 function withGuard(entry: KvEntry, guard: KvEntry['guard']): KvEntry {

@@ -1,5 +1,5 @@
 // The state machine as Raft snapshot data: every table of the state environment (mvcc, cluster
-// membership, leases and auth, applied index included, since mvcc keeps it in its own meta table), dumped from one
+// membership, leases, auth and tenants, applied index included, since mvcc keeps it in its own meta table), dumped from one
 // read snapshot and restored in one write transaction. The format knows nothing about the tables'
 // contents: it is a list of (table, key, value).
 //
@@ -22,6 +22,11 @@ export const STATE_TABLES: readonly SubDbName[] = [
   SUB_DBS.authUsers,
   SUB_DBS.authRoles,
   SUB_DBS.authMeta,
+  SUB_DBS.tenantsRecords,
+  SUB_DBS.tenantsUsage,
+  SUB_DBS.tenantsLeases,
+  SUB_DBS.tenantsTenantLeases,
+  SUB_DBS.tenantsMeta,
 ];
 
 const MAGIC = [0x4b, 0x57, 0x53, 0x31]; // "KWS1"
