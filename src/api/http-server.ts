@@ -86,8 +86,20 @@ export function requestIdentity(req: IncomingMessage): Identity | undefined {
   const policy = (req as WithPolicy)[POLICY];
   if (policy === undefined) return undefined;
   const socket = req.socket;
-  if (socket instanceof TLSSocket && socket.getPeerX509Certificate() === undefined) return undefined;
+  if (socket instanceof TLSSocket && !sentCertificate(socket)) return undefined;
   return identityFromSocket(socket, policy);
+}
+
+/** Whether the client sent a certificate, asked once per connection (it cannot change on one). */
+const SENT_CERTIFICATE = new WeakMap<TLSSocket, boolean>();
+function sentCertificate(socket: TLSSocket): boolean {
+  let sent = SENT_CERTIFICATE.get(socket);
+  if (sent === undefined) {
+    // Building the X509Certificate costs ~10 µs; a keep-alive connection carries many requests.
+    sent = socket.getPeerX509Certificate() !== undefined;
+    SENT_CERTIFICATE.set(socket, sent);
+  }
+  return sent;
 }
 
 /**
