@@ -14,7 +14,7 @@ import {
   encodeLeaseRevokeResponseText,
   encodeLeaseTimeToLiveResponseText,
 } from '../wire/index.js';
-import { FORWARDED_HEADER, LeaseLeaderClient } from './lease-forward.js';
+import { LeaseLeaderClient } from './lease-forward.js';
 import { keepAliveHandler, type KeepAliveOptions } from './lease-keepalive.js';
 
 /** A unary RPC as createApi serves it: the parsed body (and the request, for its headers) in, JSON text out. */
@@ -30,8 +30,7 @@ export interface LeaseApi {
 export function leaseApi(server: KeywardServer, opts: KeepAliveOptions): LeaseApi {
   const leader = new LeaseLeaderClient(server);
   const revoke: LeaseRpc = (b, _req, auth) => server.leaseRevoke(decodeLeaseRevokeRequest(b).id, auth).then(encodeLeaseRevokeResponseText);
-  const timeToLive: LeaseRpc = (b, req, auth) =>
-    leader.timeToLive(decodeLeaseTimeToLiveRequest(b), req.headers[FORWARDED_HEADER] !== undefined, auth).then(encodeLeaseTimeToLiveResponseText);
+  const timeToLive: LeaseRpc = (b, _req, auth) => leader.timeToLive(decodeLeaseTimeToLiveRequest(b), auth).then(encodeLeaseTimeToLiveResponseText);
   const leases: LeaseRpc = async (b, _req, auth) => {
     decodeLeaseLeasesRequest(b);
     return encodeLeaseLeasesResponseText(await server.leaseLeases(auth));

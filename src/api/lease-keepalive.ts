@@ -17,7 +17,7 @@ import { DecodeError, decodeLeaseKeepAliveRequest, encodeLeaseKeepAliveResultTex
 import { BodyTooLargeError } from './body.js';
 import { toWireFailure, type WireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
-import { FORWARDED_HEADER, type LeaseLeaderClient } from './lease-forward.js';
+import type { LeaseLeaderClient } from './lease-forward.js';
 
 /** Requests read ahead of their answers before the body is paused. */
 const MAX_QUEUED = 64;
@@ -36,7 +36,6 @@ type Queued = { text: string } | { error: unknown };
 
 export function keepAliveHandler(server: KeywardServer, leader: LeaseLeaderClient, opts: KeepAliveOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
     const auth = opts.resolveAuth(req);
     auth.catch(() => undefined);
     const splitter = new JsonValueSplitter(opts.maxMessageChars);
@@ -91,7 +90,7 @@ export function keepAliveHandler(server: KeywardServer, leader: LeaseLeaderClien
           if (req.isPaused() && queue.length < MAX_QUEUED / 2) req.resume();
           if ('error' in item) throw item.error;
           const { id } = decodeLeaseKeepAliveRequest(parseJsonBody(item.text));
-          const ttl = await leader.renew(id, forwarded, await auth);
+          const ttl = await leader.renew(id, await auth);
           if (done) return;
           start();
           res.write(encodeLeaseKeepAliveResultText({ header: server.responseHeader(), id, ttl }) + '\n');

@@ -61,9 +61,6 @@ export interface AuthManagerOptions {
 /** A check against the checker for one user; throws AuthError PERMISSION_DENIED. */
 export type AuthCheck = (checker: AuthChecker, user: string) => void;
 
-/** Lifetime of a token a member makes to forward a caller's request to the leader. */
-const FORWARDING_TOKEN_TTL_SECONDS = 30;
-
 export class AuthManager {
   readonly table: AuthTable;
   readonly checker: AuthChecker;
@@ -179,21 +176,6 @@ export class AuthManager {
     const p: Principal = { user: claims.user, tokenRevision: claims.revision };
     if (claims.tenant !== undefined) p.tenant = claims.tenant;
     return p;
-  }
-
-  /**
-   * A token for a principal already established (forwarding to the leader); none for nobody while
-   * auth is off. With auth on, nobody is refused here with etcd's answer: the leader's refusal
-   * would come back as a status the forwarder retries until the request timeout.
-   */
-  async tokenFor(principal: Principal | undefined): Promise<string | undefined> {
-    if (principal === undefined || principal.user === '') {
-      if (this.table.enabled()) throw new AuthError('USER_EMPTY');
-      return undefined;
-    }
-    const claims = { user: principal.user, revision: principal.tokenRevision ?? this.table.revision() };
-    // Only for the one hop to the leader: it need not outlive a request timeout by much.
-    return this.tokens.issue(principal.tenant !== undefined ? { ...claims, tenant: principal.tenant } : claims, FORWARDING_TOKEN_TTL_SECONDS);
   }
 
   /**

@@ -2,6 +2,7 @@ export { KeywardServer, ETCD_API_VERSION, type ServerOptions, type InitialMember
 // The api layer serves watch streams the server opens; it sees their types through the server's surface.
 export { WatchStream, type WatchMessage, type WatchHubStats } from '../watch/index.js';
 export { ServerError, ClusterError, type ServerErrorCode } from './errors.js';
+export { ForwardError } from './lease-forwarding.js';
 export { memberIdFor, clusterIdFor } from './identity.js';
 // The api layer translates mvcc's semantic errors; it sees them through the server's surface.
 export { MvccError } from '../mvcc/index.js';

@@ -51,6 +51,7 @@ import { clusterIdFor, memberIdFor } from './identity.js';
 import { MemberStore, type MemberOp } from './members.js';
 import { LeaseTable, type LeaseOp, type LeaseOpValue } from '../lease/index.js';
 import { LeaseManager, type LeaseApplied } from './leases.js';
+import { ForwardError, forwardRenew, forwardTimeToLive, serveLeaseCalls } from './lease-forwarding.js';
 import { proposalSize } from './proposal-size.js';
 import { dumpState, restoreState } from './state-snapshot.js';
 import { WaitRegistry } from './waiters.js';
@@ -712,27 +713,37 @@ export class KeywardServer {
   }
 
   /**
-   * Where renewals and time-to-live questions go: this member when its lessor is primary, else
-   * the leader's published client URLs (empty while unknown); null without a known leader.
+   * Where renewals and time-to-live questions go: this member when it leads, else the leader
+   * (asked with forwardLeaseRenew / forwardLeaseTimeToLive); null without a known leader.
    */
-  leaseLeader(): { self: boolean; clientUrls: string[] } | null {
+  leaseLeader(): { self: boolean; id: bigint } | null {
     const lead = this.node.leader;
     if (lead === 0n || this.stopped) return null;
-    if (lead === this.memberId) return { self: true, clientUrls: this.opts.advertiseClientUrls ?? [] };
-    return { self: false, clientUrls: this.members.get(lead)?.clientUrls ?? [] };
+    return { self: lead === this.memberId, id: lead };
+  }
+
+  /**
+   * Renews at the leader over the peer port's call channel (server/lease-forwarding.ts), with the
+   * caller's principal: the leader runs leaseRenew's checks itself. Its refusal is thrown as the
+   * error it was there (LEASE_NOT_FOUND, PERMISSION_DENIED, NOT_PRIMARY when it no longer leads);
+   * ForwardError when no answer came within timeoutMs or no other member leads.
+   */
+  forwardLeaseRenew(id: bigint, auth: RequestAuth | undefined, timeoutMs: number): Promise<number> {
+    const lead = this.node.leader;
+    if (this.transport === null || lead === 0n || lead === this.memberId) return Promise.reject(new ForwardError('no other member leads'));
+    return forwardRenew(this.transport, lead, id, auth, timeoutMs);
+  }
+
+  /** Time to live from the leader, as forwardLeaseRenew (the response carries the leader's header). */
+  forwardLeaseTimeToLive(req: LeaseTimeToLiveRequest, auth: RequestAuth | undefined, timeoutMs: number): Promise<LeaseTimeToLiveResponse> {
+    const lead = this.node.leader;
+    if (this.transport === null || lead === 0n || lead === this.memberId) return Promise.reject(new ForwardError('no other member leads'));
+    return forwardTimeToLive(this.transport, lead, req, auth, timeoutMs);
   }
 
   /** The principal a client's token names; AuthError INVALID_AUTH_TOKEN when it does not verify or no longer holds. */
   principalFromToken(token: string): Promise<Principal> {
     return this.authz.principalFromToken(token);
-  }
-
-  /**
-   * A short-lived token naming the caller, for a request this member forwards to the leader (lease
-   * renewals and time-to-live): the leader checks the caller itself. Undefined when nobody asks.
-   */
-  forwardingToken(auth: RequestAuth | undefined): Promise<string | undefined> {
-    return this.authz.tokenFor(auth?.principal);
   }
 
   /** A response header at the current revision, for answers the api assembles (forwarded ones). */
