@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   mvcc: ['storage', 'adt', 'wire'],
   watch: ['mvcc', 'adt', 'wire'],
   lease: ['storage', 'adt', 'wire'],
-  auth: ['storage', 'adt', 'wire'],
+  auth: ['storage', 'adt', 'wire', 'tenants'],
   tls: [],
   tenants: ['adt', 'storage', 'wire'],
   transport: ['raft', 'tls'],

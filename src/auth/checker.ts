@@ -9,6 +9,15 @@
 //   R4 Role root covers everything. An unknown user has no perms.
 //   R5 A request naming nothing (rangeEnd <= key) is denied to non-admins: it would read nothing,
 //      so the denial costs nothing, and "allowed" would be a rule with no etcd test behind it.
+//   T1 Tenant users (internal name "<tenant>\0<name>", names.ts) are fenced: every range they
+//      ask for must lie inside the tenant's keyspace (KeyMapper.containsRange: [/t/T/, /t/T0),
+//      never open-ended), whatever their roles say. The api translates their keys into that
+//      range before anything is checked, so the fence only ever refuses a translation bug or a
+//      hand-crafted internal range: it fails closed.
+//   T2 A tenant user holding "<tenant>\0root" is the tenant's administrator: it covers the whole
+//      tenant keyspace (R4 within T1) and passes checkTenantAdmin(tenant), never checkAdmin, which
+//      stays the cluster's root alone. Only roles of the user's own scope count (a role of
+//      another scope cannot be granted, ops.ts; skipped here too).
 //
 // Worked example: roles [app/, app0) READWRITE and [app0, b) READ merge (R2) into READ
 // [app/, b) and WRITE [app/, app0); range [app/a, b) is allowed (R3), [app/a, b\0) is not (it
@@ -24,10 +33,15 @@
 import { compareBytes, compareEnds, keyRangeInterval, type Interval } from '../adt/index.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../wire/index.js';
 import { AuthError } from './errors.js';
+import { KeyMapper, validTenantId } from '../tenants/index.js';
+import { internalName, rootRoleOf, tenantOfName } from './names.js';
 import { ROOT, type AuthTable } from './table.js';
 
 interface UserPerms {
+  /** The cluster's root role (R4). */
   admin: boolean;
+  /** Set for a tenant user: its tenant, whether it administers it (T2), and its fence (T1). */
+  tenant?: { id: string; admin: boolean; fence: (key: Uint8Array, rangeEnd: Uint8Array) => boolean };
   read: Interval[];
   write: Interval[];
 }
@@ -72,6 +86,7 @@ function require(ok: boolean): void {
 }
 
 function can(p: UserPerms, kind: 'read' | 'write', key: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (p.tenant !== undefined && !p.tenant.fence(key, rangeEnd)) return false; // T1
   if (p.admin) return true; // R4
   const want = keyRangeInterval(key, rangeEnd);
   if (want === undefined) return false; // R5
@@ -173,8 +188,20 @@ export class AuthChecker {
     require(this.canRead(user, key, rangeEnd));
   }
 
+  /** The cluster's root role only: a tenant administrator is not a cluster administrator. */
   checkAdmin(user: string): void {
     require(this.isAdmin(user));
+  }
+
+  /** Whether `user` administers `tenant` (T2). The cluster's root administers every tenant. */
+  isTenantAdmin(user: string, tenant: string): boolean {
+    const p = this.perms(user);
+    return p.admin || (p.tenant !== undefined && p.tenant.admin && p.tenant.id === tenant);
+  }
+
+  /** Management of `tenant`'s users and roles: its administrators and the cluster's root. */
+  checkTenantAdmin(user: string, tenant: string): void {
+    require(this.isTenantAdmin(user, tenant));
   }
 
   /** WRITE on every key (lease revoke, put with a lease: the keys attached to it). */
@@ -202,16 +229,34 @@ export class AuthChecker {
     const u = this.table.getUser(user);
     // Unknown users are not cached: their names are not bounded by the table.
     if (u === undefined) return EMPTY_PERMS;
-    const built = this.build(u.roles);
+    const built = this.build(tenantOfName(user), u.roles);
     this.cache.set(user, built);
     return built;
   }
 
-  private build(roles: readonly string[]): UserPerms {
+  private build(tenant: string | undefined, roles: readonly string[]): UserPerms {
+    if (tenant !== undefined) return this.buildTenant(tenant, roles);
     if (roles.includes(ROOT)) return { admin: true, read: [], write: [] };
+    return { admin: false, ...this.intervals(undefined, roles) };
+  }
+
+  private buildTenant(tenant: string, roles: readonly string[]): UserPerms {
+    // A record under an invalid id cannot be written (ops.ts); if one were there, it gets nothing.
+    if (!validTenantId(tenant)) return { admin: false, tenant: { id: tenant, admin: false, fence: () => false }, read: [], write: [] };
+    const mapper = new KeyMapper(tenant);
+    const fence = (key: Uint8Array, rangeEnd: Uint8Array): boolean => mapper.containsRange(key, rangeEnd);
+    if (roles.includes(rootRoleOf(tenant))) {
+      const all = keyRangeInterval(mapper.prefix, mapper.end)!;
+      return { admin: false, tenant: { id: tenant, admin: true, fence }, read: [all], write: [all] };
+    }
+    return { admin: false, tenant: { id: tenant, admin: false, fence }, ...this.intervals(tenant, roles) };
+  }
+
+  private intervals(scope: string | undefined, roles: readonly string[]): { read: Interval[]; write: Interval[] } {
     const read: Interval[] = [];
     const write: Interval[] = [];
     for (const name of roles) {
+      if (tenantOfName(name) !== scope) continue; // T2: only the user's own scope
       const role = this.table.getRole(name);
       if (role === undefined) continue;
       for (const perm of role.perms) {
@@ -221,7 +266,7 @@ export class AuthChecker {
         if (perm.permType !== 'READ') write.push(ivl);
       }
     }
-    return { admin: false, read: mergeIntervals(read), write: mergeIntervals(write) };
+    return { read: mergeIntervals(read), write: mergeIntervals(write) };
   }
 }
 
@@ -229,11 +274,13 @@ export class AuthChecker {
  * Whether a token with these claims is still good against the applied auth state: auth is enabled
  * (disable kills every token, etcd), the user exists, and the token was issued at or after the
  * user's last credential change (creation, password, role grant/revoke) and the last enable (A13).
+ * `user` is the relative name, `tenant` its scope (a token's sub and ten claims).
  */
-export function authTokenValid(table: AuthTable, claims: { user: string; revision: number }): boolean {
+export function authTokenValid(table: AuthTable, claims: { user: string; tenant?: string | undefined; revision: number }): boolean {
   const state = table.state();
   if (!state.enabled) return false;
-  const u = table.getUser(claims.user);
+  const name = internalName(claims.tenant, claims.user);
+  const u = name === undefined ? undefined : table.getUser(name);
   if (u === undefined) return false;
   return claims.revision >= Math.max(u.credentialRevision, state.enabledRevision);
 }

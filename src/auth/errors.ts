@@ -25,7 +25,12 @@ export type AuthErrorCode =
   | 'TOO_MANY_AUTH_REQUESTS'
   | 'UNAUTHENTICATED'
   // A password longer than MAX_PASSWORD_CHARS (policy.ts): etcd's 400/3 "request is too large".
-  | 'REQUEST_TOO_LARGE';
+  | 'REQUEST_TOO_LARGE'
+  // Tenant principals (names.ts, server/auth.ts): a suspended tenant, a cluster administrator naming
+  // a tenant that does not exist, a name no record can have.
+  | 'TENANT_SUSPENDED'
+  | 'TENANT_NOT_FOUND'
+  | 'INVALID_AUTH_NAME';
 
 // Compile-time proof that every code has a wire translation.
 const everyCodeIsAnEtcdError: AuthErrorCode extends EtcdErrorName ? true : never = true;
@@ -54,6 +59,9 @@ const MESSAGES: Record<AuthErrorCode, string> = {
   TOO_MANY_AUTH_REQUESTS: 'auth: too many authentication requests, retry later',
   UNAUTHENTICATED: 'auth: no verified identity',
   REQUEST_TOO_LARGE: 'auth: password is too long',
+  TENANT_SUSPENDED: 'auth: tenant is suspended',
+  TENANT_NOT_FOUND: 'auth: tenant not found',
+  INVALID_AUTH_NAME: 'auth: invalid user or role name',
 };
 
 export class AuthError extends Error {

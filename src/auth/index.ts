@@ -2,8 +2,19 @@
 // permission checks, password hashing and policy, rate limiting, and signed tokens.
 export { AuthTable, MAX_NAME_BYTES, ROOT, compareNames, comparePerms, validName } from './table.js';
 export type { PermType, Permission, UserRecord, RoleRecord, AuthMeta } from './table.js';
-export { applyAuthOp, encodeAuthOp, decodeAuthOp } from './ops.js';
-export type { AuthOp, AuthOpType, AuthOpOutcome } from './ops.js';
+export { applyAuthOp, authOpScope, encodeAuthOp, decodeAuthOp } from './ops.js';
+export type { AuthOp, AuthOpType, AuthOpOutcome, ApplyAuthOptions } from './ops.js';
+export {
+  TENANT_SEPARATOR,
+  ROOT_NAME,
+  validScopedName,
+  validClusterUserName,
+  internalName,
+  splitInternalName,
+  tenantOfName,
+  rootRoleOf,
+  parseLoginName,
+} from './names.js';
 export { AuthChecker, authTokenValid, mergeIntervals, coversInterval } from './checker.js';
 export { AuthError, isAuthError, AuthConfigError } from './errors.js';
 export type { AuthErrorCode, AuthConfigErrorCode } from './errors.js';

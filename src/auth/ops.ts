@@ -25,6 +25,20 @@
 //   roleRevokePermission unknown role ROLE_NOT_FOUND; no exact (key, rangeEnd) PERMISSION_NOT_GRANTED
 //   bootstrap         no users and never enabled: user root (noPassword) + role root + grant +
 //                     enable, as ONE revision; otherwise a no-op
+//   tenantPurge       removes every user and role of the tenant (names.ts: "<tenant>\0…") as ONE
+//                     revision, so their tokens die with them; none: a no-op. Invalid id:
+//                     INVALID_AUTH_MGMT. The server applies it in the tenant delete's batch.
+//
+// Tenant scopes (names.ts): names in ops are internal names. A user and the roles granted to it
+// must be of the same scope (ROLE_NOT_FOUND otherwise: a role of another scope does not exist as
+// far as the user's scope can tell); "<tenant>\0root" is grantable without a record, as "root" is.
+// The root protections (INVALID_AUTH_MGMT while enabled) hold for the cluster's root only: a
+// tenant's root user and role are ordinary records its administrators may remove. userAdd and
+// roleAdd into a tenant need the tenant to exist at apply (ApplyAuthOptions.tenantExists; without
+// it they are refused, fail closed): an add racing with the tenant's delete must not leave a
+// principal behind that a re-created tenant of the same id would inherit. Names that no edge
+// would accept (a control character, a cluster user name with "/", an invalid tenant id) are
+// refused by the adds as INVALID_AUTH_MGMT.
 // Every change that applied is +1 auth revision; refusals and no-ops (nothing changed) are not.
 // (etcd bumps on a same-type re-grant and not on enable/disable; Keyward bumps exactly when state
 // changes, since enable/disable decide which tokens live.) A name that cannot be stored (over
@@ -33,6 +47,14 @@ import type { WriteTxn } from '../storage/index.js';
 import { AuthError, type AuthErrorCode } from './errors.js';
 import { comparePerms, compareNames, ROOT, validName, type AuthMeta, type AuthTable, type Permission, type UserRecord } from './table.js';
 import { equalBytes } from '../adt/index.js';
+import { validTenantId } from '../tenants/index.js';
+import { rootRoleOf, splitInternalName, tenantOfName, validClusterUserName, validScopedName } from './names.js';
+
+/** What apply needs to know beyond the auth table. */
+export interface ApplyAuthOptions {
+  /** Whether tenant `id` exists in the applied state (the server's TenantTable). Default: none does. */
+  tenantExists?: (id: string) => boolean;
+}
 
 export type AuthOp =
   | { type: 'bootstrap' }
@@ -46,7 +68,8 @@ export type AuthOp =
   | { type: 'roleAdd'; name: string }
   | { type: 'roleDelete'; role: string }
   | { type: 'roleGrantPermission'; name: string; perm: Permission }
-  | { type: 'roleRevokePermission'; role: string; key: Uint8Array; rangeEnd: Uint8Array };
+  | { type: 'roleRevokePermission'; role: string; key: Uint8Array; rangeEnd: Uint8Array }
+  | { type: 'tenantPurge'; tenant: string };
 
 export type AuthOpType = AuthOp['type'];
 
@@ -153,6 +176,9 @@ export function decodeAuthOp(data: Uint8Array): AuthOp {
     case 'roleRevokePermission':
       only('role', 'k', 'e');
       return { type: 'roleRevokePermission', role: str('role'), key: bytes('k'), rangeEnd: bytes('e') };
+    case 'tenantPurge':
+      only('tenant');
+      return { type: 'tenantPurge', tenant: str('tenant') };
     default:
       return bad();
   }
@@ -166,7 +192,7 @@ const refuse = (code: AuthErrorCode): AuthOpOutcome => ({ ok: false, error: new 
  * Applies one op inside the batch transaction (mvcc's ExternalChange: wrap the outcome as
  * `{ ok: true, value }`). Never throws for any decoded op: every refusal is an outcome.
  */
-export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp): AuthOpOutcome {
+export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp, opts: ApplyAuthOptions = {}): AuthOpOutcome {
   const meta = table.state();
   const next = meta.revision + 1;
   const unchanged: AuthOpOutcome = { ok: true, changed: false, revision: meta.revision };
@@ -194,7 +220,7 @@ export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp): AuthOp
       return commit({ enabled: false });
     case 'userAdd': {
       if (op.name.length === 0) return refuse('USER_EMPTY');
-      if (!validName(op.name)) return refuse('INVALID_AUTH_MGMT');
+      if (!validName(op.name) || !addable(op.name, 'user', opts)) return refuse('INVALID_AUTH_MGMT');
       if (table.getUser(op.name) !== undefined) return refuse('USER_ALREADY_EXIST');
       const rec: UserRecord = { name: op.name, roles: [], noPassword: op.noPassword, credentialRevision: next };
       // A noPassword user has no hash even if one was sent (etcd ignores the password then).
@@ -217,7 +243,9 @@ export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp): AuthOp
     case 'userGrantRole': {
       const u = table.getUser(op.user);
       if (u === undefined) return refuse('USER_NOT_FOUND');
-      if (op.role !== ROOT && table.getRole(op.role) === undefined) return refuse('ROLE_NOT_FOUND');
+      const scope = tenantOfName(op.user);
+      if (tenantOfName(op.role) !== scope) return refuse('ROLE_NOT_FOUND');
+      if (op.role !== rootRoleOf(scope) && table.getRole(op.role) === undefined) return refuse('ROLE_NOT_FOUND');
       if (u.roles.includes(op.role)) return unchanged;
       const roles = [...u.roles, op.role].sort(compareNames);
       table.putUser(txn, { ...u, roles, credentialRevision: next });
@@ -233,7 +261,7 @@ export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp): AuthOp
     }
     case 'roleAdd': {
       if (op.name.length === 0) return refuse('ROLE_EMPTY');
-      if (!validName(op.name)) return refuse('INVALID_AUTH_MGMT');
+      if (!validName(op.name) || !addable(op.name, 'role', opts)) return refuse('INVALID_AUTH_MGMT');
       if (table.getRole(op.name) !== undefined) return refuse('ROLE_ALREADY_EXIST');
       table.putRole(txn, { name: op.name, perms: [] });
       return commit();
@@ -271,7 +299,57 @@ export function applyAuthOp(table: AuthTable, txn: WriteTxn, op: AuthOp): AuthOp
       table.putRole(txn, { name: r.name, perms });
       return commit();
     }
+    case 'tenantPurge': {
+      if (!validTenantId(op.tenant)) return refuse('INVALID_AUTH_MGMT');
+      // Read both lists before the first write (no table is written under a cursor).
+      const users = table.scopeUsers(op.tenant);
+      const roles = table.scopeRoles(op.tenant);
+      if (users.length === 0 && roles.length === 0) return unchanged;
+      for (const u of users) table.removeUser(txn, u);
+      for (const r of roles) table.removeRole(txn, r);
+      return commit();
+    }
   }
+}
+
+/**
+ * The scope an op manages: the tenant its user and role names belong to, or undefined for the
+ * cluster (enable, disable, bootstrap, tenantPurge, cluster names, and an op mixing scopes, which
+ * apply refuses anyway). The server's apply-time guard of an auth entry is "administers this scope".
+ */
+export function authOpScope(op: AuthOp): string | undefined {
+  switch (op.type) {
+    case 'bootstrap':
+    case 'enable':
+    case 'disable':
+    case 'tenantPurge':
+      return undefined;
+    case 'userAdd':
+    case 'userDelete':
+    case 'userChangePassword':
+    case 'roleAdd':
+    case 'roleGrantPermission':
+      return tenantOfName(op.name);
+    case 'roleDelete':
+    case 'roleRevokePermission':
+      return tenantOfName(op.role);
+    case 'userGrantRole': {
+      const t = tenantOfName(op.user);
+      return t === tenantOfName(op.role) ? t : undefined;
+    }
+    case 'userRevokeRole': {
+      const t = tenantOfName(op.name);
+      return t === tenantOfName(op.role) ? t : undefined;
+    }
+  }
+}
+
+/** Whether a new user or role may have this internal name (see the rules above). */
+function addable(internal: string, kind: 'user' | 'role', opts: ApplyAuthOptions): boolean {
+  const { tenant, name } = splitInternalName(internal);
+  if (name.length === 0 || !validScopedName(name)) return false;
+  if (tenant === undefined) return kind === 'role' || validClusterUserName(name);
+  return validTenantId(tenant) && (opts.tenantExists?.(tenant) ?? false);
 }
 
 function samePermRange(p: Permission, key: Uint8Array, rangeEnd: Uint8Array): boolean {

@@ -21,11 +21,14 @@
 //   userGrantRole root root     4   (already granted: a no-op, no revision)
 //   disable                     5   disabled, enabledRevision stays 4
 //
+// Names are internal names (names.ts): a tenant's users and roles are "<tenant>\0<name>".
+//
 // Reads outside a transaction see the last committed state; inside an apply batch (through the
 // same Storage) they see the batch's earlier writes. Writes happen only inside an apply batch's
 // transaction (ops.ts).
 import { compareBytes } from '../adt/index.js';
 import { SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
+import { TENANT_SEPARATOR, tenantOfName } from './names.js';
 
 export type PermType = 'READ' | 'WRITE' | 'READWRITE';
 
@@ -219,6 +222,19 @@ export class AuthTable {
     return [...this.users.range()].map(({ key, value }) => decodeUser(td.decode(key), value));
   }
 
+  /**
+   * The internal names of one scope's users, sorted: the cluster's (undefined; names without a
+   * NUL) or a tenant's (the range [T‖NUL, T‖U+0001) of the table, names.ts).
+   */
+  scopeUsers(tenant: string | undefined): string[] {
+    return scopeNames(this.users, tenant);
+  }
+
+  /** As scopeUsers, for roles. */
+  scopeRoles(tenant: string | undefined): string[] {
+    return scopeNames(this.roles, tenant);
+  }
+
   hasUsers(): boolean {
     return this.users.count() > 0;
   }
@@ -260,6 +276,14 @@ export class AuthTable {
     this.epoch++;
     txn.put(this.meta, META_KEY, te.encode(JSON.stringify({ v: VERSION, ...m })));
   }
+}
+
+function scopeNames(t: Table, tenant: string | undefined): string[] {
+  if (tenant === undefined) return [...t.keys()].map((k) => td.decode(k)).filter((n) => tenantOfName(n) === undefined);
+  const gte = te.encode(`${tenant}${TENANT_SEPARATOR}`);
+  const lt = gte.slice();
+  lt[lt.length - 1] = 1;
+  return [...t.keys({ gte, lt })].map((k) => td.decode(k));
 }
 
 function mustKey(name: string): Uint8Array {

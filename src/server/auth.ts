@@ -9,7 +9,14 @@
 // - auth enabled: a request needs a principal (else etcd's "user name is empty"), and the
 //   principal's permissions at the current auth revision must allow it;
 // - entries the server makes itself (lease expiry, checkpoints, publish, bootstrap) carry no
-//   stamp and are never refused.
+//   stamp and are never refused;
+// - tenant principals (docs/tenancy-plan.md): the user is looked up by (tenant, name) under its
+//   internal name "<tenant>\0<name>" (src/auth/names.ts), and the checker fences it to its
+//   tenant's keyspace. Admission comes first, at the edge and again at apply, whether auth is on
+//   or off: a principal of a tenant that does not exist is refused as a forbidden request
+//   (PERMISSION_DENIED, so nobody learns which tenants exist: A21), one of a suspended tenant with
+//   TENANT_SUSPENDED ("keyward: tenant is suspended", 403/7). Open watches are re-authorized
+//   through authorize after tenant ops, so a suspension also cancels the tenant's watches.
 import {
   AuthChecker,
   AuthError,
@@ -18,10 +25,14 @@ import {
   RateLimiter,
   TokenService,
   applyAuthOp,
+  authOpScope,
   authTokenValid,
   checkPasswordPolicy,
+  internalName,
+  parseLoginName,
   type AuthOp,
 } from '../auth/index.js';
+import { TenantTable } from '../tenants/index.js';
 import type { ExternalChange, ExternalRejection } from '../mvcc/index.js';
 import type { Storage } from '../storage/index.js';
 import type { AuthStamp } from './entry.js';
@@ -53,17 +64,23 @@ export interface AuditLogger {
 
 export interface AuthManagerOptions {
   tokens: TokenService;
+  /** The tenant records admission reads (over the same Storage); a view of its own by default. */
+  tenants?: TenantTable;
   audit?: AuditLogger;
   /** Wall-clock milliseconds for the rate limiter. Default Date.now. */
   now?: () => number;
 }
 
-/** A check against the checker for one user; throws AuthError PERMISSION_DENIED. */
+/**
+ * A check against the checker for one user, named by its INTERNAL name (src/auth/names.ts: a
+ * tenant's user is "<tenant>\0<name>"); throws AuthError PERMISSION_DENIED.
+ */
 export type AuthCheck = (checker: AuthChecker, user: string) => void;
 
 export class AuthManager {
   readonly table: AuthTable;
   readonly checker: AuthChecker;
+  readonly tenants: TenantTable;
   readonly hasher = new PasswordHasher();
   private readonly tokens: TokenService;
   private readonly audit: AuditLogger | undefined;
@@ -77,6 +94,7 @@ export class AuthManager {
   constructor(storage: Storage, opts: AuthManagerOptions) {
     this.table = new AuthTable(storage);
     this.checker = new AuthChecker(this.table);
+    this.tenants = opts.tenants ?? new TenantTable(storage);
     this.tokens = opts.tokens;
     this.audit = opts.audit;
     const now = opts.now ?? Date.now;
@@ -94,8 +112,13 @@ export class AuthManager {
    */
   authorize(auth: RequestAuth | undefined, check: AuthCheck): AuthStamp {
     const revision = this.table.revision();
-    if (!this.table.enabled()) return { user: '', tenant: '', revision };
     const principal = auth?.principal;
+    if (principal?.tenant !== undefined) {
+      const refusal = this.admission(principal.tenant);
+      if (refusal !== undefined) throw refusal;
+    }
+    // The tenant rides in the stamp even while auth is off, so apply re-checks admission.
+    if (!this.table.enabled()) return { user: '', tenant: principal?.tenant ?? '', revision };
     if (principal === undefined || principal.user === '') throw new AuthError('USER_EMPTY');
     this.decideFor(principal, check);
     // A token's entry is stamped no later than the token's own revision, so the guard's credential
@@ -103,6 +126,22 @@ export class AuthManager {
     // the revocation (a lagging follower still admits such a token at its edge).
     const stamped = principal.tokenRevision !== undefined ? Math.min(revision, principal.tokenRevision) : revision;
     return { user: principal.user, tenant: principal.tenant ?? '', revision: stamped };
+  }
+
+  /**
+   * Admission of a tenant principal: undefined when its tenant exists and is active. A tenant
+   * that does not exist is refused exactly as a forbidden request (A21).
+   */
+  admission(tenant: string): AuthError | undefined {
+    const rec = this.tenants.get(tenant);
+    if (rec === undefined) return new AuthError('PERMISSION_DENIED');
+    if (rec.status === 'suspended') return new AuthError('TENANT_SUSPENDED');
+    return undefined;
+  }
+
+  /** The internal name a principal is looked up by; undefined when no user can have it. */
+  userNameOf(principal: Principal): string | undefined {
+    return internalName(principal.tenant, principal.user);
   }
 
   /** The admin check (role root), as `authorize`. */
@@ -128,15 +167,21 @@ export class AuthManager {
    */
   guard(stamp: AuthStamp | undefined, check: AuthCheck): (() => ExternalRejection | undefined) | undefined {
     if (stamp === undefined) return undefined;
+    const tenant = stamp.tenant === '' ? undefined : stamp.tenant;
     return () => {
+      if (tenant !== undefined) {
+        const refusal = this.admission(tenant);
+        if (refusal !== undefined) return refusal;
+      }
       if (!this.table.enabled()) return undefined;
       if (stamp.user === '') return new AuthError('USER_EMPTY');
-      const user = this.table.getUser(stamp.user);
+      const name = internalName(tenant, stamp.user);
+      const user = name === undefined ? undefined : this.table.getUser(name);
       if (user !== undefined && Math.max(user.credentialRevision, this.table.enabledRevision()) > stamp.revision) {
         return new AuthError('INVALID_AUTH_TOKEN');
       }
       try {
-        this.decide(stamp.user, check);
+        this.decide(name, check);
         return undefined;
       } catch (e) {
         if (e instanceof AuthError) return e;
@@ -145,25 +190,39 @@ export class AuthManager {
     };
   }
 
-  private decide(user: string, check: AuthCheck): void {
-    // A principal that names no user (a certificate for a user never created, or deleted since)
-    // is refused the way a forbidden request is: no difference to learn from (A21).
-    if (this.table.getUser(user) === undefined) throw new AuthError('PERMISSION_DENIED');
+  private decide(user: string | undefined, check: AuthCheck): void {
+    // A principal that names no user (a certificate for a user never created, or deleted since,
+    // or a name no record can have) is refused the way a forbidden request is: no difference to
+    // learn from (A21).
+    if (user === undefined || this.table.getUser(user) === undefined) throw new AuthError('PERMISSION_DENIED');
     check(this.checker, user);
   }
 
   private decideFor(principal: Principal, check: AuthCheck): void {
-    if (principal.tokenRevision !== undefined && !authTokenValid(this.table, { user: principal.user, revision: principal.tokenRevision })) {
+    if (
+      principal.tokenRevision !== undefined &&
+      !authTokenValid(this.table, { user: principal.user, tenant: principal.tenant, revision: principal.tokenRevision })
+    ) {
       throw new AuthError('INVALID_AUTH_TOKEN');
     }
-    this.decide(principal.user, check);
+    this.decide(this.userNameOf(principal), check);
+  }
+
+  /**
+   * The check an auth op's entry is guarded by at apply (and, for the same op, what the edge
+   * checked): administering the scope the op's names are in — the cluster's root for the cluster,
+   * the tenant's administrators (or the cluster's root) for a tenant (src/auth authOpScope).
+   */
+  opCheck(op: AuthOp): AuthCheck {
+    const scope = authOpScope(op);
+    return scope === undefined ? (c, u) => c.checkAdmin(u) : (c, u) => c.checkTenantAdmin(u, scope);
   }
 
   /** An auth op as a change inside mvcc's batch (shares the transaction and the applied index). */
   change(op: AuthOp): ExternalChange {
     return {
       apply: (ctx) => {
-        const out = applyAuthOp(this.table, ctx.txn, op);
+        const out = applyAuthOp(this.table, ctx.txn, op, { tenantExists: (id) => this.tenants.get(id) !== undefined });
         return out.ok ? { ok: true, value: undefined } : { ok: false, error: out.error };
       },
     };
@@ -182,35 +241,49 @@ export class AuthManager {
    * etcd's Authenticate: the same answer and the same work for an unknown user and a wrong
    * password. The caller has passed a linearizable barrier, so a password change acknowledged
    * anywhere is seen here.
+   *
+   * `login` is etcd's name field: "<tenant>/<name>" logs in tenant <tenant>'s user <name> (etcd
+   * clients send only a name and a password), anything without "/" a cluster user (names.ts). The
+   * token then carries the tenant (`ten`). A tenant that does not exist answers as an unknown user;
+   * a suspended one, once the password is right, TENANT_SUSPENDED.
    */
-  async authenticate(name: string, password: string, remote: string | undefined): Promise<string> {
+  async authenticate(login: string, password: string, remote: string | undefined): Promise<string> {
     if (!this.table.enabled()) throw new AuthError('AUTH_NOT_ENABLED');
-    const userKey = `u:${name}`;
+    const userKey = `u:${login}`;
     const remoteKey = remote !== undefined ? `r:${remote}` : undefined;
     const charge = (): void => {
       this.perUser.take(userKey);
       if (remoteKey !== undefined) this.perRemote.take(remoteKey);
     };
     if (!this.perUser.allowed(userKey) || (remoteKey !== undefined && !this.perRemote.allowed(remoteKey))) {
-      this.record({ action: 'authenticate', user: name, remote, outcome: 'rate-limited' });
+      this.record({ action: 'authenticate', user: login, remote, outcome: 'rate-limited' });
       throw new AuthError('TOO_MANY_AUTH_REQUESTS');
     }
-    const user = this.table.getUser(name);
+    const who = parseLoginName(login);
+    const name = who === undefined ? undefined : internalName(who.tenant, who.name);
+    const lookup = (): ReturnType<AuthTable['getUser']> => (name === undefined ? undefined : this.table.getUser(name));
+    const user = lookup();
     if (user?.noPassword === true) {
       charge();
-      this.record({ action: 'authenticate', user: name, remote, outcome: 'no-password-user' });
+      this.record({ action: 'authenticate', user: login, remote, outcome: 'no-password-user' });
       throw new AuthError('NO_PASSWORD_USER');
     }
     const ok = await this.hasher.verify(user?.passwordHash, password);
     // Re-read after the await: the user may have changed while its hash was checked.
-    const now = this.table.getUser(name);
-    if (!ok || now === undefined || now.passwordHash !== user?.passwordHash) {
+    const now = lookup();
+    const refusal = who?.tenant !== undefined ? this.admission(who.tenant) : undefined;
+    if (!ok || now === undefined || now.passwordHash !== user?.passwordHash || who === undefined || refusal?.code === 'PERMISSION_DENIED') {
       charge();
-      this.record({ action: 'authenticate', user: name, remote, outcome: 'failed' });
+      this.record({ action: 'authenticate', user: login, remote, outcome: 'failed' });
       throw new AuthError('AUTH_FAILED');
     }
-    this.record({ action: 'authenticate', user: name, remote, outcome: 'ok' });
-    return this.tokens.issue({ user: name, revision: this.table.revision() });
+    if (refusal !== undefined) {
+      this.record({ action: 'authenticate', user: login, remote, outcome: 'tenant-suspended' });
+      throw refusal;
+    }
+    this.record({ action: 'authenticate', user: login, remote, outcome: 'ok' });
+    const claims = { user: who.name, revision: this.table.revision() };
+    return this.tokens.issue(who.tenant !== undefined ? { ...claims, tenant: who.tenant } : claims);
   }
 
   /** Hashes a new password at the edge (only the hash enters the log), after the policy check. */

@@ -926,7 +926,7 @@ export class KeywardServer {
       } else if (b.kind === 'auth') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         authChanged = true;
-        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.authz.change(b.op) } }, this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))));
+        kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.authz.change(b.op) } }, this.authz.guard(d.stamp, this.authz.opCheck(b.op))));
       } else if (b.kind === 'tenant') {
         if (d.id.member === this.memberId) mine.push({ at: kvEntries.length, seq: d.id.seq });
         // A suspension or deletion ends the tenant's open watches once admission refuses them.

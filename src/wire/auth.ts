@@ -478,6 +478,36 @@ export function encodePermission(perm: Permission): JsonObject {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Keyward's extension: the scope of an auth request.
+//
+// Every /v3/auth/* request except enable, disable and status may carry `"tenant": "<id>"`: the
+// names (and a grant's keys) are then those of tenant <id>'s users and roles. A cluster
+// administrator uses it to manage a tenant; a tenant principal's calls are in its own tenant
+// anyway (the field may name that tenant and no other). Empty or absent = the caller's own scope.
+// etcd's decoders ignore the field (unknown fields are skipped), so it is read on its own.
+
+export const AUTH_TENANT_FIELD = 'tenant';
+
+/** The `tenant` of an auth request body; undefined when absent, null or "". DecodeError TYPE otherwise. */
+export function decodeAuthTenant(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const v = (json as Record<string, unknown>)[AUTH_TENANT_FIELD];
+  if (v === undefined || v === null) return undefined;
+  let t: string;
+  try {
+    t = string.decode(v, 2);
+  } catch (e) {
+    throw e instanceof DecodeError ? e.within(AUTH_TENANT_FIELD) : e;
+  }
+  return t === '' ? undefined : t;
+}
+
+/** `req` with the scope added (client side); unchanged for the caller's own scope. */
+export function withAuthTenant(req: JsonObject, tenant: string | undefined): JsonObject {
+  return tenant === undefined || tenant === '' ? req : { ...req, [AUTH_TENANT_FIELD]: tenant };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Client side: requests out, responses in.
 
 export function encodeAuthenticateRequest(req: AuthenticateRequest): JsonObject {

@@ -80,6 +80,13 @@ export const EtcdError = {
   TOO_MANY_AUTH_REQUESTS: { code: GrpcCode.RESOURCE_EXHAUSTED, message: 'keyward: too many authentication attempts, retry later' },
   /** Keyward: a request needs a verified identity (client certificate or token) and came with none. */
   UNAUTHENTICATED: { code: GrpcCode.UNAUTHENTICATED, message: 'keyward: no verified identity (client certificate or token)' },
+  // Tenants (docs/tenancy-plan.md).
+  /** Keyward: every request of a principal of a suspended tenant (a deleted one answers PERMISSION_DENIED, A21). */
+  TENANT_SUSPENDED: { code: GrpcCode.PERMISSION_DENIED, message: 'keyward: tenant is suspended' },
+  /** Keyward: a cluster administrator named a tenant that does not exist. */
+  TENANT_NOT_FOUND: { code: GrpcCode.NOT_FOUND, message: 'keyward: tenant not found' },
+  /** Keyward: user and role names may not contain control characters, cluster user names no "/" (src/auth/names.ts). */
+  INVALID_AUTH_NAME: { code: GrpcCode.INVALID_ARGUMENT, message: 'keyward: invalid user or role name (no control characters; no "/" in a cluster user name)' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
 export type EtcdErrorName = keyof typeof EtcdError;
 
