@@ -16,7 +16,7 @@
 //                                            recorded; any revoke releases ownership.
 //
 // Everything here runs at apply on replicated state alone, so every member decides alike.
-import { applyAuthOp, type AuthOp, type AuthTable } from '../auth/index.js';
+import { applyAuthOp, type AuthTable } from '../auth/index.js';
 import { hasPrefix, intervalsOverlap, keyRangeInterval, prefixEnd } from '../adt/index.js';
 import { applyLeaseOp, type LeaseOp, type LeaseTable } from '../lease/index.js';
 import type { ExternalChange, ExternalContext, ExternalOutcome, ObservedRequest, UsageObserver, UsageSession } from '../mvcc/index.js';
@@ -151,12 +151,9 @@ export class TenantManager {
       }
       this.table.releaseLease(ctx.txn, lease);
     }
-    // TODO(TS2): { type: 'tenantPurge', tenant } is being added to src/auth's AuthOp by TS2 (users
-    // and roles of the tenant removed, auth revision bumped so its tokens die). Until that lands the
-    // op is unknown to applyAuthOp, which then returns nothing: skipped, identically on every member.
-    // Remove the cast and the `undefined` branch once AuthOp has it.
-    const purge = applyAuthOp(deps.auth, ctx.txn, { type: 'tenantPurge', tenant: id } as unknown as AuthOp) as ReturnType<typeof applyAuthOp> | undefined;
-    if (purge !== undefined && !purge.ok) throw new Error(`server: purging the principals of a deleted tenant failed (${purge.error.code})`);
+    // Its users and roles go in the same transaction, one auth revision bump: their tokens die.
+    const purge = applyAuthOp(deps.auth, ctx.txn, { type: 'tenantPurge', tenant: id });
+    if (!purge.ok) throw new Error(`server: purging the principals of a deleted tenant failed (${purge.error.code})`);
     const out = applyTenantOp(this.table, ctx.txn, { type: 'delete', id });
     if (!out.ok) throw new Error(`server: removing a checked tenant record failed (${out.error.code})`);
     // The usage row follows the deletions (the usage session records the keys' removal after this
