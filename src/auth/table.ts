@@ -166,11 +166,31 @@ function decodeMeta(buf: Uint8Array): AuthMeta {
 
 const FRESH: AuthMeta = { enabled: false, revision: 0, enabledRevision: 0 };
 
+/** Most unknown names remembered between writes (clients choose the names they ask about). */
+const MAX_CACHED_MISSES = 1024;
+
+/** Freezes a decoded record and the arrays and objects inside it (records are shared from the cache). */
+function deepFreeze<T extends object>(o: T): T {
+  // Typed arrays (permission keys) cannot be frozen; nothing in auth writes into them.
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Object.isFrozen(v)) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
 export class AuthTable {
   private readonly users: Table;
   private readonly roles: Table;
   private readonly meta: Table;
   private epoch = 0;
+  // Decoded records, valid while the epoch is unchanged: every request's authorization reads the
+  // meta record and its user (twice for a write: edge and apply), and decoding them from LMDB each
+  // time was measured at ~20 µs per request in the secure bench. Records handed out are frozen.
+  // After a write the transaction may still abort, so reads bypass the cache until the owner says
+  // the writes are final (committed()); without that call (tests writing directly) nothing is cached.
+  private pending = false;
+  private cacheEpoch = -1;
+  private metaCache: AuthMeta | undefined;
+  private readonly userCache = new Map<string, UserRecord | null>();
+  private readonly roleCache = new Map<string, RoleRecord | null>();
 
   constructor(storage: Storage) {
     this.users = storage.table(SUB_DBS.authUsers);
@@ -179,8 +199,42 @@ export class AuthTable {
   }
 
   state(): AuthMeta {
+    const cacheable = this.fresh();
+    if (this.metaCache !== undefined && cacheable) return this.metaCache;
     const buf = this.meta.get(META_KEY);
-    return buf === undefined ? { ...FRESH } : decodeMeta(buf);
+    const m = Object.freeze(buf === undefined ? { ...FRESH } : decodeMeta(buf));
+    if (cacheable) this.metaCache = m;
+    return m;
+  }
+
+  /**
+   * The writes made so far are final (the apply batch that made them is committing): reads may be
+   * cached again. The server calls it after each apply batch.
+   */
+  committed(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.epoch++;
+  }
+
+  /**
+   * The tables were written behind this instance's back (a snapshot restored): forget what was
+   * read. Counts as a write for writeEpoch's users (the checker's cache).
+   */
+  invalidate(): void {
+    this.epoch++;
+  }
+
+  /** Whether reads may use and fill the cache now; drops it when a write happened since. */
+  private fresh(): boolean {
+    if (this.pending) return false;
+    if (this.cacheEpoch !== this.epoch) {
+      this.cacheEpoch = this.epoch;
+      this.metaCache = undefined;
+      this.userCache.clear();
+      this.roleCache.clear();
+    }
+    return true;
   }
 
   enabled(): boolean {
@@ -207,9 +261,16 @@ export class AuthTable {
   }
 
   getUser(name: string): UserRecord | undefined {
-    const k = nameKey(name);
-    const buf = k === undefined ? undefined : this.users.get(k);
-    return buf === undefined ? undefined : decodeUser(name, buf);
+    const cacheable = this.fresh();
+    let u = cacheable ? this.userCache.get(name) : undefined;
+    if (u === undefined) {
+      const k = nameKey(name);
+      const buf = k === undefined ? undefined : this.users.get(k);
+      u = buf === undefined ? null : deepFreeze(decodeUser(name, buf));
+      // Names come from clients: keep the cache of misses bounded.
+      if (cacheable && (u !== null || this.userCache.size < MAX_CACHED_MISSES)) this.userCache.set(name, u);
+    }
+    return u ?? undefined;
   }
 
   /** User names, sorted (byte order, as etcd lists them). */
@@ -240,9 +301,15 @@ export class AuthTable {
   }
 
   getRole(name: string): RoleRecord | undefined {
-    const k = nameKey(name);
-    const buf = k === undefined ? undefined : this.roles.get(k);
-    return buf === undefined ? undefined : decodeRole(name, buf);
+    const cacheable = this.fresh();
+    let r = cacheable ? this.roleCache.get(name) : undefined;
+    if (r === undefined) {
+      const k = nameKey(name);
+      const buf = k === undefined ? undefined : this.roles.get(k);
+      r = buf === undefined ? null : deepFreeze(decodeRole(name, buf));
+      if (cacheable && (r !== null || this.roleCache.size < MAX_CACHED_MISSES)) this.roleCache.set(name, r);
+    }
+    return r ?? undefined;
   }
 
   /** Role names, sorted. */
@@ -254,26 +321,31 @@ export class AuthTable {
 
   putUser(txn: WriteTxn, u: UserRecord): void {
     this.epoch++;
+    this.pending = true;
     txn.put(this.users, mustKey(u.name), encodeUser(u));
   }
 
   removeUser(txn: WriteTxn, name: string): void {
     this.epoch++;
+    this.pending = true;
     txn.remove(this.users, mustKey(name));
   }
 
   putRole(txn: WriteTxn, r: RoleRecord): void {
     this.epoch++;
+    this.pending = true;
     txn.put(this.roles, mustKey(r.name), encodeRole(r));
   }
 
   removeRole(txn: WriteTxn, name: string): void {
     this.epoch++;
+    this.pending = true;
     txn.remove(this.roles, mustKey(name));
   }
 
   putState(txn: WriteTxn, m: AuthMeta): void {
     this.epoch++;
+    this.pending = true;
     txn.put(this.meta, META_KEY, te.encode(JSON.stringify({ v: VERSION, ...m })));
   }
 }

@@ -947,6 +947,8 @@ export class KeywardServer {
     const wrote = this.members.write(ops);
     const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
     await wrote;
+    // The batch's auth writes (auth ops, a tenant's purge) are final: its table may cache again.
+    this.authz.table.committed();
     this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
     if (leaseEvents.length > 0) this.leases.afterApply(leaseAppliedEvents(leaseEvents, res));
     // Watchers hear of the batch (in apply order) before any of its writers is answered.
@@ -1022,6 +1024,7 @@ export class KeywardServer {
 
   private async restore(snap: Snapshot): Promise<void> {
     await restoreState(this.state, snap.data);
+    this.authz.table.invalidate();
     this.members.reload();
     this.confState = snap.metadata.confState;
     this.applied = Math.max(snap.metadata.index, this.kv.appliedIndex);
