@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { ETCD_API_VERSION, type KeywardServer, type RequestAuth } from '../server/index.js';
+import { AuthError, ETCD_API_VERSION, type KeywardServer, type RequestAuth } from '../server/index.js';
 import {
   decodeMemberAddRequest,
   decodeMemberListRequest,
@@ -15,16 +15,8 @@ import {
   encodeMemberUpdateResponseText,
   encodeMoveLeaderResponseText,
   decodeCompactionRequest,
-  decodeDeleteRangeRequest,
-  decodePutRequest,
-  decodeRangeRequest,
-  decodeTxnRequest,
   encodeCompactionResponseText,
-  encodeDeleteRangeResponseText,
-  encodePutResponseText,
-  encodeRangeResponseText,
   encodeStatusResponseText,
-  encodeTxnResponseText,
   parseJsonBody,
 } from '../wire/index.js';
 import { readBody } from './body.js';
@@ -32,9 +24,12 @@ import { requestAuth, type ClientIdentitySource } from './auth-context.js';
 import { authApi } from './auth-http.js';
 import { toWireFailure } from './errors.js';
 import { createHttpGuard, refuseRequest, refuseUpgradeRequest, type HostPolicy } from './http-guard.js';
+import { kvRpcs, tenantTimeToLive } from './kv-http.js';
 import { leaseApi } from './lease-http.js';
+import { TenantEdge } from './tenant-edge.js';
+import { tenantsApi } from './tenants-http.js';
 import type { UpgradeListener } from './http-server.js';
-import { serveWatchPost, type WatchTransportOptions } from './watch-http.js';
+import { refuseWatch, serveWatchPost, type WatchTransportOptions } from './watch-http.js';
 import { serveWatchSse, wantsEventStream } from './watch-sse.js';
 import { createWatchUpgrade } from './watch-ws.js';
 
@@ -49,7 +44,24 @@ export interface ApiOptions extends HostPolicy {
   logger: ApiLogger;
   /** The verified client-certificate identity of a request (TLS listeners); none on plaintext. */
   clientIdentity?: ClientIdentitySource;
+  /** The clock of the tenants' request-rate limits (milliseconds; Date.now unless a test injects one). */
+  tenantClock?: () => number;
 }
+
+/**
+ * RPCs a tenant principal may not make: they act on the whole cluster (compaction drops every
+ * tenant's history; membership and leadership are the operators'). Refused at the edge as a
+ * plain permission denial, whatever the principal's roles.
+ */
+const CLUSTER_ONLY = new Set([
+  '/kv/compaction',
+  '/maintenance/transfer-leadership',
+  '/maintenance/transferleadership',
+  '/cluster/member/add',
+  '/cluster/member/remove',
+  '/cluster/member/update',
+  '/cluster/member/promote',
+]);
 
 /** gRPC's receive slack over --max-request-bytes, as in etcd (1.5 MiB + 512 KiB = 2 MiB). */
 const GRPC_SLACK_BYTES = 512 * 1024;
@@ -80,14 +92,21 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
   // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
   const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
-  const resolveAuth = (req: IncomingMessage): Promise<RequestAuth> => requestAuth(server, req, opts.clientIdentity);
+  // Settled once per request, however many layers ask (a stream's gate and its handler).
+  const settled = new WeakMap<IncomingMessage, Promise<RequestAuth>>();
+  const resolveAuth = (req: IncomingMessage): Promise<RequestAuth> => {
+    let p = settled.get(req);
+    if (p === undefined) {
+      p = requestAuth(server, req, opts.clientIdentity);
+      settled.set(req, p);
+    }
+    return p;
+  };
+  const tenants = new TenantEdge(server, opts.tenantClock === undefined ? {} : { now: opts.tenantClock });
   const leases = leaseApi(server, { maxMessageChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth });
 
-  const rpcs: Record<string, Handler> = {
-    '/kv/range': (b, _r, a) => server.range(decodeRangeRequest(b), a).then(encodeRangeResponseText),
-    '/kv/put': (b, _r, a) => server.put(decodePutRequest(b), a).then(encodePutResponseText),
-    '/kv/deleterange': (b, _r, a) => server.deleteRange(decodeDeleteRangeRequest(b), a).then(encodeDeleteRangeResponseText),
-    '/kv/txn': (b, _r, a) => server.txn(decodeTxnRequest(b), a).then(encodeTxnResponseText),
+  const v3rpcs: Record<string, Handler> = {
+    ...kvRpcs(server, tenants),
     '/kv/compaction': (b, _r, a) => server.compact(decodeCompactionRequest(b), a).then(encodeCompactionResponseText),
     '/maintenance/status': (_b, _r, a) => server.status(a).then(encodeStatusResponseText),
     '/maintenance/transfer-leadership': (b, _r, a) => server.moveLeader(decodeMoveLeaderRequest(b), a).then(encodeMoveLeaderResponseText),
@@ -102,8 +121,21 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     '/cluster/member/update': (b, _r, a) => server.memberUpdate(decodeMemberUpdateRequest(b), a).then(encodeMemberUpdateResponseText),
     '/cluster/member/promote': (b, _r, a) => server.memberPromote(decodeMemberPromoteRequest(b), a).then(encodeMemberPromoteResponseText),
     ...leases.rpcs,
+    '/lease/timetolive': tenantTimeToLive(tenants, leases.rpcs['/lease/timetolive']!),
+    '/kv/lease/timetolive': tenantTimeToLive(tenants, leases.rpcs['/kv/lease/timetolive']!),
     ...authApi(server),
   };
+  // Every RPC of a tenant principal is admitted first: the tenant exists and is active, its request
+  // rate allows one more, and the RPC is one a tenant may make.
+  const admitted =
+    (path: string, h: Handler): Handler =>
+    (b, r, a) => {
+      if (tenants.admit(a) !== undefined && CLUSTER_ONLY.has(path)) throw new AuthError('PERMISSION_DENIED');
+      return h(b, r, a);
+    };
+  const rpcs: Record<string, Handler> = Object.fromEntries(Object.entries(v3rpcs).map(([p, h]) => [p, admitted(p, h)]));
+  // Keyward's own tenants API, beside etcd's.
+  const v1rpcs: Record<string, Handler> = Object.fromEntries(Object.entries(tenantsApi(server)).map(([p, h]) => [p, admitted(p, h)]));
 
   const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
     // Who is asking is settled while the body arrives; a refused credential still reads no further.
@@ -143,7 +175,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   }
   // The watch stream: POST (newline-delimited JSON both ways), GET with Accept: text/event-stream
   // (server-sent events); GET with Upgrade: websocket arrives through `upgrade` instead.
-  const watchOpts: WatchTransportOptions = { maxObjectChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth };
+  const watchOpts: WatchTransportOptions = { maxObjectChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth, tenants };
   v3.post('/watch', (req, res) => serveWatchPost(server, req, res, watchOpts));
   v3.get('/watch', (req, res) => {
     if (wantsEventStream(req)) serveWatchSse(server, req, res, watchOpts);
@@ -153,10 +185,38 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     res.writeHead(200, { 'Content-Length': '0' }).end();
   });
   v3.all('/watch', (_req, res) => sendText(res, 405, 'Method Not Allowed'));
+  // A tenant's keep-alive stream is admitted and holds one of its stream slots while open.
+  v3.post('/lease/keepalive', (req, res, next) => {
+    resolveAuth(req).then(
+      (auth) => {
+        const tenant = TenantEdge.tenantOf(auth);
+        if (tenant === undefined) return next();
+        let release: () => void;
+        try {
+          tenants.admit(auth);
+          release = tenants.acquire(tenant, 'streams');
+        } catch (err) {
+          refuseWatch(res, toWireFailure(err, maxMessage));
+          return;
+        }
+        res.on('close', release);
+        next();
+      },
+      // The handler answers a refused credential as it always has.
+      () => next(),
+    );
+  });
   leases.route(v3);
   v3.use((_req, res) => sendText(res, 404, 'Not Found'));
   // etcd's gateway rewrites /v3beta to /v3.
   app.use(['/v3', '/v3beta'], v3);
+  for (const [path, handler] of Object.entries(v1rpcs)) {
+    app.post(path, (req, res) => serveRpc(handler, req, res));
+    app.options(path, (_req, res) => {
+      res.writeHead(200, { 'Content-Length': '0' }).end();
+    });
+    app.all(path, (_req, res) => sendText(res, 405, 'Method Not Allowed'));
+  }
 
   app.get('/version', (_req, res) => {
     sendJson(res, 200, JSON.stringify({ etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION }));
@@ -173,6 +233,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     fast.set('/v3' + path, handler);
     fast.set('/v3beta' + path, handler);
   }
+  for (const [path, handler] of Object.entries(v1rpcs)) fast.set(path, handler);
   const listener: RequestListener = (req, res) => {
     const handler = req.method === 'POST' ? fast.get(req.url ?? '') : undefined;
     if (handler === undefined) app(req, res);

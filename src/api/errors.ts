@@ -1,4 +1,14 @@
-import { AuthError, ClusterError, LeaseError, MvccError, ServerError, type ServerErrorCode } from '../server/index.js';
+import {
+  AuthError,
+  ClusterError,
+  LeaseError,
+  MvccError,
+  ServerError,
+  TenantError,
+  type ServerErrorCode,
+  type TenantErrorCode,
+  type TenantLimit,
+} from '../server/index.js';
 import { DecodeError, EtcdClusterError, EtcdError, GrpcCode, errorBody, messageTooLarge, type ErrorBody } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 
@@ -32,6 +42,35 @@ const SERVER_ERRORS: Record<ServerErrorCode, keyof typeof EtcdError> = {
   TIMEOUT: 'TIMEOUT',
   NO_LEADER: 'NO_LEADER',
 };
+
+// Tenant refusals (docs/tenancy-plan.md). Storage quotas and edge limits are gRPC's
+// RESOURCE_EXHAUSTED, which etcd's gateway answers 429 (as its "database space exceeded"); an
+// existing id is FAILED_PRECONDITION as etcd's "user name already exists"; a key outside the
+// tenant is a translation bug, answered as a plain permission denial (naming nothing) and logged.
+const TENANT_ERRORS: Record<Exclude<TenantErrorCode, 'QUOTA_EXCEEDED' | 'TOO_MANY_REQUESTS'>, { code: number; message: string; internal?: boolean }> = {
+  INVALID_TENANT_ID: { code: GrpcCode.INVALID_ARGUMENT, message: 'keyward: invalid tenant id (1-63 characters of a-z, 0-9 and "-", not starting with "-")' },
+  INVALID_QUOTA: { code: GrpcCode.INVALID_ARGUMENT, message: 'keyward: invalid quota (quotas are non-negative integers; 0 means unlimited)' },
+  TENANT_EXISTS: { code: GrpcCode.FAILED_PRECONDITION, message: 'keyward: tenant already exists' },
+  TENANT_NOT_FOUND: { code: GrpcCode.NOT_FOUND, message: 'keyward: tenant not found' },
+  TENANT_SUSPENDED: { code: GrpcCode.PERMISSION_DENIED, message: 'keyward: tenant is suspended' },
+  OUTSIDE_TENANT: { code: GrpcCode.PERMISSION_DENIED, message: EtcdError.PERMISSION_DENIED.message, internal: true },
+};
+
+/** The edge limits' messages, by the limit that was reached. */
+const EDGE_LIMIT_MESSAGES: Partial<Record<TenantLimit, string>> = {
+  maxRequestsPerSecond: 'keyward: tenant request rate exceeded',
+  maxStreams: 'keyward: tenant stream limit reached',
+  maxWatchers: 'keyward: tenant watcher limit reached',
+};
+
+function tenantFailure(err: TenantError): WireFailure {
+  if (err.code === 'QUOTA_EXCEEDED') return known(GrpcCode.RESOURCE_EXHAUSTED, `keyward: tenant quota exceeded: ${err.limit ?? 'quota'} (${err.limitValue ?? 0})`);
+  if (err.code === 'TOO_MANY_REQUESTS') {
+    return known(GrpcCode.RESOURCE_EXHAUSTED, (err.limit !== undefined ? EDGE_LIMIT_MESSAGES[err.limit] : undefined) ?? 'keyward: tenant request rate exceeded');
+  }
+  const e = TENANT_ERRORS[err.code];
+  return known(e.code, e.message, e.internal === true);
+}
 
 export interface WireFailure {
   status: number;
@@ -78,6 +117,7 @@ export function toWireFailure(err: unknown, maxMessageBytes: number, streaming =
     const e = EtcdClusterError[err.code];
     return known(e.code, e.message);
   }
+  if (err instanceof TenantError) return tenantFailure(err);
   if (err instanceof BodyTooLargeError) {
     // etcd counts the decoded protobuf message; base64 makes the JSON about 4/3 of that.
     return known(GrpcCode.RESOURCE_EXHAUSTED, messageTooLarge(Math.ceil((err.received * 3) / 4), maxMessageBytes));

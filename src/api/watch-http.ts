@@ -9,10 +9,11 @@
 // (500, gRPC code 2, etcd's message) and no stream; a bad LATER object stops the reading of
 // requests, while the stream and its watches go on.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeywardServer, RequestAuth, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth } from '../server/index.js';
 import { toWireFailure, type WireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
-import { pumpWatch, WatchRequestReader, type WatchSink } from './watch-session.js';
+import type { TenantEdge } from './tenant-edge.js';
+import { openSessionStream, pumpWatch, WatchRequestReader, type SessionStream, type WatchSink } from './watch-session.js';
 
 export interface WatchTransportOptions {
   /** Longest request object, in characters (the unary body cap). */
@@ -22,6 +23,8 @@ export interface WatchTransportOptions {
   logger: { error(obj: object, msg: string): void };
   /** Who is asking: settled before the stream opens, from the request that opened it. */
   resolveAuth(req: IncomingMessage): Promise<RequestAuth>;
+  /** Tenant principals: admission, stream and watcher limits, key translation. */
+  tenants: TenantEdge;
 }
 
 /** Settles who is asking, then serves; a refused credential is answered before any stream exists. */
@@ -36,6 +39,8 @@ export function serveWatchPost(server: KeywardServer, req: IncomingMessage, res:
 export async function authorizedStream(server: KeywardServer, req: IncomingMessage, o: WatchTransportOptions): Promise<RequestAuth> {
   const auth = await o.resolveAuth(req);
   server.assertAuthenticated(auth);
+  // Opening a stream is one of the tenant's requests (rate, admission); its slot is taken at open.
+  o.tenants.admit(auth);
   return auth;
 }
 
@@ -48,7 +53,7 @@ export function refuseWatch(res: ServerResponse, failure: WireFailure): void {
 }
 
 function serveWatchPostAs(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions, auth: RequestAuth): void {
-  let stream: WatchStream | undefined;
+  let stream: SessionStream | undefined;
   let ended = false;
   // The body never completes while the stream lives: no request deadline; the listener's close ends it.
   const release = holdOpen(req, () => end());
@@ -73,7 +78,7 @@ function serveWatchPostAs(server: KeywardServer, req: IncomingMessage, res: Serv
   /** Opens the stream and the response; false when the member cannot serve (answered already). */
   const start = (): boolean => {
     try {
-      stream = server.openWatchStream({}, auth);
+      stream = openSessionStream(server, auth, o.tenants, o.logger);
     } catch (err) {
       fail(err);
       return false;
@@ -102,7 +107,7 @@ function serveWatchPostAs(server: KeywardServer, req: IncomingMessage, res: Serv
         reader.stop();
         return;
       }
-      const s = stream as WatchStream;
+      const s = stream as SessionStream;
       s.request(r);
       // A client that sends requests but does not read the answers: stop reading it until it does,
       // so the answers it makes us queue stay within the stream's bound.

@@ -17,12 +17,12 @@
 // overrides start_revision, so nothing is lost or repeated. Bad parameters are a 400 with etcd's
 // error body, before any event.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeywardServer, RequestAuth, WatchMessage, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth, WatchMessage } from '../server/index.js';
 import { DecodeError, decodeWatchRequest, type JsonObject, type JsonValue, type WatchCreateRequest } from '../wire/index.js';
 import { toWireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
 import { authorizedStream, refuseWatch, waitDrain, type WatchTransportOptions } from './watch-http.js';
-import { pumpWatch, type WatchSink } from './watch-session.js';
+import { openSessionStream, pumpWatch, type SessionStream, type WatchSink } from './watch-session.js';
 
 /** True when a GET asks for server-sent events. */
 export function wantsEventStream(req: IncomingMessage): boolean {
@@ -77,12 +77,12 @@ export function serveWatchSse(server: KeywardServer, req: IncomingMessage, res: 
 
 function serveWatchSseAs(server: KeywardServer, req: IncomingMessage, res: ServerResponse, o: WatchTransportOptions, auth: RequestAuth): void {
   let create: WatchCreateRequest;
-  let stream: WatchStream;
+  let stream: SessionStream;
   try {
     const url = new URL(req.url ?? '/', 'http://keyward.invalid');
     const last = req.headers['last-event-id'];
     create = createRequestFromQuery(url.searchParams, Array.isArray(last) ? last[0] : last);
-    stream = server.openWatchStream({}, auth);
+    stream = openSessionStream(server, auth, o.tenants, o.logger);
   } catch (err) {
     const failure = toWireFailure(err, o.maxMessageBytes);
     if (failure.internal) o.logger.error({ err, path: req.url }, 'watch request failed');

@@ -7,13 +7,13 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { KeywardServer, RequestAuth, WatchStream } from '../server/index.js';
+import type { KeywardServer, RequestAuth } from '../server/index.js';
 import { DecodeError } from '../wire/index.js';
 import { BodyTooLargeError } from './body.js';
 import { toWireFailure } from './errors.js';
 import { holdOpen, type UpgradeListener } from './http-server.js';
 import { authorizedStream, type WatchTransportOptions } from './watch-http.js';
-import { pumpWatch, WatchRequestReader, type WatchSink } from './watch-session.js';
+import { openSessionStream, pumpWatch, WatchRequestReader, type SessionStream, type WatchSink } from './watch-session.js';
 
 /** Stop taking messages from the stream while the socket holds this many unsent bytes. */
 const SOCKET_HIGH_WATER = 64 * 1024;
@@ -49,7 +49,7 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, type = 'tex
 }
 
 function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMessage, o: WatchTransportOptions, auth: RequestAuth): void {
-  let stream: WatchStream | undefined;
+  let stream: SessionStream | undefined;
   let ended = false;
   const end = (code = 1000, reason = ''): void => {
     if (ended) return;
@@ -99,7 +99,7 @@ function serveWatchSocket(server: KeywardServer, ws: WebSocket, req: IncomingMes
       if (ended) return;
       if (stream === undefined) {
         try {
-          stream = server.openWatchStream({}, auth);
+          stream = openSessionStream(server, auth, o.tenants, o.logger);
         } catch (err) {
           reader.stop();
           fail(err);

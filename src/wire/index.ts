@@ -8,6 +8,7 @@ export * from './cluster.js';
 export * from './watch.js';
 export * from './lease.js';
 export * from './auth.js';
+export * from './tenants.js';
 // The table machinery, for modules that declare further messages (lease, auth, watch) with the
 // same rules. Namespaced because its codec names (`bytes`, `string`, `bool`) are too generic to
 // export flat.
