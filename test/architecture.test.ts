@@ -25,7 +25,7 @@ const ALLOWED: Record<string, string[]> = {
   api: ['server', 'flags', 'connections', 'wire', 'tls'],
   client: ['wire'],
   policy: ['client', 'wire'],
-  cli: ['server', 'client', 'wire', 'api', 'tls'],
+  cli: ['server', 'client', 'policy', 'wire', 'api', 'tls'],
 };
 // Packages only one module may import.
 const PACKAGE_OWNERS: Record<string, string[]> = { lmdb: ['storage'], 'node-forge': ['tls'], express: ['api'] };

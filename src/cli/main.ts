@@ -22,6 +22,8 @@ import { createLogger, startMember, type RunningMember } from './serve.js';
 import { registerAuthCommands } from './auth-commands.js';
 import { CliFileError, resolveConnection, type Connection } from './connection.js';
 import { registerCertsCommands } from './certs-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
+import { registerTenantCommands } from './tenant-commands.js';
 
 // `keyward` parses and prints; all behaviour lives in library modules (ARCHITECTURE.md, cli).
 
@@ -326,6 +328,10 @@ const login = registerAuthCommands(program, {
   },
   out: () => globals().out,
 });
+
+// keyward tenant … (src/cli/tenant-commands.ts) and keyward policy apply|export (src/cli/policy-commands.ts).
+registerTenantCommands(program, { clientOptions: () => globals().clientOptions, out: () => globals().out });
+registerPolicyCommands(program, { clientOptions: () => globals().clientOptions, out: () => globals().out });
 
 // keyward certs init|issue|rotate|revoke|add-member (src/cli/certs-commands.ts).
 registerCertsCommands(program, {

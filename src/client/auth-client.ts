@@ -27,6 +27,7 @@ import {
   type AuthUserGetResponse,
   type AuthUserListResponse,
   type PermType,
+  type JsonObject,
 } from '../wire/index.js';
 import { HttpTransport, type ClientOptions } from './http.js';
 
@@ -51,11 +52,27 @@ export interface PermissionInput {
 
 const toBytes = (k: KeyInput | undefined): Uint8Array => (k === undefined ? new Uint8Array(0) : typeof k === 'string' ? bytesFromString(k) : k);
 
+export interface AuthClientOptions extends ClientOptions {
+  /**
+   * Manage the users and roles of this tenant instead of the caller's own scope (Keyward's `tenant`
+   * field of auth requests: a cluster administrator managing a tenant). Names and permission keys
+   * are then the tenant's (keys relative to its root). Enable, disable and status are cluster-wide.
+   */
+  tenant?: string;
+}
+
 export class AuthClient {
   private readonly http: HttpTransport;
+  private readonly tenant: string | undefined;
 
-  constructor(opts: ClientOptions) {
+  constructor(opts: AuthClientOptions) {
     this.http = new HttpTransport(opts);
+    this.tenant = opts.tenant;
+  }
+
+  /** A request body in this client's scope: Keyward's `tenant` field (etcd ignores unknown fields). */
+  private scoped(req: JsonObject): JsonObject {
+    return this.tenant === undefined || this.tenant === '' ? req : { ...req, tenant: this.tenant };
   }
 
   /** Logs in; returns the token to send as `Authorization` (the `token` client option). Sends no token itself. */
@@ -66,11 +83,11 @@ export class AuthClient {
   }
 
   async enable(): Promise<AuthHeaderResponse> {
-    return this.write(AuthPath.ENABLE, {});
+    return decodeAuthHeaderResponse(await this.http.call(AuthPath.ENABLE, {}, false));
   }
 
   async disable(): Promise<AuthHeaderResponse> {
-    return this.write(AuthPath.DISABLE, {});
+    return decodeAuthHeaderResponse(await this.http.call(AuthPath.DISABLE, {}, false));
   }
 
   /** etcd 3.5's AuthStatus: whether auth is enabled and the auth store's revision. */
@@ -85,11 +102,11 @@ export class AuthClient {
   }
 
   async userGet(name: string): Promise<AuthUserGetResponse> {
-    return decodeAuthUserGetResponse(await this.http.call(AuthPath.USER_GET, encodeAuthUserGetRequest({ name }), true));
+    return decodeAuthUserGetResponse(await this.http.call(AuthPath.USER_GET, this.scoped(encodeAuthUserGetRequest({ name })), true));
   }
 
   async userList(): Promise<AuthUserListResponse> {
-    return decodeAuthUserListResponse(await this.http.call(AuthPath.USER_LIST, {}, true));
+    return decodeAuthUserListResponse(await this.http.call(AuthPath.USER_LIST, this.scoped({}), true));
   }
 
   async userDelete(name: string): Promise<AuthHeaderResponse> {
@@ -113,11 +130,11 @@ export class AuthClient {
   }
 
   async roleGet(role: string): Promise<AuthRoleGetResponse> {
-    return decodeAuthRoleGetResponse(await this.http.call(AuthPath.ROLE_GET, encodeAuthRoleGetRequest({ role }), true));
+    return decodeAuthRoleGetResponse(await this.http.call(AuthPath.ROLE_GET, this.scoped(encodeAuthRoleGetRequest({ role })), true));
   }
 
   async roleList(): Promise<AuthRoleListResponse> {
-    return decodeAuthRoleListResponse(await this.http.call(AuthPath.ROLE_LIST, {}, true));
+    return decodeAuthRoleListResponse(await this.http.call(AuthPath.ROLE_LIST, this.scoped({}), true));
   }
 
   async roleDelete(role: string): Promise<AuthHeaderResponse> {
@@ -135,7 +152,8 @@ export class AuthClient {
     return this.write(AuthPath.ROLE_REVOKE_PERMISSION, encodeAuthRoleRevokePermissionRequest({ role, key: toBytes(key), rangeEnd: toBytes(rangeEnd) }));
   }
 
-  private async write(path: string, body: unknown): Promise<AuthHeaderResponse> {
-    return decodeAuthHeaderResponse(await this.http.call(path, body, false));
+  /** A management call in this client's scope. */
+  private async write(path: string, body: JsonObject): Promise<AuthHeaderResponse> {
+    return decodeAuthHeaderResponse(await this.http.call(path, this.scoped(body), false));
   }
 }

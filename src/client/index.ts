@@ -20,4 +20,5 @@ export {
   type ReconnectInfo,
 } from './watch.js';
 export { Backoff, backoffDelay, backoffCeiling, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-export { AuthClient, type KeyInput, type PermissionInput } from './auth-client.js';
+export { AuthClient, type AuthClientOptions, type KeyInput, type PermissionInput } from './auth-client.js';
+export { TenantClient } from './tenant-client.js';

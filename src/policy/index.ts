@@ -21,3 +21,4 @@ export { ClientBackend, readLive, type AuthApi, type Executor, type LiveState, t
 export { exportFiles } from './export.js';
 export { Secret } from './secrets.js';
 export { runPolicyApply, runPolicyExport, type ApplyOptions, type ApplyResult, type PolicyDeps } from './run.js';
+export { ClientTenantApi } from './tenant-api.js';
