@@ -3,7 +3,7 @@
 // the apply-time guard that re-checks every stamped entry on the state it applies to
 // (GUARANTEES A11: the guard reads only replicated state, so every member decides alike).
 //
-// Rules (docs/security-plan.md, README "Security model"):
+// Rules (docs/security-plan.md, README "Security"):
 // - auth disabled: everything is allowed (etcd), and entries are stamped with user "" so that a
 //   request admitted while disabled is refused at apply if auth was enabled meanwhile;
 // - auth enabled: a request needs a principal (else etcd's "user name is empty"), and the
@@ -32,6 +32,7 @@ import {
   parseLoginName,
   type AuthOp,
 } from '../auth/index.js';
+import { LeaseError } from '../lease/index.js';
 import { TenantTable } from '../tenants/index.js';
 import type { ExternalChange, ExternalRejection } from '../mvcc/index.js';
 import type { Storage } from '../storage/index.js';
@@ -184,7 +185,8 @@ export class AuthManager {
         this.decide(name, check);
         return undefined;
       } catch (e) {
-        if (e instanceof AuthError) return e;
+        // A check may also refuse a lease the principal's tenant does not own, as a missing lease.
+        if (e instanceof AuthError || e instanceof LeaseError) return e;
         throw e;
       }
     };
