@@ -8,7 +8,7 @@
 // but `get` of its own tenant: it acts inside its tenant and these calls are about tenants. Its
 // refusal is the plain permission denied, whether or not the tenant it named exists (A21).
 import type { IncomingMessage } from 'node:http';
-import { AuthError, type RequestAuth, type TenantQuotas, type TenantUsage } from '../server/index.js';
+import { AuthError, type RequestAuth, type TenantInfo, type TenantQuotas } from '../server/index.js';
 import {
   DecodeError,
   TenantPath,
@@ -24,14 +24,6 @@ import {
 } from '../wire/index.js';
 import { TenantEdge } from './tenant-edge.js';
 
-/** A tenant as the server reports it (docs/tenancy-plan.md, "Server contract"). */
-export interface TenantInfo {
-  id: string;
-  status: 'active' | 'suspended';
-  quotas: TenantQuotas;
-  usage: TenantUsage;
-  createdRevision: number;
-}
 
 type One = Promise<{ header: ResponseHeader; tenant: TenantInfo }>;
 

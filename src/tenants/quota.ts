@@ -15,16 +15,11 @@
 // dimensions a change GROWS are checked: deletes, shrinking overwrites and anything else that
 // lowers usage always pass, even when usage is already above a limit an administrator lowered.
 // 0 means unlimited.
+import type { TenantQuotasWire } from '../wire/index.js';
 import { TenantError, type TenantLimit } from './errors.js';
 
-export interface TenantQuotas {
-  maxKeys: number;
-  maxBytes: number;
-  maxLeases: number;
-  maxWatchers: number;
-  maxStreams: number;
-  maxRequestsPerSecond: number;
-}
+// The six quotas are the API's own shape (src/wire): one definition for the wire and the table.
+export type TenantQuotas = TenantQuotasWire;
 
 /** Every quota 0: no limit. */
 export const UNLIMITED_QUOTAS: Readonly<TenantQuotas> = Object.freeze({
