@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { parseOptions, splitCommand } from './options.js';
 import { parseResponse, ProtocolError } from './raw-client.js';
 import { withInsecure } from './keyward-flags.js';
-import { compare, comparisonPairs, goalsFor, memoryTables, securityCostGoals, securityTable } from './report.js';
+import { compare, comparisonPairs, goalsFor, memoryTables, securityCostGoals, securityTable, tenantComparisons, tenantsTable } from './report.js';
 import type { CellResult, TargetResult } from './report.js';
 import { LatencySamples } from './samples.js';
 import { prefixEnd } from './security.js';
@@ -263,4 +263,46 @@ test('an Authorization header goes into the prebuilt request; a header break in 
 
 test('prefix ranges end at the prefix with its last byte plus one', () => {
   assert.equal(prefixEnd('bench/'), 'bench0');
+});
+
+test('--tenants measures the secure Keyward only unless asked for more; counts are positive integers', () => {
+  const o = parseOptions(['--tenants', '10,1,10'], '/repo');
+  assert.ok(o !== null);
+  assert.deepEqual(o.tenants, [1, 10]);
+  assert.deepEqual(o.targets.map((t) => t.label), ['keyward-secure']);
+  assert.deepEqual(parseOptions(['--tenants', '2', '--secure', '--target', 'keyward'], '/repo')?.targets.map((t) => t.label), ['keyward', 'keyward-secure']);
+  assert.deepEqual(parseOptions([], '/repo')?.tenants, []);
+  assert.throws(() => parseOptions(['--tenants', '0'], '/repo'), /--tenants must be a positive integer/);
+  assert.throws(() => parseOptions(['--tenants', '2', '--security', 'plain'], '/repo'), /needs the secure Keyward target/);
+  assert.throws(() => parseOptions(['--tenants', '2', '--target', 'etcd'], '/repo'), /needs the secure Keyward target/);
+  assert.throws(() => parseOptions(['--tenants', '2', '--memory'], '/repo'), /exclude each other/);
+});
+
+test('tenant cost: each keyward-tN against keyward-secure with the 0.90x goal at 16 and 64; never against etcd', () => {
+  const cell = (connections: number, throughput: number): CellResult => ({
+    op: 'put', connections, client: 'raw', windowS: 1, requests: throughput, errors: 0, firstError: null, throughput,
+    latencyMs: { mean: 1, p50: 1, p90: 1, p99: 2, p999: 2, max: 2 },
+    genCpuPct: 10, genElu: 0.1, genCpuUsPerReq: 10, serverCpuPct: null, idleTargetsCpuPct: null,
+  });
+  const t = (label: string, rates: [number, number, number], tenants?: number): TargetResult => ({
+    label, kind: label.startsWith('etcd') ? 'etcd' : 'keyward', url: null, command: null, version: null, preload: null,
+    cells: [cell(1, rates[0]), cell(16, rates[1]), cell(64, rates[2])], error: null, ...(tenants === undefined ? {} : { tenants }),
+  });
+  const targets = [t('keyward-secure', [100, 1000, 2000]), t('etcd-secure', [1, 1, 1]), t('keyward-t1', [50, 950, 1900], 1), t('keyward-t10', [50, 890, 1800], 10)];
+  const pairs = comparisonPairs(targets, goalsFor(1, ['put'], [1, 16, 64]), securityCostGoals(['put'], [1, 16, 64]));
+  assert.deepEqual(pairs.map((p) => `${p.subject.label}/${p.baseline.label}`), ['keyward-secure/etcd-secure']);
+  const cmp = tenantComparisons(targets);
+  assert.deepEqual(cmp.map((c) => [c.subject, c.connections, c.throughputRatio, c.meetsGoal]), [
+    ['keyward-t1', 1, 0.5, null],
+    ['keyward-t1', 16, 0.95, true],
+    ['keyward-t1', 64, 0.95, true],
+    ['keyward-t10', 1, 0.5, null],
+    ['keyward-t10', 16, 0.89, false],
+    ['keyward-t10', 64, 0.9, true],
+  ]);
+  const table = tenantsTable(targets, 1);
+  assert.ok(table !== null);
+  assert.deepEqual(table.header, ['op', 'conns', 'base req/s', 'base p50/p99', 't1 req/s', 't1 p50/p99', 't1/base', 'goal', 't10 req/s', 't10 p50/p99', 't10/base', 'goal', 't10/t1']);
+  assert.deepEqual(table.rows[1], ['put', '16', '1,000', '1.00/2.00', '950', '1.00/2.00', '0.95x', 'met', '890', '1.00/2.00', '0.89x', 'MISSED', '0.94x']);
+  assert.equal(tenantsTable([t('keyward-secure', [1, 1, 1])], 1), null);
 });

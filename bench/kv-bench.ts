@@ -18,6 +18,7 @@ import { DEFAULT_KEYWARD_CLUSTER_CMD, DEFAULT_KEYWARD_CMD, parseOptions, splitCo
 import type { Options, TargetSpec } from './options.js';
 import type { CellMeasurement, Credentials, FromGenerator, RunCell, ToGenerator } from './protocol.js';
 import { BENCH_PREFIX, BENCH_USER, SecureMaterial } from './security.js';
+import { benchTenant, preloadTenants, setupTenants, verifyTenants } from './tenants.js';
 import {
   ceilingTable,
   compare,
@@ -32,6 +33,8 @@ import {
   goalsFor,
   memoryTables,
   fmtRate,
+  tenantComparisons,
+  tenantsTable,
   renderMarkdown,
   renderText,
   targetsTable,
@@ -130,6 +133,8 @@ async function measureCell(
   gen: Generator,
   server: ServerUnderTest,
   credentials: Credentials | undefined,
+  laneCredentials: Credentials[] | undefined,
+  label: string,
   idle: ServerUnderTest[],
   opts: Options,
   op: Op,
@@ -153,6 +158,7 @@ async function measureCell(
       client: opts.client,
       seed: opts.seed,
       ...(credentials === undefined ? {} : { credentials }),
+      ...(laneCredentials === undefined ? {} : { laneCredentials }),
     },
     (edge) => {
       const sample = watched.map((s) => s.cpuSeconds());
@@ -171,7 +177,7 @@ async function measureCell(
   const cell: CellResult = { ...m, serverCpuPct, idleTargetsCpuPct };
   log(
     `  ${opts.rounds > 1 ? `round ${round + 1}/${opts.rounds} ` : ''}` +
-      `${server.label.padEnd(14)} ${op.padEnd(7)} c=${String(connections).padStart(3)}  ` +
+      `${label.padEnd(14)} ${op.padEnd(7)} c=${String(connections).padStart(3)}  ` +
       `${fmtRate(cell.throughput).padStart(7)} req/s  p50 ${fmtMs(cell.latencyMs.p50)} ms  p99 ${fmtMs(cell.latencyMs.p99)} ms` +
       (cell.errors > 0 ? `  errors ${cell.errors} (${cell.firstError ?? ''})` : ''),
   );
@@ -197,6 +203,8 @@ interface Running {
   server: ServerUnderTest;
   /** What the load generator presents (secure targets). */
   credentials: Credentials | undefined;
+  /** Tenants mode: the tenants' credentials, connection k presenting laneCredentials[k % length]. */
+  laneCredentials?: Credentials[];
   measured: CellResult[][];
 }
 
@@ -214,8 +222,9 @@ async function runRounds(gen: Generator, running: Running[], opts: Options): Pro
       const { op, connections } = cells[k]!;
       const order = turn++ % 2 === 0 ? running : [...running].reverse();
       for (const r of order) {
-        const idle = running.filter((o) => o !== r).map((o) => o.server);
-        r.measured[k]!.push(await measureCell(gen, r.server, r.credentials, idle, opts, op, connections, round));
+        // Tenant variants share their server with the baseline: it is not idle meanwhile.
+        const idle = [...new Set(running.filter((o) => o.server !== r.server).map((o) => o.server))];
+        r.measured[k]!.push(await measureCell(gen, r.server, r.credentials, r.laneCredentials, r.result.label, idle, opts, op, connections, round));
       }
     }
   }
@@ -334,6 +343,8 @@ interface Started {
   load: Credentials | undefined;
   /** The orchestrator's (health, version). */
   admin: Credentials | undefined;
+  /** Tenants mode: each tenant's bench user (tenant j = bench-t<j>), and the certificates' store. */
+  tenants?: { creds: Credentials[]; material: SecureMaterial };
 }
 
 /** A server whose stop() also removes the certificates made for it. */
@@ -442,6 +453,12 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
   try {
     log(`${t.label}: switching auth on; user ${BENCH_USER} with READWRITE on ${BENCH_PREFIX}`);
     await material.configure(server.urls, timeoutMs);
+    if (t.kind === 'keyward' && opts.tenants.length > 0) {
+      const n = Math.max(...opts.tenants);
+      log(`${t.label}: creating ${n} tenant(s) ${benchTenant(0)}${n > 1 ? ` … ${benchTenant(n - 1)}` : ''}, each with user ${BENCH_USER} (role rw: READWRITE on its keyspace) and a certificate`);
+      const tenants = { creds: await setupTenants(material, server.url, n), material };
+      return { server: wrapped, load: material.bench, admin: material.admin, tenants };
+    }
   } catch (err) {
     await wrapped.stop();
     throw err;
@@ -464,8 +481,8 @@ function checkKeywardEntry(opts: Options): void {
 /** Targets that could not be started or preloaded. */
 const failedTargets: TargetResult[] = [];
 
-/** Starts and preloads a target; on failure records the error and returns null. */
-async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Promise<Running | null> {
+/** Starts and preloads a target (and its tenant variants); on failure records the error and returns []. */
+async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Promise<Running[]> {
   const result = emptyResult(t.label, t.kind);
   let server: ServerUnderTest | null = null;
   try {
@@ -479,14 +496,28 @@ async function prepareTarget(gen: Generator, t: TargetSpec, opts: Options): Prom
     const elapsedMs = await gen.preload(server.urls, opts.preloadConnections, opts.keys, opts.valueSize, started.load);
     result.preload = { keys: opts.keys, elapsedMs };
     await verifyPreload(server.urls, opts, started.load);
+    const out: Running[] = [{ result, server, credentials: started.load, measured: [] }];
+    const tenants = started.tenants;
+    if (tenants !== undefined) {
+      const { creds, material } = tenants;
+      log(`${t.label}: preloading ${opts.keys} keys in each of ${creds.length} tenant(s) (as root, in transactions)`);
+      const elapsedMs = await preloadTenants(material, server.url, creds.length, opts.keys, opts.valueSize);
+      await verifyTenants(server.urls, creds, opts.valueSize);
+      log(`${t.label}: tenants preloaded in ${(elapsedMs / 1000).toFixed(1)} s; every tenant reads its own keys, tenant 0 not tenant 1's`);
+      for (const n of opts.tenants) {
+        const variant: TargetResult = { ...emptyResult(`keyward-t${n}`, 'keyward'), url: result.url, command: result.command, version: result.version, tenants: n };
+        variant.preload = { keys: opts.keys * n, elapsedMs };
+        out.push({ result: variant, server, credentials: creds[0], laneCredentials: creds.slice(0, n), measured: [] });
+      }
+    }
     await sleep(SETTLE_MS);
-    return { result, server, credentials: started.load, measured: [] };
+    return out;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${t.label}: FAILED: ${result.error}`);
     failedTargets.push(result);
     if (server !== null) await server.stop();
-    return null;
+    return [];
   }
 }
 
@@ -508,20 +539,18 @@ async function benchTargets(gen: Generator, opts: Options): Promise<TargetResult
   };
   if (opts.sequential) {
     for (const t of opts.targets) {
-      const r = await prepareTarget(gen, t, opts);
-      if (r !== null) await measure([r]);
+      const rs = await prepareTarget(gen, t, opts);
+      if (rs.length > 0) await measure(rs);
     }
   } else {
     const group: Running[] = [];
-    for (const t of opts.targets) {
-      const r = await prepareTarget(gen, t, opts);
-      if (r !== null) group.push(r);
-    }
+    for (const t of opts.targets) group.push(...(await prepareTarget(gen, t, opts)));
     if (group.length > 0) await measure(group);
   }
-  // Report in the order the targets were asked for.
+  // Report in the order the targets were asked for, tenant variants after their target.
   const all = [...done.map((r) => r.result), ...failedTargets];
-  return opts.targets.map((t) => all.find((r) => r.label === t.label)!);
+  const variants = done.map((r) => r.result).filter((r) => r.tenants !== undefined);
+  return [...opts.targets.map((t) => all.find((r) => r.label === t.label)!), ...variants];
 }
 
 /** Pause after loading before reading VmRSS, so in-flight work (flushes, compaction) settles. */
@@ -579,7 +608,7 @@ async function benchCeiling(gen: Generator, opts: Options): Promise<TargetResult
     });
     result.url = server.url;
     result.command = server.command;
-    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, undefined, [], opts, op, connections, 0));
+    for (const { op, connections } of matrix(opts)) result.cells.push(await measureCell(gen, server, undefined, undefined, 'constant', [], opts, op, connections, 0));
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`generator ceiling: FAILED: ${result.error}`);
@@ -618,6 +647,7 @@ interface BenchResults {
     members: number;
     memory: boolean;
     security: string[];
+    tenants: number[];
   };
   ceiling: TargetResult | null;
   targets: TargetResult[];
@@ -674,6 +704,7 @@ async function main(): Promise<number> {
       members: opts.members,
       memory: opts.memory,
       security: opts.security,
+      tenants: opts.tenants,
     },
     ceiling: null,
     targets: [],
@@ -717,7 +748,8 @@ async function main(): Promise<number> {
 
   const perCell = opts.warmupS + opts.durationS + SETTLE_MS / 1000;
   const cellsPerTarget = opts.connections.length * opts.ops.length;
-  const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : opts.targets.length * opts.rounds);
+  // Tenant variants are measured like targets of their own (on the secure Keyward's server).
+  const n = (opts.ceiling ? 1 : 0) + (opts.ceilingOnly ? 0 : (opts.targets.length + opts.tenants.length) * opts.rounds);
   log(`about ${Math.ceil(n * cellsPerTarget * perCell)} s of measurement (${n} x ${cellsPerTarget} cells), plus start-up and preload`);
 
   try {
@@ -736,6 +768,7 @@ async function main(): Promise<number> {
   const costGoals = securityCostGoals(opts.ops, opts.connections);
   const pairs = comparisonPairs(results.targets, goals, costGoals);
   for (const p of pairs) results.comparisons.push(...compare(p.subject, p.baseline, p.goals));
+  results.comparisons.push(...tenantComparisons(results.targets));
 
   const tables: Table[] = [];
   if (results.ceiling !== null) tables.push(ceilingTable(results.ceiling));
@@ -751,6 +784,10 @@ async function main(): Promise<number> {
   }
   const sec = securityTable(results.targets, goals, costGoals);
   if (sec !== null) tables.push(sec);
+  if (opts.tenants.length > 0) {
+    const ten = tenantsTable(results.targets, opts.members);
+    if (ten !== null) tables.push(ten);
+  }
   process.stdout.write(`\n${tables.map(renderText).join('\n\n')}\n`);
   if (opts.markdown) process.stdout.write(`\n${tables.map(renderMarkdown).join('\n\n')}\n`);
 

@@ -51,16 +51,19 @@ function parseTarget(url: string): Target {
 }
 
 /**
- * The last TLS session each server handed out (host:port → ticket), kept for the life of the
- * generator: a lane that reconnects, and every lane of the next cell, resumes instead of doing
- * a full handshake, as a long-lived client with a session cache would.
+ * The last TLS session each server handed out to each client certificate (host:port and the
+ * certificate → ticket), kept for the life of the generator: a lane that reconnects, and every
+ * lane of the next cell, resumes instead of doing a full handshake, as a long-lived client with
+ * a session cache would. The certificate is part of the key because a resumed session keeps the
+ * identity of the handshake that made it: a tenant lane resuming another tenant's session would
+ * be that other tenant.
  */
 const tlsSessions = new Map<string, Buffer>();
 
 /** A new connection to `t`; over TLS with the credentials' certificate and a cached session. */
 function connect(t: Target, creds: Credentials | undefined): RawConnection {
   if (!t.secure) return new RawConnection(t.host, t.port);
-  const key = `${t.host}:${t.port}`;
+  const key = `${t.host}:${t.port}\n${creds?.tls?.cert ?? ''}`;
   const session = tlsSessions.get(key);
   const c = creds?.tls;
   const conn = new RawConnection(t.host, t.port, {
@@ -77,17 +80,28 @@ function buildRawRequests(t: Target, op: Op, keys: number, valueSize: number, cr
   return out;
 }
 
-/** Lane k talks to member m = k % targets.length and sends `request(m, i)`. */
-function rawLanes(targets: Target[], n: number, creds: Credentials | undefined, request: (m: number, i: number) => Buffer): Lane[] {
+/**
+ * What lane k presents: `laneCredentials[k % length]` when the cell spreads its connections over
+ * several principals (tenants), else the cell's one `credentials`.
+ */
+function laneCredentials(spec: { credentials?: Credentials; laneCredentials?: Credentials[] }): (k: number) => Credentials | undefined {
+  const each = spec.laneCredentials;
+  if (each === undefined || each.length === 0) return () => spec.credentials;
+  return (k) => each[k % each.length];
+}
+
+/** Lane k talks to member m = k % targets.length as credsOf(k) and sends `request(m, k, i)`. */
+function rawLanes(targets: Target[], n: number, credsOf: (k: number) => Credentials | undefined, request: (m: number, k: number, i: number) => Buffer): Lane[] {
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
     const m = k % targets.length;
     const t = targets[m]!;
+    const creds = credsOf(k);
     let conn = connect(t, creds);
     lanes.push({
       send(i, handler) {
         if (conn.broken) conn = connect(t, creds);
-        conn.request(request(m, i), handler);
+        conn.request(request(m, k, i), handler);
       },
       close() {
         conn.close();
@@ -97,15 +111,21 @@ function rawLanes(targets: Target[], n: number, creds: Credentials | undefined, 
   return lanes;
 }
 
-function httpLanes(targets: Target[], op: Op, keys: number, valueSize: number, n: number, creds: Credentials | undefined): Lane[] {
+function httpLanes(targets: Target[], op: Op, keys: number, valueSize: number, n: number, credsOf: (k: number) => Credentials | undefined): Lane[] {
   const bodies = new Array<Buffer>(keys);
   for (let i = 0; i < keys; i++) bodies[i] = Buffer.from(requestBody(op, i, valueSize), 'utf8');
-  // One Agent pool per member, each allowed as many sockets as lanes assigned to it.
-  const pools = targets.map((t, m) => new HttpAgentPool(t.host, t.port, Math.max(1, Math.ceil((n - m) / targets.length)), t.secure, creds));
+  // One Agent pool per member and principal, each allowed as many sockets as lanes assigned to it.
+  const perPool = new Map<string, number>();
+  const poolKey = (k: number): string => `${k % targets.length}\n${credsOf(k)?.tls?.cert ?? ''}\n${credsOf(k)?.authorization ?? ''}`;
+  for (let k = 0; k < n; k++) perPool.set(poolKey(k), (perPool.get(poolKey(k)) ?? 0) + 1);
+  const pools = new Map<string, HttpAgentPool>();
   const path = OP_PATH[op];
   const lanes: Lane[] = [];
   for (let k = 0; k < n; k++) {
-    const pool = pools[k % targets.length]!;
+    const key = poolKey(k);
+    const t = targets[k % targets.length]!;
+    const pool = pools.get(key) ?? new HttpAgentPool(t.host, t.port, perPool.get(key)!, t.secure, credsOf(k));
+    pools.set(key, pool);
     lanes.push({
       send(i, handler) {
         pool.request(path, bodies[i]!, handler);
@@ -144,9 +164,19 @@ function runCell(spec: RunCell): Promise<CellMeasurement> {
   let lanes: Lane[];
   if (spec.client === 'raw') {
     // Prebuilt per member (the Host header differs), only for members some lane talks to.
-    const sets = targets.map((t, m) => (m < spec.connections ? buildRawRequests(t, spec.op, spec.keys, spec.valueSize, spec.credentials) : []));
-    lanes = rawLanes(targets, spec.connections, spec.credentials, (m, i) => sets[m]![i]!);
-  } else lanes = httpLanes(targets, spec.op, spec.keys, spec.valueSize, spec.connections, spec.credentials);
+    // (and per auth token: lanes of several principals may send different Authorization headers).
+    const credsOf = laneCredentials(spec);
+    const sets = new Map<string, Buffer[]>();
+    const setOf = (m: number, k: number): Buffer[] => {
+      const creds = credsOf(k);
+      const key = `${m}\n${creds?.authorization ?? ''}`;
+      let set = sets.get(key);
+      if (set === undefined) sets.set(key, (set = buildRawRequests(targets[m]!, spec.op, spec.keys, spec.valueSize, creds)));
+      return set;
+    };
+    const laneSets = Array.from({ length: spec.connections }, (_, k) => setOf(k % targets.length, k));
+    lanes = rawLanes(targets, spec.connections, credsOf, (_m, k, i) => laneSets[k]![i]!);
+  } else lanes = httpLanes(targets, spec.op, spec.keys, spec.valueSize, spec.connections, laneCredentials(spec));
   const marker = BODY_MARKER[spec.op];
   const samples = new LatencySamples();
   let errors = 0;
@@ -258,7 +288,7 @@ function preload(spec: Preload): Promise<number> {
   const n = Math.max(1, Math.min(spec.connections, spec.keys));
   // Built as they are sent: a 100,000-key preload (--memory) would hold ~45 MB per member.
   const auth = spec.credentials?.authorization;
-  const lanes = rawLanes(targets, n, spec.credentials, (m, i) => rawRequest(OP_PATH.put, targets[m]!.hostHeader, requestBody('put', i, spec.valueSize), auth));
+  const lanes = rawLanes(targets, n, () => spec.credentials, (m, _k, i) => rawRequest(OP_PATH.put, targets[m]!.hostHeader, requestBody('put', i, spec.valueSize), auth));
   let next = 0;
   let written = 0;
   return new Promise<number>((resolve, reject) => {

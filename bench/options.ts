@@ -48,6 +48,12 @@ export interface Options {
   memory: boolean;
   /** Which settings of Keyward and etcd are measured; each started target once per setting. */
   security: Security[];
+  /**
+   * Tenants mode (bench/tenants.ts): besides its own user `bench` (the baseline), the secure
+   * Keyward target is measured once per count here with the same load spread over that many
+   * tenants' certificates. Empty: off.
+   */
+  tenants: number[];
 }
 
 export const DEFAULT_KEYWARD_CMD =
@@ -85,6 +91,14 @@ started Keyward member and, when etcd is on PATH, a freshly started etcd in the 
   --memory              instead of the throughput cells: load --keys keys (default
                         ${MEMORY_KEYS.toLocaleString('en-US')}) into a fresh cluster of each target and report
                         every member's resident set size (VmRSS)
+  --tenants LIST        tenants mode (issue 6), e.g. 1,10: the secure Keyward also gets
+                        tenants bench-t0 … (generous quotas), each with a user bench holding
+                        READWRITE on its whole virtual keyspace and its own client
+                        certificate (O=<tenant>); every cell is measured as the cluster user
+                        bench (the baseline, keyward-secure) and once per count N with the
+                        same connections spread over N tenants (keyward-tN); reports
+                        tenants/baseline (goal >= 0.90x). Defaults --target keyward
+                        --security secure
   --connections LIST    concurrent connections per cell (default 1,16,64)
   --ops LIST            put,range,range-s (range-s = "serializable": true); default
                         put,range, and put,range,range-s with --members > 1
@@ -243,6 +257,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
         sequential: { type: 'boolean', default: false },
         security: { type: 'string' },
         secure: { type: 'boolean', default: false },
+        tenants: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -254,14 +269,22 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
 
   const etcdBin = v['etcd-bin'];
   if (v.secure && v.security !== undefined) throw new UsageError('--secure and --security exclude each other (--secure is --security plain,secure)');
-  const security = v.secure
+  const tenants = v.tenants === undefined ? [] : [...new Set(parseList('tenants', v.tenants, (s) => positiveNumber('tenants', s, true)))].sort((a, b) => a - b);
+  if (tenants.length > 0 && v.memory) throw new UsageError('--tenants and --memory exclude each other');
+  // The tenants mode measures the secure Keyward only, unless asked for more.
+  const security = tenants.length > 0 && !v.secure && v.security === undefined
+    ? (['secure'] as Security[])
+    : v.secure
     ? [...SECURITIES]
     : [...new Set(parseList('security', v.security ?? SECURITIES.join(','), (s): Security => {
         const sec = SECURITIES.find((x) => x === s);
         if (sec !== undefined) return sec;
         throw new UsageError(`unknown security setting ${JSON.stringify(s)} (${SECURITIES.join('|')})`);
       }))].sort((a, b) => SECURITIES.indexOf(a) - SECURITIES.indexOf(b));
-  const targets = parseTargets(v.target ?? (onPath(etcdBin) ? 'both' : 'keyward'), security);
+  const targets = parseTargets(v.target ?? (tenants.length > 0 ? 'keyward' : onPath(etcdBin) ? 'both' : 'keyward'), security);
+  if (tenants.length > 0 && !targets.some((t) => t.kind === 'keyward' && t.secure)) {
+    throw new UsageError('--tenants needs the secure Keyward target (--target keyward with --security including secure)');
+  }
   const connections = parseList('connections', v.connections, (s) => positiveNumber('connections', s, true));
   const members = positiveNumber('members', v.members, true);
   const ops = parseList('ops', v.ops ?? (members > 1 ? CLUSTER_OPS : OPS).join(','), (s): Op => {
@@ -301,5 +324,6 @@ export function parseOptions(argv: string[], repoRoot: string): Options | null {
     members,
     memory: v.memory,
     security,
+    tenants,
   };
 }

@@ -40,6 +40,11 @@ export interface RunCell {
   seed: number;
   /** For https:// URLs and authenticated targets. */
   credentials?: Credentials;
+  /**
+   * Several principals sharing the cell (the tenants mode): connection k presents
+   * `laneCredentials[k % length]` instead of `credentials`.
+   */
+  laneCredentials?: Credentials[];
 }
 
 /** Write every key of the key space once (so ranges read keys that exist). */

@@ -28,6 +28,11 @@ export interface TargetResult {
   rounds?: CellResult[][];
   /** Why the target could not be (fully) measured; null when it was. */
   error: string | null;
+  /**
+   * Tenants mode: this is the secure Keyward again (same server as `keyward-secure`), its load
+   * spread over this many tenants' users. Absent for every other target.
+   */
+  tenants?: number;
 }
 
 /** Connection counts at which the foundation issue sets the goal (Keyward >= 1.0x etcd, p99 no worse). */
@@ -150,7 +155,8 @@ export function comparisonPairs(
   const etcd = byLabel('etcd');
   const etcdSecure = byLabel('etcd-secure');
   for (const t of targets) {
-    if (t.cells.length === 0 || t.kind === 'etcd' || t.kind === 'constant') continue;
+    // Tenant variants are compared with their own baseline (tenantsTable), not with etcd.
+    if (t.cells.length === 0 || t.kind === 'etcd' || t.kind === 'constant' || t.tenants !== undefined) continue;
     const base = t.label.endsWith('-secure') ? etcdSecure : etcd;
     if (base !== undefined) out.push({ subject: t, baseline: base, goals });
   }
@@ -216,6 +222,70 @@ export function securityTable(targets: readonly TargetResult[], goals: readonly 
       `sec/plain goal: Keyward secure req/s >= ${SECURE_MIN_RATIO.toFixed(2)}x Keyward plain at ${GOAL_CONNECTIONS.join(' and ')} connections, no errors.`,
       ...goalNotes(goals).map((n) => `kw-sec/etcd-sec: ${n}`),
       'Latencies in ms. Keyward identifies the client by its certificate (CN=bench); etcd 3.4 by a simple token from /v3/auth/authenticate (its JSON gateway refuses client certificates with a CN).',
+    ],
+  };
+}
+
+/** Tenancy issue (#6): N tenants sharing the cluster keep at least this share of the req/s without tenants. */
+export const TENANT_MIN_RATIO = 0.9;
+
+/** The tenant cost goal: tenants' req/s >= 0.90x the cluster user's at every op, at 16 and 64 connections. */
+export function tenantCostGoals(ops: readonly Op[], connections: readonly number[]): Goal[] {
+  return ops.flatMap((op) =>
+    connections.filter((c) => GOAL_CONNECTIONS.includes(c)).map((c) => ({ op, connections: c, minThroughputRatio: TENANT_MIN_RATIO, maxP99Ratio: null })),
+  );
+}
+
+/** The tenant variants (keyward-tN) against their baseline, keyward-secure, with the 0.90x goal. */
+export function tenantComparisons(targets: readonly TargetResult[]): Comparison[] {
+  const base = targets.find((t) => t.label === 'keyward-secure' && t.cells.length > 0);
+  if (base === undefined) return [];
+  const goals = tenantCostGoals([...new Set(base.cells.map((c) => c.op))], [...new Set(base.cells.map((c) => c.connections))]);
+  return targets.filter((t) => t.tenants !== undefined && t.cells.length > 0).flatMap((t) => compare(t, base, goals));
+}
+
+/**
+ * The tenancy issue's summary, one row per op and connection count: the secure Keyward's load as
+ * its cluster user `bench` (no tenant), then spread over 1, … N tenants' users, each with its
+ * ratio to the baseline and the 0.90x goal; and the largest count against 1 tenant.
+ */
+export function tenantsTable(targets: readonly TargetResult[], members: number): Table | null {
+  const base = targets.find((t) => t.label === 'keyward-secure');
+  const variants = targets.filter((t) => t.tenants !== undefined).sort((a, b) => a.tenants! - b.tenants!);
+  if (base === undefined || base.cells.length === 0 || variants.length === 0) return null;
+  const cmp = tenantComparisons(targets);
+  const cellOf = (t: TargetResult | undefined, op: Op, c: number): CellResult | undefined => t?.cells.find((x) => x.op === op && x.connections === c);
+  const lat = (x: CellResult | undefined): string => (x === undefined ? '-' : `${fmtMs(x.latencyMs.p50)}/${fmtMs(x.latencyMs.p99)}`);
+  const one = variants.find((v) => v.tenants === 1);
+  const most = variants.at(-1)!;
+  const vsOne = one !== undefined && most !== one;
+  const header = ['op', 'conns', 'base req/s', 'base p50/p99'];
+  for (const v of variants) header.push(`t${v.tenants} req/s`, `t${v.tenants} p50/p99`, `t${v.tenants}/base`, 'goal');
+  if (vsOne) header.push(`t${most.tenants}/t1`);
+  const rows: string[][] = [];
+  for (const b of base.cells) {
+    const { op, connections: c } = b;
+    const row = [op, String(c), fmtRate(b.throughput), lat(b)];
+    for (const v of variants) {
+      const x = cellOf(v, op, c);
+      const k = cmp.find((y) => y.subject === v.label && y.op === op && y.connections === c);
+      row.push(x === undefined ? '-' : fmtRate(x.throughput), lat(x), k === undefined ? '-' : fmtRatio(k.throughputRatio), k?.meetsGoal == null ? '' : k.meetsGoal ? 'met' : 'MISSED');
+    }
+    if (vsOne) {
+      const a = cellOf(most, op, c);
+      const o = cellOf(one, op, c);
+      row.push(a === undefined || o === undefined ? '-' : fmtRatio(a.throughput / o.throughput));
+    }
+    rows.push(row);
+  }
+  return {
+    title: `Tenant cost (secure Keyward${members > 1 ? `, ${members} members` : ''}: cluster user bench = base, against the same connections spread over N tenants' users)`,
+    header,
+    numeric: header.map((_, i) => i === 1 || (i >= 2 && header[i] !== 'goal')),
+    rows,
+    notes: [
+      `tN/base goal: req/s with N tenants >= ${TENANT_MIN_RATIO.toFixed(2)}x the cluster user's at ${GOAL_CONNECTIONS.join(' and ')} connections, no errors.`,
+      "Latencies in ms. Same member(s), same keys (bench/key-<i>, each tenant's own under /t/<tenant>/) and values; connection k presents tenant k mod N's certificate (CN=bench, O=<tenant>).",
     ],
   };
 }
