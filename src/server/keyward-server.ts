@@ -45,11 +45,11 @@ import type {
 import { decodeConfContext, decodeEntry, encodeConfContext, encodeEntry, type AuthStamp, type EntryBody, type MemberAttrs } from './entry.js';
 import { AuthManager, type AuditLogger, type AuthCheck, type Principal, type RequestAuth } from './auth.js';
 import { AuthService } from './auth-service.js';
-import { TokenService, isAuthError, type AuthOp } from '../auth/index.js';
+import { TokenService, isAuthError, tenantOfName, type AuthOp } from '../auth/index.js';
 import { ClusterError, ServerError } from './errors.js';
 import { clusterIdFor, memberIdFor } from './identity.js';
 import { MemberStore, type MemberOp } from './members.js';
-import { LeaseTable, type LeaseOp, type LeaseOpValue } from '../lease/index.js';
+import { LeaseError, LeaseTable, type LeaseOp, type LeaseOpValue } from '../lease/index.js';
 import { LeaseManager, type LeaseApplied } from './leases.js';
 import { ForwardError, forwardRenew, forwardTimeToLive, serveLeaseCalls } from './lease-forwarding.js';
 import { proposalSize } from './proposal-size.js';
@@ -703,7 +703,14 @@ export class KeywardServer {
   leaseTimeToLive(req: LeaseTimeToLiveRequest, auth?: RequestAuth): LeaseTimeToLiveResponse {
     this.assertServing();
     // The attached keys are data: listing them needs READ on every one (A6, CVE-2023-32082).
-    this.authz.authorize(auth, req.keys ? this.leaseKeysCheck(req.id, 'read') : () => {});
+    // Another tenant's lease answers as one that does not exist (TTL -1), not as forbidden (A21).
+    let foreign = false;
+    this.authz.authorize(auth, (c, u) => {
+      if (this.foreignLease(u, req.id)) foreign = true;
+      else if (req.keys) c.checkKeysReadable(u, this.leases.table.keys(req.id));
+    });
+    // Lease 0 is never granted: the lessor's own not-found answer (and its NOT_PRIMARY elsewhere).
+    if (foreign) return { ...this.leases.timeToLive({ id: 0n, keys: false }), id: req.id };
     return this.leases.timeToLive(req);
   }
 
@@ -829,7 +836,10 @@ export class KeywardServer {
         // etcd's checkLeasePuts: attaching to a lease needs WRITE on every key already attached.
         return (c, u) => {
           c.checkPut(u, put);
-          if (put.lease !== 0n) c.checkKeysWritable(u, this.leases.table.keys(put.lease));
+          if (put.lease !== 0n) {
+            this.fenceLease(u, put.lease);
+            c.checkKeysWritable(u, this.leases.table.keys(put.lease));
+          }
         };
       }
       case 'deleteRange':
@@ -837,7 +847,10 @@ export class KeywardServer {
       case 'txn':
         return (c, u) => {
           c.checkTxn(u, request.txn);
-          for (const lease of txnLeases(request.txn)) c.checkKeysWritable(u, this.leases.table.keys(lease));
+          for (const lease of txnLeases(request.txn)) {
+            this.fenceLease(u, lease);
+            c.checkKeysWritable(u, this.leases.table.keys(lease));
+          }
         };
       case 'compaction':
         return (c, u) => c.checkAdmin(u);
@@ -845,7 +858,35 @@ export class KeywardServer {
   }
 
   private leaseKeysCheck(id: bigint, need: 'read' | 'write'): AuthCheck {
-    return need === 'read' ? (c, u) => c.checkKeysReadable(u, this.leases.table.keys(id)) : (c, u) => c.checkKeysWritable(u, this.leases.table.keys(id));
+    return need === 'read'
+      ? (c, u) => {
+          this.fenceLease(u, id);
+          c.checkKeysReadable(u, this.leases.table.keys(id));
+        }
+      : (c, u) => {
+          this.fenceLease(u, id);
+          c.checkKeysWritable(u, this.leases.table.keys(id));
+        };
+  }
+
+  /**
+   * Whether `id` is a lease that the tenant of internal user `user` does not own (always false for
+   * a cluster user). Tenants' leases are recorded at grant (TenantManager.leaseChange), replicated,
+   * so the answer is the same at the edge and at apply on every member.
+   */
+  private foreignLease(user: string, id: bigint): boolean {
+    const tenant = tenantOfName(user);
+    return tenant !== undefined && this.tenants.table.leaseOwner(id) !== tenant;
+  }
+
+  /**
+   * A tenant names only its own leases (A5, A21): revoking, renewing, reading or attaching to
+   * another tenant's lease (or the cluster's) is answered exactly as a lease that does not exist,
+   * before any key check, so the answer tells nothing about the lease or its keys. (A lease with
+   * no keys attached passed the key checks: any tenant could revoke or renew it.)
+   */
+  private fenceLease(user: string, id: bigint): void {
+    if (this.foreignLease(user, id)) throw new LeaseError('LEASE_NOT_FOUND');
   }
 
   private proposeAdmin(body: EntryBody, stamp?: AuthStamp): Promise<void> {
