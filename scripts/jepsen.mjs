@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Randomized fault runs (test/linearizability/fault-run.ts), one `keyward serve` cluster each.
-// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader] [--serializable] [--keys K]
+// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all] [--serializable] [--keys K]
 // --serializable makes the workload's gets serializable (local, no ReadIndex): those runs are
 // expected to FAIL, which shows the checker catches stale reads on a real cluster.
 // Seeds are S, S+1, ... (S random by default); the fault is chosen by the seed unless --fault is
 // given. The seed of every failing run is printed; rerun one with --runs 1 --seed <seed>.
 import { arg, runsAndSeed, runSeeds } from './seeded-runs.mjs';
 
-const { runs, start } = runsAndSeed('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader]');
+const { runs, start } = runsAndSeed('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all]');
 const fault = arg('fault', '');
 const keys = arg('keys', '5');
 const reads = process.argv.includes('--serializable') ? 'serializable' : 'linearizable';

@@ -19,7 +19,7 @@ import { startMemberProcess, type MemberProcess } from '../harness/process.js';
 import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 
-export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader'] as const;
+export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface RunOptions {
@@ -58,6 +58,11 @@ export interface RunReport {
   revisionProblems: string[];
   /** Null when every member converged to the same revision and content. */
   divergence: string | null;
+  /**
+   * L4: acknowledged writes missing from the converged store: each one's key, read at the
+   * revision it was acknowledged with, must hold its value with that mod revision.
+   */
+  lostWrites: string[];
   historyFile: string | null;
   /**
    * partition-leader only: the member the majority side elected while the old leader was cut off
@@ -347,6 +352,42 @@ function revisionProblems(ops: readonly Operation[]): string[] {
   return out;
 }
 
+/**
+ * L4: every acknowledged write is in the converged store's history. The run never compacts, so the
+ * key read at the write's acknowledged revision must hold the written value with that mod revision
+ * (a write lost in a crash and its revision reused by another shows as a different value). Read
+ * serializably from the first member after convergence (all members are identical then).
+ */
+async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Operation[]): Promise<string[]> {
+  const writes: Array<{ op: Operation; key: string; value: string; rev: number }> = [];
+  for (const op of ops) {
+    if (op.revision === undefined || op.output === null) continue;
+    if ((op.output.f === 'put' || (op.output.f === 'cas' && op.output.ok)) && op.input.f !== 'get') {
+      writes.push({ op, key: op.key, value: op.input.value, rev: op.revision });
+    }
+  }
+  const out: string[] = [];
+  const admin = cluster.slots[0]!.admin;
+  // A few reads in flight at once: one per write would otherwise take seconds.
+  for (let i = 0; i < writes.length; i += 16) {
+    await Promise.all(
+      writes.slice(i, i + 16).map(async (w) => {
+        try {
+          const res = await admin.range({ key: enc(w.key), revision: w.rev, serializable: true });
+          const kv0 = res.kvs[0];
+          const got = kv0 === undefined ? 'absent' : `${dec(kv0.value)} (mod ${kv0.modRevision})`;
+          if (kv0 === undefined || dec(kv0.value) !== w.value || kv0.modRevision !== w.rev) {
+            out.push(`#${w.op.id} ${w.key}=${w.value} acknowledged at revision ${w.rev}; the key at that revision is ${got}`);
+          }
+        } catch (e) {
+          out.push(`#${w.op.id} ${w.key}=${w.value} at revision ${w.rev}: read failed: ${errText(e)}`);
+        }
+      }),
+    );
+  }
+  return out;
+}
+
 /** Waits until every member reports the same local revision and the same content; null when they do. */
 async function convergence(cluster: ProcessCluster, ms: number): Promise<string | null> {
   const deadline = Date.now() + ms;
@@ -409,6 +450,17 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       await sleep(pauseMs);
       log(`${rec.operations.filter((o) => o.output !== null).length - before} operations completed during the pause`);
       cluster.signal(lead, 'SIGCONT');
+    } else if (fault === 'kill-all') {
+      // L4 with three nodes: every member SIGKILLed at once (no member survives to replicate from),
+      // then all restarted from their data dirs. Clients see refused connections meanwhile.
+      target = 'all members';
+      const acked = rec.operations.filter((o) => o.output !== null && o.input.f !== 'get').length;
+      log(`kill -9 all members (${acked} writes answered so far), restart after ${faultMs} ms`);
+      await Promise.all(cluster.slots.map((_, i) => cluster.kill(i)));
+      await sleep(faultMs);
+      await cluster.start();
+      const elected = await cluster.leader();
+      log(`${cluster.slots[elected]!.name} leads after the restart`);
     } else {
       const victim = fault === 'kill-leader' ? lead : (lead + 1 + Math.floor(rnd() * 2)) % 3;
       target = `${cluster.slots[victim]!.name}${victim === lead ? ' (leader)' : ' (follower)'}`;
@@ -434,6 +486,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     }
     const divergence = await convergence(cluster, 15_000);
     const ops = rec.operations;
+    const lostWrites = divergence === null ? await lostAcknowledgedWrites(cluster, ops) : [];
     const check = checkHistory(ops);
     const problems = revisionProblems(ops);
     if (divergence === null) {
@@ -455,12 +508,12 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       answered.filter((o) => o.input.f === f && (ok === undefined || (o.output?.f === 'cas' && o.output.ok === ok))).length;
     const mix = `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}`;
     let historyFile: string | null = null;
-    if (!check.ok || problems.length > 0 || divergence !== null) {
+    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, target, ops }, null, 1));
     }
     return {
-      seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, historyFile,
+      seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
       ...(partition !== undefined ? { partition } : {}),
     };
   } finally {
@@ -508,6 +561,7 @@ export function summarize(r: RunReport): string {
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
   if (r.divergence !== null) lines.push(`convergence: ${r.divergence}`);
+  for (const l of r.lostWrites.slice(0, 10)) lines.push(`L4: ${l}`);
   if (r.historyFile !== null) lines.push(`history: ${r.historyFile}`);
   if (r.partition !== undefined) lines.push(`partition: new leader ${r.partition.newLeader ?? 'NONE'} during the cut; L6 on the isolated leader: ${r.partition.staleRead ?? 'no stale read'}`);
   return lines.join('\n');
@@ -515,5 +569,5 @@ export function summarize(r: RunReport): string {
 
 export function passed(r: RunReport): boolean {
   const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && partitionOk;
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk;
 }
