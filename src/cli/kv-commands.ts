@@ -37,15 +37,21 @@ function rangeEndFor(key: string, rangeEnd: string | undefined, o: { prefix?: bo
   return rangeEnd === undefined ? new Uint8Array(0) : bytesFromString(rangeEnd);
 }
 
+/** The key sent: etcdctl turns an empty key with --from-key into "\0" (every key). */
+function keyFor(key: string, o: { fromKey?: boolean }): Uint8Array {
+  return o.fromKey === true && key === '' ? ZERO_BYTE : bytesFromString(key);
+}
+
 function intOption(name: string, text: string): number {
   if (!/^-?[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
-function printKvs(out: Output, kvs: KeyValue[], valueOnly = false, keysOnly = false): void {
+function printKvs(out: Output, kvs: KeyValue[], valueOnly = false): void {
+  // With --keys-only the value is empty and etcdctl 3.4 still prints its (empty) line (observed).
   for (const kv of kvs) {
     if (!valueOnly) out.write(bytesToString(kv.key) + '\n');
-    if (!keysOnly) out.write(bytesToString(kv.value) + '\n');
+    out.write(bytesToString(kv.value) + '\n');
   }
 }
 
@@ -78,7 +84,7 @@ export async function runGet(kv: KvClient, out: Output, key: string, rangeEnd: s
   if (target === undefined) throw new UsageError(`--sort-by must be one of ${Object.keys(TARGETS).join(', ')}`);
   if (o.consistency !== 'l' && o.consistency !== 's') throw new UsageError('--consistency must be l or s');
   const res = await kv.range({
-    key: bytesFromString(key),
+    key: keyFor(key, o),
     rangeEnd: rangeEndFor(key, rangeEnd, o),
     revision: intOption('rev', o.rev),
     limit: intOption('limit', o.limit),
@@ -90,7 +96,7 @@ export async function runGet(kv: KvClient, out: Output, key: string, rangeEnd: s
   });
   if (out.format === 'json') return out.write(JSON.stringify(encodeRangeResponse(res)) + '\n');
   if (o.countOnly) return out.write(`${res.count}\n`);
-  printKvs(out, res.kvs, o.printValueOnly, o.keysOnly);
+  printKvs(out, res.kvs, o.printValueOnly);
 }
 
 export async function runPut(
@@ -121,7 +127,7 @@ export async function runDel(
   rangeEnd: string | undefined,
   o: { prefix?: boolean; fromKey?: boolean; prevKv?: boolean },
 ): Promise<void> {
-  const res = await kv.deleteRange({ key: bytesFromString(key), rangeEnd: rangeEndFor(key, rangeEnd, o), prevKv: o.prevKv ?? false });
+  const res = await kv.deleteRange({ key: keyFor(key, o), rangeEnd: rangeEndFor(key, rangeEnd, o), prevKv: o.prevKv ?? false });
   if (out.format === 'json') return out.write(JSON.stringify(encodeDeleteRangeResponse(res)) + '\n');
   out.write(`${res.deleted}\n`);
   if (o.prevKv) printKvs(out, res.prevKvs);

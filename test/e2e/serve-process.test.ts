@@ -82,6 +82,8 @@ test('the CLI: put, get (prefix, print-value-only, json), txn from stdin, del, e
     assert.equal(txn.stdout, 'SUCCESS\n\nOK\n\napp/a\nuno\n\n');
     const rev = JSON.parse((await kw(['-w', 'json', 'get', 'app/a'])).stdout).header.revision as string;
     assert.equal((await kw(['get', 'app/a', '--rev', String(Number(rev) - 1), '--print-value-only'])).stdout, 'one\n');
+    // etcdctl's rule: an empty key with --from-key means every key (it sends "\0").
+    assert.equal((await kw(['get', '', '--from-key', '--keys-only'])).stdout, 'app/a\n\napp/b\n\n');
     assert.equal((await kw(['del', 'app/', '--prefix'])).stdout, '2\n');
     assert.equal((await kw(['get', 'app/', '--prefix'])).stdout, '');
     const status = await kw(['endpoint', 'status']);
