@@ -783,7 +783,9 @@ async function main(): Promise<number> {
     if (cmp.length > 0) tables.push(comparisonTable(cmp, p.goals, notes));
   }
   const sec = securityTable(results.targets, goals, costGoals);
-  if (sec !== null) tables.push(sec);
+  // The tenants mode alone measures only keyward-secure: a security table would be all dashes.
+  const secureOnly = opts.tenants.length > 0 && !results.targets.some((t) => t.label === 'keyward' || t.label === 'etcd-secure');
+  if (sec !== null && !secureOnly) tables.push(sec);
   if (opts.tenants.length > 0) {
     const ten = tenantsTable(results.targets, opts.members);
     if (ten !== null) tables.push(ten);
