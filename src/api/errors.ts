@@ -88,6 +88,18 @@ function known(code: number, message: string, internal = false): WireFailure {
 }
 
 /**
+ * A watch create refused at once, for transports that answer it as an HTTP error (server-sent
+ * events): the cancel reason's own code when it is one of the catalogue's (permission denied 403/7,
+ * a tenant limit 429/8), else a bad request (an empty range, a compacted or negative revision).
+ */
+export function refusedWatchFailure(reason: string): WireFailure {
+  for (const e of Object.values(EtcdError)) if (e.message === reason) return known(e.code, reason);
+  for (const m of Object.values(EDGE_LIMIT_MESSAGES)) if (m === reason) return known(GrpcCode.RESOURCE_EXHAUSTED, reason);
+  if (reason === TENANT_ERRORS.TENANT_SUSPENDED.message) return known(GrpcCode.PERMISSION_DENIED, reason);
+  return known(GrpcCode.INVALID_ARGUMENT, reason);
+}
+
+/**
  * Translates any error thrown while serving a request. `streaming` selects etcd's stream-endpoint
  * behaviour, where decode errors are code 2 (UNKNOWN) rather than 3.
  */

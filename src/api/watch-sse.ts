@@ -19,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeywardServer, RequestAuth, WatchMessage } from '../server/index.js';
 import { DecodeError, decodeWatchRequest, type JsonObject, type JsonValue, type WatchCreateRequest } from '../wire/index.js';
-import { toWireFailure } from './errors.js';
+import { refusedWatchFailure, toWireFailure } from './errors.js';
 import { holdOpen } from './http-server.js';
 import { authorizedStream, refuseWatch, waitDrain, type WatchTransportOptions } from './watch-http.js';
 import { openSessionStream, pumpWatch, type SessionStream, type WatchSink } from './watch-session.js';
@@ -91,11 +91,12 @@ function serveWatchSseAs(server: KeywardServer, req: IncomingMessage, res: Serve
     return;
   }
   if (stream.create(create) < 0) {
-    // Refused at once (an empty range, a negative revision): a 400 with the reason, not a stream.
+    // Refused at once: an HTTP error with the reason, not a stream (400 for a bad range or
+    // revision; a permission or tenant-limit refusal keeps its own status).
     const refusal = stream.poll();
     stream.close();
     const reason = refusal === undefined ? 'mvcc: watcher range is empty' : (JSON.parse(refusal.text) as { result: { cancel_reason: string } }).result.cancel_reason;
-    const failure = toWireFailure(new DecodeError('RANGE', reason), o.maxMessageBytes);
+    const failure = refusedWatchFailure(reason);
     const body = JSON.stringify(failure.body);
     res.writeHead(failure.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
     return;

@@ -205,6 +205,20 @@ describe('A7 A8 watches', () => {
     w.close();
   });
 
+  test('A7 over server-sent events: a forbidden range is 403 with etcd\'s reason before any event; a permitted one streams', async () => {
+    const sse = (key: string, rangeEnd?: string): Promise<Response> => {
+      const q = new URLSearchParams({ key: b64(key), ...(rangeEnd !== undefined ? { range_end: b64(rangeEnd) } : {}), start_revision: '1' });
+      return fetch(`${url}/v3/watch?${q.toString()}`, { headers: { accept: 'text/event-stream', authorization: alice } });
+    };
+    const refused = await sse('secret');
+    assert.equal(refused.status, DENIED.status);
+    assert.deepEqual(await refused.json(), { error: DENIED.message, message: DENIED.message, code: DENIED.code });
+    const open = await sse('app/', 'app0');
+    assert.equal(open.status, 200);
+    assert.equal(open.headers.get('content-type'), 'text/event-stream');
+    await open.body?.cancel();
+  });
+
   test('A8: revoking a role cancels the open watches it allowed, promptly; new ones are refused', async () => {
     const bob = await login(url, 'bob', PASSWORDS.bob);
     const w = new AuthedWatch(url, bob);
