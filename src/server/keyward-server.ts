@@ -300,7 +300,8 @@ export class KeywardServer {
       onReadStates: (rs) => this.onReadStates(rs),
       onFatal: (err) => this.fail(err),
     });
-    this.authz = new AuthManager(state, { tokens, ...(opts.auditLogger !== undefined ? { audit: opts.auditLogger } : {}) });
+    // One tenant table for admission and quotas, so its record cache has one owner.
+    this.authz = new AuthManager(state, { tokens, tenants: tenants.table, ...(opts.auditLogger !== undefined ? { audit: opts.auditLogger } : {}) });
     this.auth = new AuthService(this.authz, {
       propose: (op, stamp) => this.proposeAuth(op, stamp),
       readBarrier: () => this.readBarrier(),
@@ -988,8 +989,9 @@ export class KeywardServer {
     const wrote = this.members.write(ops);
     const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
     await wrote;
-    // The batch's auth writes (auth ops, a tenant's purge) are final: its table may cache again.
+    // The batch's auth and tenant writes are final: their tables may cache again.
     this.authz.table.committed();
+    this.tenants.table.committed();
     this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
     if (leaseEvents.length > 0) this.leases.afterApply(leaseAppliedEvents(leaseEvents, res));
     // Watchers hear of the batch (in apply order) before any of its writers is answered.
@@ -1066,6 +1068,7 @@ export class KeywardServer {
   private async restore(snap: Snapshot): Promise<void> {
     await restoreState(this.state, snap.data);
     this.authz.table.invalidate();
+    this.tenants.table.invalidate();
     this.members.reload();
     this.confState = snap.metadata.confState;
     this.applied = Math.max(snap.metadata.index, this.kv.appliedIndex);
