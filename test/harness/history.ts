@@ -2,7 +2,21 @@
 // every operation a workload client issues, with the time it was invoked, the time it completed
 // (or null when its outcome is unknown: a timeout or a connection error), and what it returned.
 
-/** What a client asked for, on one key (a register). */
+/**
+ * One compare of a multi-key txn. `value`: the key holds `expect` (never holds on an absent key,
+ * as in etcd). `mod`: the key's mod revision is `expectRev`, checked like cas-rev as "the key holds
+ * `expect`", the value the client saw at that revision; `expectRev` 0 with `expect` null means the
+ * key is absent (etcd compares an absent key's mod revision as 0).
+ */
+export type TxnCompare = { key: string; kind: 'value'; expect: string } | { key: string; kind: 'mod'; expectRev: number; expect: string | null };
+
+/** One write of a multi-key txn's success branch: put `value`, or delete the key (null). */
+export interface TxnWrite {
+  key: string;
+  value: string | null;
+}
+
+/** What a client asked for: on one key (a register), or on several keys at once (L2). */
 export type RegisterInput =
   | { f: 'get' }
   | { f: 'put'; value: string }
@@ -14,15 +28,38 @@ export type RegisterInput =
    * the compare holds exactly when the register holds `expect`, and the model checks it as a value
    * CAS. That correspondence is checked separately (every value has one mod revision).
    */
-  | { f: 'cas-rev'; expectRev: number; expect: string; value: string };
+  | { f: 'cas-rev'; expectRev: number; expect: string; value: string }
+  /** One atomic read of several keys (a txn of ranges, or a range over their prefix). */
+  | { f: 'mget'; keys: string[] }
+  /**
+   * One txn over several keys: when every compare holds, the writes (at one revision); otherwise
+   * the failure branch, which reads `reads` (ranges, no writes).
+   */
+  | { f: 'txn'; compare: TxnCompare[]; writes: TxnWrite[]; reads: string[] };
 
 /** What the member answered. `get` answers null for an absent key. */
-export type RegisterOutput = { f: 'get'; value: string | null } | { f: 'put' } | { f: 'cas'; ok: boolean };
+export type RegisterOutput =
+  | { f: 'get'; value: string | null }
+  | { f: 'put' }
+  | { f: 'cas'; ok: boolean }
+  /** Values in the order of the input's keys; `mods` their mod revisions (0: absent). */
+  | { f: 'mget'; values: Array<string | null>; mods: number[] }
+  /** Failure branch: `values`/`mods` of the input's `reads`, in order. */
+  | { f: 'txn'; ok: boolean; values?: Array<string | null>; mods?: number[] };
+
+/** Every key an operation touches: one for a register operation, several for mget and txn. */
+export function opKeys(op: Pick<Operation, 'key' | 'input'>): string[] {
+  const i = op.input;
+  if (i.f === 'mget') return [...new Set(i.keys)];
+  if (i.f === 'txn') return [...new Set([...i.compare.map((c) => c.key), ...i.writes.map((w) => w.key), ...i.reads])];
+  return [op.key];
+}
 
 export interface Operation {
   /** Position in the history (order of invocation). */
   id: number;
   client: number;
+  /** The register's key; for mget and txn a label (their keys are in `input`, see opKeys). */
   key: string;
   input: RegisterInput;
   /** Milliseconds since the recorder was created (monotonic clock). */
@@ -84,10 +121,16 @@ export class HistoryRecorder {
   }
 }
 
+const show = (v: string | null): string => (v === null ? 'absent' : v);
+
 export function describeOp(op: Operation): string {
   const i = op.input;
   const call =
-    i.f === 'get'
+    i.f === 'mget'
+      ? `mget(${i.keys.join(', ')})`
+      : i.f === 'txn'
+        ? `txn(if ${i.compare.map((c) => (c.kind === 'value' ? `${c.key}=${c.expect}` : `mod(${c.key})=${c.expectRev} [${show(c.expect)}]`)).join(' && ') || 'true'} then ${i.writes.map((w) => (w.value === null ? `del ${w.key}` : `${w.key}:=${w.value}`)).join(', ')} else read ${i.reads.join(', ')})`
+        : i.f === 'get'
       ? `get(${op.key})`
       : i.f === 'put'
         ? `put(${op.key}, ${i.value})`
@@ -95,9 +138,54 @@ export function describeOp(op: Operation): string {
           ? `cas(${op.key}, ${i.expect} -> ${i.value})`
           : `cas-rev(${op.key}, mod ${i.expectRev} [${i.expect}] -> ${i.value})`;
   const o = op.output;
-  const out = op.failed === true ? `failed [${op.error ?? ''}]` : o === null ? `unknown${op.error !== undefined ? ` [${op.error}]` : ''}` : o.f === 'get' ? (o.value === null ? 'absent' : o.value) : o.f === 'put' ? 'ok' : o.ok ? 'succeeded' : 'failed';
+  const out =
+    op.failed === true
+      ? `failed [${op.error ?? ''}]`
+      : o === null
+        ? `unknown${op.error !== undefined ? ` [${op.error}]` : ''}`
+        : o.f === 'get'
+          ? show(o.value)
+          : o.f === 'put'
+            ? 'ok'
+            : o.f === 'mget'
+              ? `[${o.values.map(show).join(', ')}]`
+              : o.f === 'txn'
+                ? o.ok
+                  ? 'succeeded'
+                  : `failed [${(o.values ?? []).map(show).join(', ')}]`
+                : o.ok
+                  ? 'succeeded'
+                  : 'failed';
   const when = `[${op.invoke.toFixed(1)}, ${op.complete === null ? '∞' : op.complete.toFixed(1)}]`;
   const rev = op.revision !== undefined ? ` rev ${op.revision}` : '';
   const member = op.member !== undefined ? ` @${op.member}` : '';
   return `#${op.id} c${op.client} ${when} ${call} => ${out}${rev}${member}`;
+}
+
+/** The writes an answered operation reports as done: none for reads, failed compares and unknown outcomes. */
+export function acknowledgedWrites(op: Operation): TxnWrite[] {
+  const i = op.input;
+  const o = op.output;
+  if (o === null) return [];
+  if (o.f === 'put' && i.f === 'put') return [{ key: op.key, value: i.value }];
+  if (o.f === 'cas' && o.ok && (i.f === 'cas' || i.f === 'cas-rev')) return [{ key: op.key, value: i.value }];
+  if (o.f === 'txn' && o.ok && i.f === 'txn') return i.writes;
+  return [];
+}
+
+/** What an answered operation read, with mod revisions (0: absent) where the answer carried them. */
+export function observedReads(op: Operation): Array<{ key: string; value: string | null; mod: number }> {
+  const i = op.input;
+  const o = op.output;
+  if (o === null) return [];
+  if (o.f === 'get') {
+    if (o.value === null) return [{ key: op.key, value: null, mod: 0 }];
+    return op.modRevision === undefined ? [] : [{ key: op.key, value: o.value, mod: op.modRevision }];
+  }
+  if (o.f === 'mget' && i.f === 'mget') return i.keys.map((key, j) => ({ key, value: o.values[j] ?? null, mod: o.mods[j] ?? 0 }));
+  if (o.f === 'txn' && !o.ok && i.f === 'txn' && o.values !== undefined && o.mods !== undefined) {
+    const { values, mods } = o;
+    return i.reads.map((key, j) => ({ key, value: values[j] ?? null, mod: mods[j] ?? 0 }));
+  }
+  return [];
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkHistory, step } from '../harness/linearizability.js';
-import type { Operation, RegisterInput, RegisterOutput } from '../harness/history.js';
+import type { Operation, RegisterInput, RegisterOutput, TxnCompare, TxnWrite } from '../harness/history.js';
 
 // The checker on small hand-written histories: what must pass passes, the classic violations fail.
 
@@ -163,4 +163,46 @@ test('cas-rev (compare on mod revision) is checked as a CAS on the value seen at
   assertLinearizable([put(0, 0, 1, 'a'), casRev(1, 2, 3, 'a', 'b', true), get(2, 4, 5, 'b')]);
   assertViolation([put(0, 0, 1, 'a'), casRev(1, 2, 10, 'a', 'b', true), casRev(2, 3, 9, 'a', 'c', true)]);
   assertViolation([put(0, 0, 1, 'a'), put(0, 2, 3, 'z'), casRev(1, 4, 5, 'a', 'b', true)]);
+});
+
+// L2: multi-key operations. An mget reads several keys at one point; a txn applies all its writes
+// at one point when its compares hold, else reads its `reads`.
+const mget = (c: number, a: number, b: number | null, keys: string[], values: Array<string | null>): Operation =>
+  op(c, 'm', a, b, { f: 'mget', keys }, b === null ? null : { f: 'mget', values, mods: values.map(() => 0) });
+const txn = (c: number, a: number, b: number | null, compare: TxnCompare[], writes: TxnWrite[], out: true | Array<string | null> | null, reads = ['x', 'y']): Operation =>
+  op(c, 'm', a, b, { f: 'txn', compare, writes, reads }, b === null || out === null ? null : out === true ? { f: 'txn', ok: true } : { f: 'txn', ok: false, values: out, mods: out.map(() => 0) });
+const W = (key: string, value: string | null): TxnWrite => ({ key, value });
+
+test('L2 multi-key: a txn is atomic, and concurrent readers may see all or none of it', () => {
+  const h = [put(0, 0, 1, 'x0', 'x'), put(0, 2, 3, 'y0', 'y'), txn(1, 4, 10, [{ key: 'x', kind: 'value', expect: 'x0' }], [W('x', 'x1'), W('y', 'y1')], true)];
+  assertLinearizable([...h, mget(2, 5, 6, ['x', 'y'], ['x0', 'y0']), mget(3, 7, 8, ['x', 'y'], ['x1', 'y1']), mget(2, 11, 12, ['y', 'x'], ['y1', 'x1'])]);
+  // Read skew: half of the txn seen, even while it is still running.
+  const m = assertViolation([...h, mget(2, 5, 6, ['x', 'y'], ['x1', 'y0'])]);
+  assert.match(m, /key x, y: not linearizable/);
+  assert.match(m, /mget\(x, y\) => \[x1, y0\]/);
+  // Lost txn: after it completed, a reader sees neither write.
+  assertViolation([...h, mget(2, 11, 12, ['x', 'y'], ['x0', 'y0'])]);
+});
+
+test('L2 multi-key: compares decide the branch; a failed txn reads the state it compared against', () => {
+  const h = [put(0, 0, 1, 'x0', 'x')];
+  // y absent: a mod compare with revision 0 (absent) holds, a value compare never holds on an absent key.
+  assertLinearizable([...h, txn(1, 2, 3, [{ key: 'y', kind: 'mod', expectRev: 0, expect: null }], [W('y', 'y1'), W('x', null)], true), get(2, 4, 5, null, 'x'), get(2, 6, 7, 'y1', 'y')]);
+  assertLinearizable([...h, txn(1, 2, 3, [{ key: 'y', kind: 'value', expect: 'y0' }], [W('y', 'y1')], ['x0', null])]);
+  // The compare held (nothing raced), yet the txn reported failure.
+  assertViolation([...h, txn(1, 2, 3, [{ key: 'x', kind: 'value', expect: 'x0' }], [W('y', 'y1')], ['x0', null])]);
+  // The failure branch read a value x never held at that point.
+  assertViolation([...h, txn(1, 2, 3, [{ key: 'x', kind: 'value', expect: 'zz' }], [W('y', 'y1')], ['x9', null])]);
+  // Two txns compare-and-set x from the same value, both succeed: only one may.
+  assertViolation([...h, txn(1, 2, 10, [{ key: 'x', kind: 'mod', expectRev: 2, expect: 'x0' }], [W('x', 'a'), W('y', 'a')], true), txn(2, 3, 9, [{ key: 'x', kind: 'value', expect: 'x0' }], [W('x', 'b'), W('y', 'b')], true)]);
+  // One of them with an unknown outcome: it may have lost (or never run), fine.
+  assertLinearizable([...h, txn(1, 2, 10, [{ key: 'x', kind: 'value', expect: 'x0' }], [W('x', 'a'), W('y', 'a')], true), txn(2, 3, null, [{ key: 'x', kind: 'value', expect: 'x0' }], [W('x', 'b'), W('y', 'b')], null), mget(3, 11, 12, ['x', 'y'], ['a', 'a'])]);
+});
+
+test('L2 multi-key: keys tied by an operation are one group; others stay independent', () => {
+  const r = checkHistory([put(0, 0, 1, 'z0', 'z'), mget(1, 2, 3, ['x', 'y'], [null, null]), put(2, 4, 5, 'w0', 'w')]);
+  assert.ok(r.ok);
+  assert.equal(r.ok && r.keys, 4);
+  const m = assertViolation([put(0, 0, 1, 'z0', 'z'), txn(1, 2, 3, [], [W('x', 'x1'), W('y', 'y1')], true), get(2, 4, 5, null, 'y')]);
+  assert.match(m, /^key x, y: not linearizable/);
 });

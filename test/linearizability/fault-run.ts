@@ -12,21 +12,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
 import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
-import { HistoryRecorder, type Operation } from '../harness/history.js';
+import { acknowledgedWrites, HistoryRecorder, observedReads, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
 import { startMemberProcess, type MemberProcess } from '../harness/process.js';
 import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
+import { txnOperation } from './txn-workload.js';
 
 export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all'] as const;
 export type Fault = (typeof FAULTS)[number];
+/** register: single-key get/put/CAS (L1); txn: multi-key txns and reads over 3 keys, mixed with single-key operations on them (L2). */
+export const WORKLOADS = ['register', 'txn'] as const;
+export type WorkloadKind = (typeof WORKLOADS)[number];
 
 export interface RunOptions {
   seed: number;
   /** Default: chosen by the seed. */
   fault?: Fault;
   clients?: number;
+  /** Default: register. */
+  workload?: WorkloadKind;
+  /** Default: 5 for register, 3 for txn (the checker searches a txn workload's keys as one group). */
   keys?: number;
   /** Workload before the fault, and after healing, in ms. */
   beforeMs?: number;
@@ -44,6 +51,7 @@ export interface RunOptions {
 export interface RunReport {
   seed: number;
   fault: Fault;
+  workload: WorkloadKind;
   /** Which member the fault hit and whether it was the leader. */
   target: string;
   operations: number;
@@ -222,7 +230,7 @@ interface Workload {
   stop(): Promise<void>;
 }
 
-function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean): Workload {
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null): Workload {
   let stopped = false;
   const perMember = cluster.slots.map((s) => new KvClient({ endpoints: [s.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
   let written = 0;
@@ -240,7 +248,10 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
       const member = cluster.slots[m]!.name;
       const key = keys[Math.floor(rnd() * keys.length)]!;
       const r = rnd();
-      if (r < 0.45) {
+      if (txnPrefix !== null && rnd() < 0.75) {
+        const nextValue = (): string => `c${c}-${written++}`;
+        await txnOperation({ rec, client: c, member, kv, rnd, keys, prefix: txnPrefix, seen, nextValue, serializable, onError: (op, e) => recordError(rec, op, e) });
+      } else if (r < 0.45) {
         const op = rec.invoke(c, key, { f: 'get' }, member);
         try {
           const res = await kv.range({ key: enc(key), serializable });
@@ -322,8 +333,8 @@ function revisionProblems(ops: readonly Operation[]): string[] {
       out.push(`client ${op.client}: header revision went back from ${prev.revision} (#${prev.id} @${prev.member}) to ${rev} (#${op.id} @${op.member})`);
     }
     lastByClient.set(op.client, op);
-    const wrote = op.output?.f === 'put' || (op.output?.f === 'cas' && op.output.ok);
-    if (wrote) {
+    // L3: a txn writing several keys gets one revision, and no other write gets it.
+    if (acknowledgedWrites(op).length > 0) {
       const other = writeRevs.get(rev);
       if (other !== undefined) out.push(`revision ${rev} acknowledged for two writes: #${other.id} and #${op.id}`);
       writeRevs.set(rev, op);
@@ -331,23 +342,26 @@ function revisionProblems(ops: readonly Operation[]): string[] {
   }
   // Every value is written once, so it has exactly one mod revision: the one its write was
   // acknowledged with, and the one every read that returns it reports (what cas-rev relies on).
+  // And the other way round, one value per key and mod revision: with both, a compare on a mod
+  // revision holds exactly when the key holds the value seen at that revision (mod 0: absent).
   const modRevOf = new Map<string, { rev: number; op: Operation }>();
+  const valueAt = new Map<string, { value: string; op: Operation }>();
   for (const op of ops) {
-    if (op.output === null) continue;
-    let value: string | null = null;
-    let rev: number | undefined;
-    if (op.output.f === 'get' && op.output.value !== null) {
-      value = op.output.value;
-      rev = op.modRevision;
-    } else if ((op.output.f === 'put' || (op.output.f === 'cas' && op.output.ok)) && op.input.f !== 'get') {
-      value = op.input.value;
-      rev = op.revision;
+    const seenHere = [
+      ...observedReads(op),
+      ...(op.revision === undefined ? [] : acknowledgedWrites(op).map((w) => ({ key: w.key, value: w.value, mod: op.revision! }))),
+    ];
+    for (const { key, value, mod: rev } of seenHere) {
+      if (value === null) continue;
+      const k = `${key}\u0000${value}`;
+      const seen = modRevOf.get(k);
+      if (seen === undefined) modRevOf.set(k, { rev, op });
+      else if (seen.rev !== rev) out.push(`${key}=${value} has mod revision ${seen.rev} (#${seen.op.id}) and ${rev} (#${op.id})`);
+      const kr = `${key}\u0000${rev}`;
+      const there = valueAt.get(kr);
+      if (there === undefined) valueAt.set(kr, { value, op });
+      else if (there.value !== value) out.push(`${key} at mod revision ${rev} holds ${there.value} (#${there.op.id}) and ${value} (#${op.id})`);
     }
-    if (value === null || rev === undefined) continue;
-    const k = `${op.key}\u0000${value}`;
-    const seen = modRevOf.get(k);
-    if (seen === undefined) modRevOf.set(k, { rev, op });
-    else if (seen.rev !== rev) out.push(`${op.key}=${value} has mod revision ${seen.rev} (#${seen.op.id}) and ${rev} (#${op.id})`);
   }
   return out;
 }
@@ -359,12 +373,10 @@ function revisionProblems(ops: readonly Operation[]): string[] {
  * serializably from the first member after convergence (all members are identical then).
  */
 async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Operation[]): Promise<string[]> {
-  const writes: Array<{ op: Operation; key: string; value: string; rev: number }> = [];
+  const writes: Array<{ op: Operation; key: string; value: string | null; rev: number }> = [];
   for (const op of ops) {
-    if (op.revision === undefined || op.output === null) continue;
-    if ((op.output.f === 'put' || (op.output.f === 'cas' && op.output.ok)) && op.input.f !== 'get') {
-      writes.push({ op, key: op.key, value: op.input.value, rev: op.revision });
-    }
+    if (op.revision === undefined) continue;
+    for (const w of acknowledgedWrites(op)) writes.push({ op, key: w.key, value: w.value, rev: op.revision });
   }
   const out: string[] = [];
   const admin = cluster.slots[0]!.admin;
@@ -376,8 +388,10 @@ async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Ope
           const res = await admin.range({ key: enc(w.key), revision: w.rev, serializable: true });
           const kv0 = res.kvs[0];
           const got = kv0 === undefined ? 'absent' : `${dec(kv0.value)} (mod ${kv0.modRevision})`;
-          if (kv0 === undefined || dec(kv0.value) !== w.value || kv0.modRevision !== w.rev) {
-            out.push(`#${w.op.id} ${w.key}=${w.value} acknowledged at revision ${w.rev}; the key at that revision is ${got}`);
+          // A delete: the key is absent at that revision.
+          const lost = w.value === null ? kv0 !== undefined : kv0 === undefined || dec(kv0.value) !== w.value || kv0.modRevision !== w.rev;
+          if (lost) {
+            out.push(`#${w.op.id} ${w.key}=${w.value ?? '(deleted)'} acknowledged at revision ${w.rev}; the key at that revision is ${got}`);
           }
         } catch (e) {
           out.push(`#${w.op.id} ${w.key}=${w.value} at revision ${w.rev}: read failed: ${errText(e)}`);
@@ -412,15 +426,18 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
   const rnd = prng(opts.seed);
   const fault = opts.fault ?? FAULTS[opts.seed % FAULTS.length]!;
   const log = opts.log ?? (() => {});
-  const keys = Array.from({ length: opts.keys ?? 5 }, (_, i) => `jepsen/${opts.seed}/k${i}`);
+  const workload = opts.workload ?? 'register';
+  // The txn workload's keys are the only ones under its prefix (the L6 key is jepsen/<seed>/l6).
+  const txnPrefix = workload === 'txn' ? `jepsen/${opts.seed}/t` : null;
+  const keys = Array.from({ length: opts.keys ?? (workload === 'txn' ? 3 : 5) }, (_, i) => `${txnPrefix ?? `jepsen/${opts.seed}/k`}${i}`);
   const cluster = await ProcessCluster.create(3);
   const rec = new HistoryRecorder();
   let target = '';
   try {
     await cluster.start();
     await cluster.leader();
-    log(`seed ${opts.seed}: cluster up, fault ${fault}`);
-    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false);
+    log(`seed ${opts.seed}: cluster up, fault ${fault}, workload ${workload}`);
+    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false, txnPrefix);
     await sleep(opts.beforeMs ?? 1500);
     const lead = await cluster.leader();
     const faultMs = opts.faultMs ?? 1500;
@@ -493,8 +510,8 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       // L3: the cluster started empty (revision 1) and only the workload wrote, one revision per
       // write that took effect: every acknowledged write, plus some of the unknown ones.
       const final = (await cluster.contents(0)).revision;
-      const writes = ops.filter((o) => o.input.f !== 'get' && o.failed !== true);
-      const acked = writes.filter((o) => o.output?.f === 'put' || (o.output?.f === 'cas' && o.output.ok)).length;
+      const writes = ops.filter((o) => o.input.f !== 'get' && o.input.f !== 'mget' && o.failed !== true);
+      const acked = writes.filter((o) => acknowledgedWrites(o).length > 0).length;
       const unknown = writes.filter((o) => o.output === null).length;
       log(`converged at revision ${final}: ${acked} acknowledged writes, ${unknown} unknown`);
       if (final - 1 < acked || final - 1 > acked + unknown) {
@@ -506,14 +523,17 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const answered = ops.filter((o) => o.output !== null);
     const count = (f: string, ok?: boolean): number =>
       answered.filter((o) => o.input.f === f && (ok === undefined || (o.output?.f === 'cas' && o.output.ok === ok))).length;
-    const mix = `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}`;
+    const txns = answered.filter((o) => o.output?.f === 'txn');
+    const mix =
+      `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}` +
+      (workload === 'txn' ? `, mget ${count('mget')}, txn ${txns.filter((o) => o.output?.f === 'txn' && o.output.ok).length}/${txns.length}` : '');
     let historyFile: string | null = null;
     if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
-      writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, target, ops }, null, 1));
+      writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, workload, target, ops }, null, 1));
     }
     return {
-      seed: opts.seed, fault, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
+      seed: opts.seed, fault, workload, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
       ...(partition !== undefined ? { partition } : {}),
     };
   } finally {
@@ -556,7 +576,7 @@ async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, 
 export function summarize(r: RunReport): string {
   const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
-    `seed ${r.seed} fault ${r.fault} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
+    `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
