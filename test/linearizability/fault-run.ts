@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { freePort } from '../harness/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeywardError, KvClient, putRequest } from '../../src/client/index.js';
+import { ClusterClient, KeywardError, KvClient, putRequest } from '../../src/client/index.js';
 import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
 import { acknowledgedWrites, HistoryRecorder, observedReads, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
@@ -20,7 +20,7 @@ import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 import { txnOperation } from './txn-workload.js';
 
-export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all'] as const;
+export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all', 'membership'] as const;
 export type Fault = (typeof FAULTS)[number];
 /** register: single-key get/put/CAS (L1); txn: multi-key txns and reads over 3 keys, mixed with single-key operations on them (L2). */
 export const WORKLOADS = ['register', 'txn'] as const;
@@ -148,11 +148,13 @@ export class ProcessCluster {
     return new ProcessCluster(slots, dir);
   }
 
-  async start(which: number[] = this.slots.map((_, i) => i)): Promise<void> {
+  /** `existing`: join a running cluster the members were added to (etcd's --initial-cluster-state existing). */
+  async start(which: number[] = this.slots.map((_, i) => i), existing = false): Promise<void> {
     await Promise.all(
       which.map(async (i) => {
         const s = this.slots[i]!;
         const args = staticMemberArgs(s, this.slots, 'jepsen', { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS });
+        if (existing) args.push('--initial-cluster-state', 'existing');
         s.proc = await startMemberProcess(s.dataDir, args, { [TEST_FAULT_FILE_ENV]: s.faultFile });
         s.memberId = s.proc.memberId;
       }),
@@ -208,6 +210,29 @@ export class ProcessCluster {
       await sleep(50);
     }
     return null;
+  }
+
+  /**
+   * L9: removes member i through the member API of the others, kills it, and adds it back as a
+   * new member: a new peer URL (member IDs derive from peer URLs, and a removed ID never comes
+   * back) and an empty data dir, joining with --initial-cluster-state existing. The client URL
+   * stays, so the workload's clients find it again. Returns what happened, for the log.
+   */
+  async replaceMember(i: number): Promise<string> {
+    const s = this.slots[i]!;
+    const others = this.slots.filter((_, j) => j !== i).map((o) => o.clientUrl);
+    const cc = new ClusterClient({ endpoints: others, timeoutMs: 5000 });
+    const oldId = BigInt(`0x${s.memberId!}`);
+    await cc.memberRemove(oldId);
+    const left = (await cc.memberList()).members.map((m) => m.id.toString(16));
+    await this.kill(i);
+    s.peerUrl = `http://127.0.0.1:${await freePort()}`;
+    s.dataDir = this.dir.sub(`${s.name}-${Date.now()}`);
+    const added = await cc.memberAdd([s.peerUrl]);
+    await this.start([i], true);
+    if (s.memberId !== added.member.id.toString(16)) throw new Error(`${s.name} started as ${s.memberId}, added as ${added.member.id.toString(16)}`);
+    const now = (await cc.memberList()).members.map((m) => m.id.toString(16));
+    return `removed ${oldId.toString(16)} (members then ${left.join(',')}), added ${s.memberId} with an empty data dir (members now ${now.join(',')})`;
   }
 
   /** Serializable full range of member i: its local revision and every key. */
@@ -467,6 +492,12 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       await sleep(pauseMs);
       log(`${rec.operations.filter((o) => o.output !== null).length - before} operations completed during the pause`);
       cluster.signal(lead, 'SIGCONT');
+    } else if (fault === 'membership') {
+      const victim = (lead + 1 + Math.floor(rnd() * 2)) % 3;
+      target = `${cluster.slots[victim]!.name} (follower)`;
+      log(`remove ${target} with the member API, wipe it, add it back as a new member`);
+      log(await cluster.replaceMember(victim));
+      await sleep(faultMs);
     } else if (fault === 'kill-all') {
       // L4 with three nodes: every member SIGKILLed at once (no member survives to replicate from),
       // then all restarted from their data dirs. Clients see refused connections meanwhile.
