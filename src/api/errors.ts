@@ -89,11 +89,14 @@ function known(code: number, message: string, internal = false): WireFailure {
 
 /**
  * A watch create refused at once, for transports that answer it as an HTTP error (server-sent
- * events): the cancel reason's own code when it is one of the catalogue's (permission denied 403/7,
- * a tenant limit 429/8), else a bad request (an empty range, a compacted or negative revision).
+ * events): a refusal of the caller keeps its code (permission denied 403/7, invalid token 401/16,
+ * a tenant limit 429/8, a suspended tenant 403/7), anything else is a bad request (an empty range,
+ * a compacted or negative revision: 400/3).
  */
 export function refusedWatchFailure(reason: string): WireFailure {
-  for (const e of Object.values(EtcdError)) if (e.message === reason) return known(e.code, reason);
+  // Only refusals of who is asking keep their code; a compacted or negative start is a bad
+  // parameter of this request (400/3), as before.
+  for (const e of Object.values(EtcdError)) if (e.message === reason && (e.code === GrpcCode.PERMISSION_DENIED || e.code === GrpcCode.UNAUTHENTICATED)) return known(e.code, reason);
   for (const m of Object.values(EDGE_LIMIT_MESSAGES)) if (m === reason) return known(GrpcCode.RESOURCE_EXHAUSTED, reason);
   if (reason === TENANT_ERRORS.TENANT_SUSPENDED.message) return known(GrpcCode.PERMISSION_DENIED, reason);
   return known(GrpcCode.INVALID_ARGUMENT, reason);
