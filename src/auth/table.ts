@@ -27,7 +27,7 @@
 // same Storage) they see the batch's earlier writes. Writes happen only inside an apply batch's
 // transaction (ops.ts).
 import { compareBytes } from '../adt/index.js';
-import { SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
+import { ReadCache, SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
 import { TENANT_SEPARATOR, tenantOfName } from './names.js';
 
 export type PermType = 'READ' | 'WRITE' | 'READWRITE';
@@ -180,17 +180,13 @@ export class AuthTable {
   private readonly users: Table;
   private readonly roles: Table;
   private readonly meta: Table;
-  private epoch = 0;
-  // Decoded records, valid while the epoch is unchanged: every request's authorization reads the
-  // meta record and its user (twice for a write: edge and apply), and decoding them from LMDB each
-  // time was measured at ~20 µs per request in the secure bench. Records handed out are frozen.
-  // After a write the transaction may still abort, so reads bypass the cache until the owner says
-  // the writes are final (committed()); without that call (tests writing directly) nothing is cached.
-  private pending = false;
-  private cacheEpoch = -1;
-  private metaCache: AuthMeta | undefined;
-  private readonly userCache = new Map<string, UserRecord | null>();
-  private readonly roleCache = new Map<string, RoleRecord | null>();
+  // Decoded records between writes: every request's authorization reads the meta record and its
+  // user (twice for a write: edge and apply); decoding them from LMDB each time was measured at
+  // ~20 µs per request in the secure bench. Records handed out are frozen (shared).
+  private readonly cache = new ReadCache();
+  private readonly metaOf = this.cache.map<0, AuthMeta>();
+  private readonly userOf = this.cache.map<string, UserRecord>(MAX_CACHED_MISSES);
+  private readonly roleOf = this.cache.map<string, RoleRecord>(MAX_CACHED_MISSES);
 
   constructor(storage: Storage) {
     this.users = storage.table(SUB_DBS.authUsers);
@@ -199,42 +195,20 @@ export class AuthTable {
   }
 
   state(): AuthMeta {
-    const cacheable = this.fresh();
-    if (this.metaCache !== undefined && cacheable) return this.metaCache;
-    const buf = this.meta.get(META_KEY);
-    const m = Object.freeze(buf === undefined ? { ...FRESH } : decodeMeta(buf));
-    if (cacheable) this.metaCache = m;
-    return m;
+    return this.metaOf(0, () => {
+      const buf = this.meta.get(META_KEY);
+      return Object.freeze(buf === undefined ? { ...FRESH } : decodeMeta(buf));
+    })!;
   }
 
-  /**
-   * The writes made so far are final (the apply batch that made them is committing): reads may be
-   * cached again. The server calls it after each apply batch.
-   */
+  /** The writes so far are final (their apply batch is committing): reads may be cached again. */
   committed(): void {
-    if (!this.pending) return;
-    this.pending = false;
-    this.epoch++;
+    this.cache.committed();
   }
 
-  /**
-   * The tables were written behind this instance's back (a snapshot restored): forget what was
-   * read. Counts as a write for writeEpoch's users (the checker's cache).
-   */
+  /** The tables were written behind this instance's back (a restored snapshot): forget what was read. */
   invalidate(): void {
-    this.epoch++;
-  }
-
-  /** Whether reads may use and fill the cache now; drops it when a write happened since. */
-  private fresh(): boolean {
-    if (this.pending) return false;
-    if (this.cacheEpoch !== this.epoch) {
-      this.cacheEpoch = this.epoch;
-      this.metaCache = undefined;
-      this.userCache.clear();
-      this.roleCache.clear();
-    }
-    return true;
+    this.cache.invalidate();
   }
 
   enabled(): boolean {
@@ -257,20 +231,15 @@ export class AuthTable {
    * state that never committed. (Use ONE AuthTable per Storage for this to hold.)
    */
   writeEpoch(): number {
-    return this.epoch;
+    return this.cache.writeEpoch();
   }
 
   getUser(name: string): UserRecord | undefined {
-    const cacheable = this.fresh();
-    let u = cacheable ? this.userCache.get(name) : undefined;
-    if (u === undefined) {
+    return this.userOf(name, () => {
       const k = nameKey(name);
       const buf = k === undefined ? undefined : this.users.get(k);
-      u = buf === undefined ? null : deepFreeze(decodeUser(name, buf));
-      // Names come from clients: keep the cache of misses bounded.
-      if (cacheable && (u !== null || this.userCache.size < MAX_CACHED_MISSES)) this.userCache.set(name, u);
-    }
-    return u ?? undefined;
+      return buf === undefined ? undefined : deepFreeze(decodeUser(name, buf));
+    });
   }
 
   /** User names, sorted (byte order, as etcd lists them). */
@@ -301,15 +270,11 @@ export class AuthTable {
   }
 
   getRole(name: string): RoleRecord | undefined {
-    const cacheable = this.fresh();
-    let r = cacheable ? this.roleCache.get(name) : undefined;
-    if (r === undefined) {
+    return this.roleOf(name, () => {
       const k = nameKey(name);
       const buf = k === undefined ? undefined : this.roles.get(k);
-      r = buf === undefined ? null : deepFreeze(decodeRole(name, buf));
-      if (cacheable && (r !== null || this.roleCache.size < MAX_CACHED_MISSES)) this.roleCache.set(name, r);
-    }
-    return r ?? undefined;
+      return buf === undefined ? undefined : deepFreeze(decodeRole(name, buf));
+    });
   }
 
   /** Role names, sorted. */
@@ -320,32 +285,27 @@ export class AuthTable {
   // ---- writes: only inside an apply batch's transaction (ops.ts) --------------------------------
 
   putUser(txn: WriteTxn, u: UserRecord): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.users, mustKey(u.name), encodeUser(u));
   }
 
   removeUser(txn: WriteTxn, name: string): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.remove(this.users, mustKey(name));
   }
 
   putRole(txn: WriteTxn, r: RoleRecord): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.roles, mustKey(r.name), encodeRole(r));
   }
 
   removeRole(txn: WriteTxn, name: string): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.remove(this.roles, mustKey(name));
   }
 
   putState(txn: WriteTxn, m: AuthMeta): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.meta, META_KEY, te.encode(JSON.stringify({ v: VERSION, ...m })));
   }
 }

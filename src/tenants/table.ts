@@ -27,7 +27,7 @@
 //
 // Reads outside a transaction see the last committed state; inside an apply batch (through the
 // same Storage) they see the batch's earlier writes. Writes happen only inside an apply batch.
-import { SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
+import { ReadCache, SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
 import { TenantError } from './errors.js';
 import { tenantOfKey, validTenantId } from './prefix.js';
 import { ZERO_USAGE, addUsage, checkQuota, copyQuotas, keyDelta, validateQuotas, type TenantQuotas, type TenantUsage, type UsageDelta } from './quota.js';
@@ -146,13 +146,11 @@ export class TenantTable {
   private readonly leaseOwners: Table;
   private readonly tenantLeases: Table;
   private readonly meta: Table;
-  private epoch = 0;
   // Decoded records between writes: every request of a tenant principal is admitted (edge and
   // apply) and its writes are quota-checked, ~4 record reads per put (measured in the tenants
-  // bench). As AuthTable: reads after a write bypass the cache until the owner calls committed().
-  private pending = false;
-  private cacheEpoch = -1;
-  private readonly recordCache = new Map<string, TenantRecord | null>();
+  // bench). Records handed out are frozen (shared).
+  private readonly cache = new ReadCache();
+  private readonly recordOf = this.cache.map<string, TenantRecord>(MAX_CACHED_MISSES);
 
   constructor(storage: Storage) {
     this.records = storage.table(SUB_DBS.tenantsRecords);
@@ -176,41 +174,25 @@ export class TenantTable {
    * a batch that wrote and rolled back cannot leave a cache built from state that never committed.
    */
   writeEpoch(): number {
-    return this.epoch;
+    return this.cache.writeEpoch();
   }
 
   get(id: string): TenantRecord | undefined {
     if (!validTenantId(id)) return undefined;
-    const cacheable = this.fresh();
-    let r = cacheable ? this.recordCache.get(id) : undefined;
-    if (r === undefined) {
+    return this.recordOf(id, () => {
       const buf = this.records.get(te.encode(id));
-      r = buf === undefined ? null : freezeRecord(decodeRecord(id, buf));
-      // Ids come from certificates and tokens: keep the cache of misses bounded.
-      if (cacheable && (r !== null || this.recordCache.size < MAX_CACHED_MISSES)) this.recordCache.set(id, r);
-    }
-    return r ?? undefined;
+      return buf === undefined ? undefined : freezeRecord(decodeRecord(id, buf));
+    });
   }
 
-  /** The writes made so far are final (their apply batch is committing): reads may be cached again. */
+  /** The writes so far are final (their apply batch is committing): reads may be cached again. */
   committed(): void {
-    if (!this.pending) return;
-    this.pending = false;
-    this.epoch++;
+    this.cache.committed();
   }
 
   /** The tables were written behind this instance's back (a restored snapshot): forget what was read. */
   invalidate(): void {
-    this.epoch++;
-  }
-
-  private fresh(): boolean {
-    if (this.pending) return false;
-    if (this.cacheEpoch !== this.epoch) {
-      this.cacheEpoch = this.epoch;
-      this.recordCache.clear();
-    }
-    return true;
+    this.cache.invalidate();
   }
 
   /** Every record, in id order. */
@@ -258,20 +240,17 @@ export class TenantTable {
   // ---- writes: only inside an apply batch's transaction ----------------------------------------
 
   putRecord(txn: WriteTxn, r: TenantRecord): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.records, idKey(r.id), encodeRecord(r));
   }
 
   removeRecord(txn: WriteTxn, id: string): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.remove(this.records, idKey(id));
   }
 
   putRevision(txn: WriteTxn, revision: number): void {
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.meta, META_KEY, te.encode(JSON.stringify({ v: VERSION, revision })));
   }
 
@@ -283,8 +262,7 @@ export class TenantTable {
     if (delta.keys === 0 && delta.bytes === 0 && delta.leases === 0) return;
     const next = addUsage(this.usage(id), delta);
     if (next.keys < 0 || next.bytes < 0 || next.leases < 0) throw new Error('tenants: usage would go below zero (accounting bug)');
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     if (next.keys === 0 && next.bytes === 0 && next.leases === 0) txn.remove(this.usageRows, idKey(id));
     else txn.put(this.usageRows, idKey(id), encodeUsage(next));
   }
@@ -297,8 +275,7 @@ export class TenantTable {
     const refusal = this.checkUsage(id, { keys: 0, bytes: 0, leases: 1 });
     if (refusal !== undefined) return refusal;
     if (this.leaseOwner(leaseId) !== undefined) throw new Error('tenants: lease already owned (lease IDs are unique)');
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.put(this.leaseOwners, leaseIdKey(leaseId), idKey(id));
     txn.put(this.tenantLeases, tenantLeaseKey(id, leaseId), ATTACHED);
     this.addUsage(txn, id, { keys: 0, bytes: 0, leases: 1 });
@@ -309,8 +286,7 @@ export class TenantTable {
   releaseLease(txn: WriteTxn, leaseId: bigint): string | undefined {
     const owner = this.leaseOwner(leaseId);
     if (owner === undefined) return undefined;
-    this.epoch++;
-    this.pending = true;
+    this.cache.wrote();
     txn.remove(this.leaseOwners, leaseIdKey(leaseId));
     txn.remove(this.tenantLeases, tenantLeaseKey(owner, leaseId));
     this.addUsage(txn, owner, { keys: 0, bytes: 0, leases: -1 });
