@@ -125,8 +125,8 @@ export class AuthManager {
     // A token's entry is stamped no later than the token's own revision, so the guard's credential
     // rule below also catches a token revoked after it was issued but before this member applied
     // the revocation (a lagging follower still admits such a token at its edge).
-    const stamped = principal.tokenRevision !== undefined ? Math.min(revision, principal.tokenRevision) : revision;
-    return { user: principal.user, tenant: principal.tenant ?? '', revision: stamped };
+    if (principal.tokenRevision === undefined) return { user: principal.user, tenant: principal.tenant ?? '', revision };
+    return { user: principal.user, tenant: principal.tenant ?? '', revision: Math.min(revision, principal.tokenRevision), token: true };
   }
 
   /**
@@ -178,7 +178,8 @@ export class AuthManager {
       if (stamp.user === '') return new AuthError('USER_EMPTY');
       const name = internalName(tenant, stamp.user);
       const user = name === undefined ? undefined : this.table.getUser(name);
-      if (user !== undefined && Math.max(user.credentialRevision, this.table.enabledRevision()) > stamp.revision) {
+      // Only a token dies with its user's credentials; a certificate's request is checked again.
+      if (stamp.token === true && user !== undefined && Math.max(user.credentialRevision, this.table.enabledRevision()) > stamp.revision) {
         return new AuthError('INVALID_AUTH_TOKEN');
       }
       try {

@@ -4,11 +4,12 @@
 // already validate and round-trip every field.
 //
 // Layout (big-endian):
-//   [0]      version: 1 (no stamp) or 2 (stamped: the request was authorized at the edge)
+//   [0]      version: 1 (no stamp), 2 (stamped: the request was authorized at the edge) or 3
+//            (stamped, and a token named the principal: the token revocation rule applies)
 //   [1]      kind (EntryKind)
 //   [2..10)  proposer member ID (u64)
 //   [10..18) proposer sequence number (u64)
-//   version 2 only, the auth stamp: u64 auth revision of the edge check, u16 user length, user
+//   versions 2 and 3, the auth stamp: u64 auth revision of the edge check, u16 user length, user
 //            (UTF-8), u8 tenant length, tenant (empty for a cluster user)
 //   then     payload
 // The stamp travels in the log so that every member re-checks the request at apply time against
@@ -38,6 +39,7 @@ import {
 
 const VERSION = 1;
 const VERSION_STAMPED = 2;
+const VERSION_STAMPED_TOKEN = 3;
 const HEADER = 18;
 
 const enum EntryKind {
@@ -87,6 +89,11 @@ export interface AuthStamp {
   /** Empty for a cluster-level user. */
   tenant: string;
   revision: number;
+  /**
+   * A token named the principal (not a certificate): at apply, a change of the user's
+   * credentials after `revision` refuses the entry as "invalid auth token" (the token died).
+   */
+  token?: boolean;
 }
 
 export interface DecodedEntry {
@@ -107,7 +114,7 @@ function header(kind: EntryKind, id: RequestId, payloadBytes: number, stamp: Aut
   const stampBytes = user === undefined || tenant === undefined ? 0 : 8 + 2 + user.byteLength + 1 + tenant.byteLength;
   const out = new Uint8Array(HEADER + stampBytes + payloadBytes);
   const dv = new DataView(out.buffer);
-  out[0] = stampBytes === 0 ? VERSION : VERSION_STAMPED;
+  out[0] = stampBytes === 0 ? VERSION : stamp?.token === true ? VERSION_STAMPED_TOKEN : VERSION_STAMPED;
   out[1] = kind;
   dv.setBigUint64(2, id.member);
   dv.setBigUint64(10, id.seq);
@@ -180,12 +187,13 @@ function encodeWrite(id: RequestId, req: WriteRequest, stamp: AuthStamp | undefi
 /** Decodes a 'normal' entry's data; null for raft's empty no-op entries. */
 export function decodeEntry(data: Uint8Array): DecodedEntry | null {
   if (data.byteLength === 0) return null;
-  if (data.byteLength < HEADER || (data[0] !== VERSION && data[0] !== VERSION_STAMPED)) throw new Error('server: malformed log entry');
+  const version = data[0];
+  if (data.byteLength < HEADER || (version !== VERSION && version !== VERSION_STAMPED && version !== VERSION_STAMPED_TOKEN)) throw new Error('server: malformed log entry');
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const id = { member: dv.getBigUint64(2), seq: dv.getBigUint64(10) };
   let at = HEADER;
   let stamp: AuthStamp | undefined;
-  if (data[0] === VERSION_STAMPED) {
+  if (version === VERSION_STAMPED || version === VERSION_STAMPED_TOKEN) {
     if (data.byteLength < at + 11) throw new Error('server: malformed log entry stamp');
     const revision = Number(dv.getBigUint64(at));
     const userLen = dv.getUint16(at + 8);
@@ -198,7 +206,7 @@ export function decodeEntry(data: Uint8Array): DecodedEntry | null {
     if (data.byteLength < at + tenantLen) throw new Error('server: malformed log entry stamp');
     const tenant = td.decode(data.subarray(at, at + tenantLen));
     at += tenantLen;
-    stamp = { user, tenant, revision };
+    stamp = version === VERSION_STAMPED_TOKEN ? { user, tenant, revision, token: true } : { user, tenant, revision };
   }
   const decoded = decodeBody(data, dv, at, id);
   return stamp === undefined ? decoded : { ...decoded, stamp };

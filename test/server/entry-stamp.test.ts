@@ -19,6 +19,8 @@ const stamps: Array<AuthStamp | undefined> = [
   { user: '', tenant: '', revision: 0 },
   { user: 'alice', tenant: '', revision: 17 },
   { user: 'ünïcødé-user', tenant: 'acme', revision: 2 ** 40 },
+  { user: 'bob', tenant: '', revision: 9, token: true },
+  { user: 'carol', tenant: 'acme', revision: 3, token: true },
 ];
 
 test('every entry kind round-trips with and without a stamp', () => {
@@ -37,6 +39,11 @@ test('an unstamped entry keeps the version-1 layout (entries written before stam
   const bytes = encodeEntry(id, bodies[0]!);
   assert.equal(bytes[0], 1);
   assert.equal(encodeEntry(id, bodies[0]!, { user: 'a', tenant: '', revision: 1 })[0], 2);
+  // A token's stamp is version 3 with the same layout: a member that knows only 2 would refuse it
+  // as malformed rather than apply it without the token rule.
+  const token = encodeEntry(id, bodies[0]!, { user: 'a', tenant: '', revision: 1, token: true });
+  assert.equal(token[0], 3);
+  assert.deepEqual(token.subarray(1), encodeEntry(id, bodies[0]!, { user: 'a', tenant: '', revision: 1 }).subarray(1));
 });
 
 test('a truncated stamp is corruption, not input: decoding throws', () => {
