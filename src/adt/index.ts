@@ -4,3 +4,4 @@ export type { Interval } from './interval.js';
 export { keyRangeInterval, compareEnds, compareIntervals, isEmptyInterval, containsPoint, intervalsOverlap } from './interval.js';
 export { IntervalTree } from './interval-tree.js';
 export type { IntervalVisitor } from './interval-tree.js';
+export { encodeJsonPayload, decodeJsonPayload } from './json-payload.js';

@@ -46,7 +46,7 @@
 import type { WriteTxn } from '../storage/index.js';
 import { AuthError, type AuthErrorCode } from './errors.js';
 import { comparePerms, compareNames, ROOT, validName, type AuthMeta, type AuthTable, type Permission, type UserRecord } from './table.js';
-import { equalBytes } from '../adt/index.js';
+import { decodeJsonPayload, encodeJsonPayload, equalBytes } from '../adt/index.js';
 import { validTenantId } from '../tenants/index.js';
 import { rootRoleOf, splitInternalName, tenantOfName, validClusterUserName, validScopedName } from './names.js';
 
@@ -83,8 +83,6 @@ export type AuthOpOutcome = { ok: true; changed: boolean; revision: number } | {
 // JSON for the same reasons as the records (table.ts): rare, small, extensible.
 
 const PAYLOAD_VERSION = 1;
-const te = new TextEncoder();
-const td = new TextDecoder('utf-8', { fatal: true });
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -100,11 +98,7 @@ export function encodeAuthOp(op: AuthOp): Uint8Array {
     default:
       o = { ...op };
   }
-  const json = te.encode(JSON.stringify(o));
-  const out = new Uint8Array(1 + json.byteLength);
-  out[0] = PAYLOAD_VERSION;
-  out.set(json, 1);
-  return out;
+  return encodeJsonPayload(PAYLOAD_VERSION, o);
 }
 
 /** Decodes a committed payload. Malformed bytes are corruption, not input: a plain Error. */
@@ -112,15 +106,7 @@ export function decodeAuthOp(data: Uint8Array): AuthOp {
   const bad = (): never => {
     throw new Error('auth: malformed auth entry');
   };
-  if (data.byteLength < 2 || data[0] !== PAYLOAD_VERSION) bad();
-  let v: unknown;
-  try {
-    v = JSON.parse(td.decode(data.subarray(1)));
-  } catch {
-    return bad();
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
-  const o = v as Record<string, unknown>;
+  const o = decodeJsonPayload(data, PAYLOAD_VERSION) ?? bad();
   const str = (k: string, from: Record<string, unknown> = o): string => {
     const s = from[k];
     return typeof s === 'string' ? s : bad();

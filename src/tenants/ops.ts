@@ -15,6 +15,7 @@
 //              and lease ownership, not by the record), so the order of the three does not matter.
 //   (An invalid id in suspend/resume/setQuotas/delete is INVALID_TENANT_ID.)
 // Every change that applied is +1 tenant revision; refusals and no-ops are not.
+import { decodeJsonPayload, encodeJsonPayload } from '../adt/index.js';
 import type { WriteTxn } from '../storage/index.js';
 import { TenantError } from './errors.js';
 import { validTenantId } from './prefix.js';
@@ -40,18 +41,12 @@ export type TenantOpOutcome = { ok: true; changed: boolean; revision: number; re
 // JSON for auth's reasons (auth/ops.ts): rare, small, extensible.
 
 const PAYLOAD_VERSION = 1;
-const te = new TextEncoder();
-const td = new TextDecoder('utf-8', { fatal: true });
 
 
 export function encodeTenantOp(op: TenantOp): Uint8Array {
   const o: Record<string, unknown> = { type: op.type, id: op.id };
   if (op.type === 'create' || op.type === 'setQuotas') o['quotas'] = copyQuotas(op.quotas);
-  const json = te.encode(JSON.stringify(o));
-  const out = new Uint8Array(1 + json.byteLength);
-  out[0] = PAYLOAD_VERSION;
-  out.set(json, 1);
-  return out;
+  return encodeJsonPayload(PAYLOAD_VERSION, o);
 }
 
 /**
@@ -62,15 +57,7 @@ export function decodeTenantOp(data: Uint8Array): TenantOp {
   const bad = (): never => {
     throw new Error('tenants: malformed tenant entry');
   };
-  if (data.byteLength < 2 || data[0] !== PAYLOAD_VERSION) bad();
-  let v: unknown;
-  try {
-    v = JSON.parse(td.decode(data.subarray(1)));
-  } catch {
-    return bad();
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
-  const o = v as Record<string, unknown>;
+  const o = decodeJsonPayload(data, PAYLOAD_VERSION) ?? bad();
   const id = o['id'];
   if (typeof id !== 'string') return bad();
   const only = (...keys: string[]): void => {
