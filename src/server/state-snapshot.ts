@@ -7,27 +7,13 @@
 // entry u32 key length, key, u32 value length, value. No checksum of its own: the transport checks
 // a CRC over the whole snapshot body.
 
-import { SUB_DBS, type Storage, type SubDbName } from '../storage/index.js';
+import { STATE_SUB_DBS, type Storage, type SubDbName } from '../storage/index.js';
 
-/** The tables that make up the replicated state (not the Raft log, which lives elsewhere). */
-export const STATE_TABLES: readonly SubDbName[] = [
-  SUB_DBS.mvccKv,
-  SUB_DBS.mvccLatest,
-  SUB_DBS.mvccKeyRevs,
-  SUB_DBS.mvccMeta,
-  SUB_DBS.clusterMembers,
-  SUB_DBS.clusterMeta,
-  SUB_DBS.leaseLeases,
-  SUB_DBS.leaseKeys,
-  SUB_DBS.authUsers,
-  SUB_DBS.authRoles,
-  SUB_DBS.authMeta,
-  SUB_DBS.tenantsRecords,
-  SUB_DBS.tenantsUsage,
-  SUB_DBS.tenantsLeases,
-  SUB_DBS.tenantsTenantLeases,
-  SUB_DBS.tenantsMeta,
-];
+/**
+ * The tables that make up the replicated state (not the Raft log, which lives elsewhere): the
+ * registry's state sub-databases, in their order, so a table added there is in snapshots too.
+ */
+export const STATE_TABLES: readonly SubDbName[] = STATE_SUB_DBS;
 
 const MAGIC = [0x4b, 0x57, 0x53, 0x31]; // "KWS1"
 const te = new TextEncoder();
