@@ -1067,8 +1067,9 @@ export class KeywardServer {
 
   private async restore(snap: Snapshot): Promise<void> {
     await restoreState(this.state, snap.data);
+    // Before anything reads them again (the watches' re-authorization below asks both tables).
     this.authz.table.invalidate();
-    this.tenants.table.invalidate();
+    this.tenants.reload();
     this.members.reload();
     this.confState = snap.metadata.confState;
     this.applied = Math.max(snap.metadata.index, this.kv.appliedIndex);
@@ -1077,7 +1078,6 @@ export class KeywardServer {
     this.restoredWatches();
     this.watchHub.reauthorize();
     this.leases.reload();
-    this.tenants.reload();
     this.onMembershipChanged();
     this.wakeApplied();
   }

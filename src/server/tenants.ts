@@ -76,9 +76,6 @@ export class TenantManager {
   /** mvcc's storage-accounting hook (KvStoreOptions.usage). */
   readonly usageObserver: UsageObserver;
   private deps: TenantDeps | undefined;
-  /** Records as last read, for the edge's per-request lookups; dropped when the table is written. */
-  private cache: { epoch: number; records: Map<string, TenantRecord | undefined> } = { epoch: -1, records: new Map() };
-
   constructor(storage: Storage) {
     this.table = new TenantTable(storage);
     this.usageObserver = { begin: (request) => this.beginUsage(request) };
@@ -89,20 +86,14 @@ export class TenantManager {
     this.deps = deps;
   }
 
-  /** The record as applied on this member (committed state); cached between table writes. */
+  /** The record as applied on this member (the table caches decoded records between writes). */
   record(id: string): TenantRecord | undefined {
-    const epoch = this.table.writeEpoch();
-    if (this.cache.epoch !== epoch) this.cache = { epoch, records: new Map() };
-    if (this.cache.records.has(id)) return this.cache.records.get(id);
-    const rec = this.table.get(id);
-    if (this.cache.records.size > 10_000) this.cache.records.clear();
-    this.cache.records.set(id, rec);
-    return rec;
+    return this.table.get(id);
   }
 
   /** The state was replaced under the table (a snapshot was installed): forget cached records. */
   reload(): void {
-    this.cache = { epoch: -1, records: new Map() };
+    this.table.invalidate();
   }
 
   info(id: string): TenantInfo | undefined {
