@@ -103,8 +103,7 @@ export class TokenService {
     return this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   }
 
-  /** A token for `claims`, good for the configured lifetime or `ttlSeconds` if shorter. */
-  async issue(claims: TokenClaims, ttlSeconds?: number): Promise<string> {
+  async issue(claims: TokenClaims): Promise<string> {
     if (claims.user.length === 0) throw new TypeError('a token needs a user');
     if (!Number.isSafeInteger(claims.revision) || claims.revision < 0) throw new TypeError('a token needs a non-negative integer revision');
     const iat = Math.floor(this.now() / 1000);
@@ -116,7 +115,7 @@ export class TokenService {
       .setAudience(this.audience)
       .setSubject(claims.user)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + Math.min(this.ttlSeconds, ttlSeconds ?? this.ttlSeconds))
+      .setExpirationTime(iat + this.ttlSeconds)
       .sign(this.privateKey);
   }
 
