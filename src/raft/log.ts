@@ -125,8 +125,9 @@ export class RaftLog {
     }
   }
 
-  unstableEntries(): Entry[] {
-    return this.unstable.entries.slice();
+  /** Unstable entries no Ready has handed out yet (see UnstableLog.offsetInProgress). */
+  nextUnstableEntries(): Entry[] {
+    return this.unstable.nextEntries();
   }
 
   hasPendingSnapshot(): boolean {

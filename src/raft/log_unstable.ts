@@ -7,6 +7,11 @@
 // storage truncates its own 4..5. Once the driver has persisted up to (8, t)
 // and calls advance, stableTo drops 6..8 — but only if the entry at 8 still
 // has term t, since it may have been overwritten meanwhile.
+//
+// A driver that persists asynchronously (RawNode.accept, then RawNode.persisted once durable) may
+// take the next Ready before the last write is on disk: entries from `offsetInProgress` on and a
+// snapshot not `snapshotInProgress` are the ones no Ready has handed out yet. They stay here
+// (raft reads them) until stableTo/stableSnapTo.
 
 import type { Entry, Snapshot } from './types.js';
 
@@ -15,9 +20,43 @@ export class UnstableLog {
   entries: Entry[] = [];
   /** Index of entries[0]; always storage's last index + 1 or less. */
   offset: number;
+  /** First index not yet handed to the driver; offset <= offsetInProgress <= last + 1. */
+  offsetInProgress: number;
+  /** The snapshot was handed to the driver and is being persisted. */
+  snapshotInProgress = false;
 
   constructor(offset: number) {
     this.offset = offset;
+    this.offsetInProgress = offset;
+  }
+
+  /** Entries no Ready has handed out yet. */
+  nextEntries(): Entry[] {
+    const from = this.offsetInProgress - this.offset;
+    return from >= this.entries.length ? [] : this.entries.slice(from);
+  }
+
+  hasNextEntries(): boolean {
+    return this.offsetInProgress < this.offset + this.entries.length;
+  }
+
+  /** The snapshot, if no Ready has handed it out yet. */
+  nextSnapshot(): Snapshot | null {
+    return this.snapshotInProgress ? null : this.snapshot;
+  }
+
+  /** The driver took `entries` and `snapshot` (from one Ready) to persist them. */
+  acceptInProgress(entries: readonly Entry[], snapshot: Snapshot | null): void {
+    // Only the part still in the log: raft may have overwritten a tail since the Ready was taken
+    // (the replacement must be handed out again). Log matching makes that part a prefix.
+    for (let k = entries.length - 1; k >= 0; k--) {
+      const e = entries[k]!;
+      if (e.index >= this.offset && this.maybeTerm(e.index) === e.term) {
+        this.offsetInProgress = Math.max(this.offsetInProgress, e.index + 1);
+        break;
+      }
+    }
+    if (snapshot !== null && snapshot === this.snapshot) this.snapshotInProgress = true;
   }
 
   /** First index of the log if an unstable snapshot is pending (it replaces everything before). */
@@ -47,16 +86,22 @@ export class UnstableLog {
     if (t !== term) return; // overwritten since the Ready was taken; persist again next time
     this.entries = this.entries.slice(index + 1 - this.offset);
     this.offset = index + 1;
+    this.offsetInProgress = Math.max(this.offsetInProgress, this.offset);
   }
 
   stableSnapTo(index: number): void {
-    if (this.snapshot !== null && this.snapshot.metadata.index === index) this.snapshot = null;
+    if (this.snapshot !== null && this.snapshot.metadata.index === index) {
+      this.snapshot = null;
+      this.snapshotInProgress = false;
+    }
   }
 
   restore(s: Snapshot): void {
     this.offset = s.metadata.index + 1;
+    this.offsetInProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
+    this.snapshotInProgress = false;
   }
 
   truncateAndAppend(ents: readonly Entry[]): void {
@@ -66,10 +111,13 @@ export class UnstableLog {
     } else if (from <= this.offset) {
       // Replaces the whole unstable tail, and (once persisted) part of storage.
       this.offset = from;
+      this.offsetInProgress = from;
       this.entries = ents.slice();
     } else {
       this.entries = this.entries.slice(0, from - this.offset);
       for (const e of ents) this.entries.push(e);
+      // Replaced entries must be handed out (and written) again.
+      this.offsetInProgress = Math.min(this.offsetInProgress, from);
     }
   }
 

@@ -271,24 +271,29 @@ export class Raft {
   // ---- driver acknowledgements ---------------------------------------------
 
   /**
-   * The driver durably persisted `entries`/`snapshot` and applied
-   * `committedEntries` of a Ready. A leader counts its own copy toward commit
-   * only here, so every replica in a commit quorum, the leader included, holds
-   * the entry durably.
+   * The driver took a Ready: it will persist `entries`/`snapshot` (persisted() says when that is
+   * durable) and it applies `committedEntries` in order. Nothing here counts toward commit.
    */
-  advance(entries: readonly Entry[], snapshot: Snapshot | null, committedEntries: readonly Entry[]): void {
-    if (snapshot !== null) {
-      this.log.stableSnapTo(snapshot.metadata.index);
-      this.log.appliedTo(Math.min(snapshot.metadata.index, this.log.committed));
+  accepted(entries: readonly Entry[], snapshot: Snapshot | null, committedEntries: readonly Entry[]): void {
+    this.log.unstable.acceptInProgress(entries, snapshot);
+    if (snapshot !== null) this.log.appliedTo(Math.min(snapshot.metadata.index, this.log.committed));
+    if (committedEntries.length > 0) {
+      this.log.appliedTo(committedEntries[committedEntries.length - 1]!.index);
+      this.reduceUncommittedSize(payloadsSize(committedEntries));
     }
+  }
+
+  /**
+   * The `entries`/`snapshot` of an accepted Ready are durable. A leader counts its own copy
+   * toward commit only here, so every replica in a commit quorum, the leader included, holds
+   * the entry durably. Entries overwritten since they were accepted are left unstable.
+   */
+  persisted(entries: readonly Entry[], snapshot: Snapshot | null): void {
+    if (snapshot !== null) this.log.stableSnapTo(snapshot.metadata.index);
     if (entries.length > 0) {
       const last = entries[entries.length - 1]!;
       this.log.stableTo(last.index, last.term);
       if (this.role === 'leader' && this.log.matchTerm(last.index, last.term)) this.selfAck(last.index);
-    }
-    if (committedEntries.length > 0) {
-      this.log.appliedTo(committedEntries[committedEntries.length - 1]!.index);
-      this.reduceUncommittedSize(payloadsSize(committedEntries));
     }
   }
 

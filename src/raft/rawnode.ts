@@ -15,6 +15,16 @@
 // Nothing in a Ready may be acted on out of this order: a vote or an append
 // acknowledgement sent before the term, vote or entries it vouches for are
 // durable can let a restarted node vote twice or lose a committed entry.
+//
+// Pipelined persistence (etcd raft's "async storage writes", in this shape):
+// a driver may instead call node.accept(rd) once it has started rd's write,
+// take further Readies while that write is in flight, and call
+// node.persisted(rd) once it is durable — for each accepted Ready, in accept
+// order. The rules stay the rules: messages that vouch for the write (every
+// message of a non-leader, see Ready.messages) wait for persisted(); a
+// leader's own copy counts toward commit only from persisted(); committed
+// entries may be applied as soon as their log write precedes the apply in
+// the storage's commit order (a crash then loses both or neither).
 
 import { encodeConfChange } from './confchange_codec.js';
 import { RaftError, isRaftError } from './errors.js';
@@ -58,7 +68,10 @@ export interface Ready {
    */
   readonly committedEntries: readonly Entry[];
   /**
-   * Messages to send, only AFTER everything above is durable. For a 'snap'
+   * Messages to send, only AFTER everything above is durable. (A leader's own
+   * messages vouch for nothing it has not already persisted — its appends carry
+   * entries it may still be writing, which Raft allows — so a pipelining driver
+   * may send a leader's messages before the write completes.) For a 'snap'
    * message, report the outcome with reportSnapshot(to, ...). A message that
    * cannot be delivered may be dropped (raft retries); reportUnreachable helps.
    */
@@ -106,8 +119,10 @@ export class RawNode {
   private readonly raft: Raft;
   private prevSoftState: SoftState;
   private prevHardState: HardState;
-  /** The Ready handed out and not yet advanced; at most one at a time. */
+  /** The Ready handed out and not yet advanced or accepted; at most one at a time. */
   private outstanding: Ready | null = null;
+  /** Accepted Readies not yet persisted, in accept order (see persisted()). */
+  private readonly inFlight: Ready[] = [];
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
@@ -226,8 +241,8 @@ export class RawNode {
     if (!softStateEqual(r.softState(), this.prevSoftState)) return true;
     const hs = r.hardState();
     if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) return true;
-    if (r.log.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.log.unstable.entries.length > 0 || r.readStates.length > 0) return true;
+    if (r.log.unstable.nextSnapshot() !== null) return true;
+    if (r.msgs.length > 0 || r.log.unstable.hasNextEntries() || r.readStates.length > 0) return true;
     return r.log.hasNextCommittedEnts();
   }
 
@@ -236,24 +251,25 @@ export class RawNode {
    * before asking for another Ready (TypeError otherwise).
    */
   ready(): Ready {
-    if (this.outstanding !== null) throw new TypeError('raft: advance() the previous Ready before calling ready() again');
+    if (this.outstanding !== null) throw new TypeError('raft: advance() or accept() the previous Ready before calling ready() again');
     const r = this.raft;
     const soft = r.softState();
     const hs = r.hardState();
     const softChanged = !softStateEqual(soft, this.prevSoftState);
     const hardChanged = !isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState);
-    const entries = r.log.unstableEntries();
+    const entries = r.log.nextUnstableEntries();
+    const snapshot = r.log.unstable.nextSnapshot();
     const rd: Ready = {
       softState: softChanged ? soft : null,
       hardState: hardChanged ? hs : null,
       entries,
-      snapshot: r.log.unstable.snapshot,
+      snapshot,
       committedEntries: r.log.nextCommittedEnts(),
       messages: r.msgs,
       readStates: r.readStates,
       mustSync:
         entries.length > 0 ||
-        r.log.unstable.snapshot !== null ||
+        snapshot !== null ||
         (hardChanged && (hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote)),
     };
     r.msgs = [];
@@ -266,9 +282,32 @@ export class RawNode {
 
   /** Acknowledges that `rd` was persisted, sent and applied as documented on Ready. */
   advance(rd: Ready): void {
-    if (this.outstanding !== rd) throw new TypeError('raft: advance() must be given the Ready last returned by ready()');
+    this.accept(rd);
+    this.persisted(rd);
+  }
+
+  /**
+   * Pipelined persistence: the driver has started `rd`'s write (durable later, see persisted())
+   * and hands out its committed entries for applying. ready() may be called again right away;
+   * its entries are the ones `rd` did not carry.
+   */
+  accept(rd: Ready): void {
+    if (this.outstanding !== rd) throw new TypeError('raft: accept() must be given the Ready last returned by ready()');
     this.outstanding = null;
-    this.raft.advance(rd.entries, rd.snapshot, rd.committedEntries);
+    this.inFlight.push(rd);
+    this.raft.accepted(rd.entries, rd.snapshot, rd.committedEntries);
+  }
+
+  /** Pipelined persistence: the write of the oldest accepted Ready, `rd`, is durable. */
+  persisted(rd: Ready): void {
+    if (this.inFlight[0] !== rd) throw new TypeError('raft: persisted() must be given the oldest accepted Ready');
+    this.inFlight.shift();
+    this.raft.persisted(rd.entries, rd.snapshot);
+  }
+
+  /** Accepted Readies whose write is not yet durable. */
+  get inFlightCount(): number {
+    return this.inFlight.length;
   }
 
   status(): Status {
