@@ -284,16 +284,23 @@ export class Raft {
   }
 
   /**
-   * The `entries`/`snapshot` of an accepted Ready are durable. A leader counts its own copy
-   * toward commit only here, so every replica in a commit quorum, the leader included, holds
-   * the entry durably. Entries overwritten since they were accepted are left unstable.
+   * The `entries`/`snapshot`/`hardState` of an accepted Ready are durable. A leader counts its
+   * own copy toward commit only here, so every replica in a commit quorum, the leader included,
+   * holds the entry durably. Entries overwritten since they were accepted are left unstable. A
+   * candidate counts its own vote only here (see campaign).
    */
-  persisted(entries: readonly Entry[], snapshot: Snapshot | null): void {
+  persisted(entries: readonly Entry[], snapshot: Snapshot | null, hardState: HardState | null): void {
     if (snapshot !== null) this.log.stableSnapTo(snapshot.metadata.index);
     if (entries.length > 0) {
       const last = entries[entries.length - 1]!;
       this.log.stableTo(last.index, last.term);
       if (this.role === 'leader' && this.log.matchTerm(last.index, last.term)) this.selfAck(last.index);
+    }
+    if (hardState !== null && this.role === 'candidate' && hardState.term === this.term && hardState.vote === this.id) {
+      if (this.poll(this.id, true) === 'won') {
+        this.becomeLeader();
+        this.bcastAppend();
+      }
     }
   }
 
@@ -463,11 +470,13 @@ export class Raft {
       this.becomeCandidate();
       term = this.term;
     }
-    // Our own vote: the driver persists term and vote before any request goes out.
-    const res = this.poll(this.id, true);
-    if (res === 'won') {
-      if (kind === 'preElection') this.campaign('election');
-      else this.becomeLeader();
+    // Our own vote. A pre-vote binds nothing: it counts now. A real one counts once the driver
+    // has persisted it (persisted()): a leader may send before its writes are durable (a
+    // pipelining driver does), so its term and vote must already be, or after a crash it could
+    // lead the same term again with other entries. (A request to another voter waits for the
+    // same write, so only a voter that wins alone becomes leader later than it used to.)
+    if (kind === 'preElection' && this.poll(this.id, true) === 'won') {
+      this.campaign('election');
       return;
     }
     const lastIndex = this.log.lastIndex();

@@ -302,7 +302,7 @@ export class RawNode {
   persisted(rd: Ready): void {
     if (this.inFlight[0] !== rd) throw new TypeError('raft: persisted() must be given the oldest accepted Ready');
     this.inFlight.shift();
-    this.raft.persisted(rd.entries, rd.snapshot);
+    this.raft.persisted(rd.entries, rd.snapshot, rd.hardState);
   }
 
   /** Accepted Readies whose write is not yet durable. */

@@ -17,12 +17,17 @@ import type { Message } from '../../src/raft/index.js';
 import { TestNode, entriesFor, ofType } from './helpers.js';
 
 describe('Ready contract', () => {
-  it('a single-node cluster commits only after the driver persisted the entry (advance)', () => {
+  it('a single-node cluster leads only after the driver persisted its vote, and commits only after it persisted the entry (advance)', () => {
     const n = new TestNode({ id: 1, voters: [1] });
     n.raw.campaign();
     let rd = n.raw.ready();
-    assert.equal(rd.softState?.role, 'leader');
+    assert.equal(rd.softState?.role, 'candidate');
     assert.deepEqual(rd.hardState, { term: 1, vote: 1n, commit: 0 });
+    assert.equal(rd.mustSync, true);
+    n.persist(rd);
+    n.raw.advance(rd);
+    rd = n.raw.ready();
+    assert.equal(rd.softState?.role, 'leader');
     assert.equal(rd.entries.length, 1, 'the no-op');
     assert.equal(rd.committedEntries.length, 0, 'not committed before it is durable');
     assert.equal(rd.mustSync, true);
