@@ -201,9 +201,9 @@ export class AuthTable {
     })!;
   }
 
-  /** The writes so far are final (their apply batch is committing): reads may be cached again. */
-  committed(): void {
-    this.cache.committed();
+  /** The writes up to writeEpoch() `upTo` (default: all) are committed (see ReadCache.committed). */
+  committed(upTo?: number): void {
+    this.cache.committed(upTo);
   }
 
   /** The tables were written behind this instance's back (a restored snapshot): forget what was read. */

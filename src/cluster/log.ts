@@ -56,10 +56,13 @@ export class MemoryLog implements LogStore {
     return this.mem.snapshot();
   }
   save(w: ReadyWrite): Promise<void> {
+    this.saveSync(w);
+    return Promise.resolve();
+  }
+  saveSync(w: ReadyWrite): void {
     if (w.snapshot !== null) this.mem.applySnapshot(w.snapshot);
     this.mem.append(w.entries);
     if (w.hardState !== null) this.mem.setHardState(w.hardState);
-    return Promise.resolve();
   }
   createSnapshot(index: number, confState: ConfState): Promise<void> {
     if (index > this.mem.snapshot().metadata.index) this.mem.createSnapshot(index, confState, new Uint8Array(0));

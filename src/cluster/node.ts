@@ -20,6 +20,15 @@
 // write after one fsync, and every member pays one commit per Ready instead of two. Messages still
 // leave only after that transaction is durable.
 //
+// Pipelined persistence (handlePipelined, when the server passes `pipelined`): the usual path once
+// the member runs. A Ready's log write and the apply of the entries it hands out are queued as ONE
+// transaction on the storage's write worker, and the loop goes on to the next Ready at once
+// (RawNode.accept) while that worker commits and fsyncs. When the commit is visible the applier
+// finishes (answers writers, wakes readers); when the fsync is done raft hears of it
+// (RawNode.persisted: only now does a leader count its own copy) and a non-leader's messages
+// leave. So the event loop parses, proposes and encodes the next batch while the disk works on
+// this one, instead of standing still for every fsync.
+//
 // Applying otherwise runs behind the loop: committed entries go onto an ordered apply chain after
 // the Ready's persist, and the loop advances without waiting for the state-machine transaction (as
 // etcd's apply goroutine does). It waits only for a snapshot restore, for conf changes (raft must
@@ -70,6 +79,19 @@ export interface Applier {
    * node.applyConfChange (in log order), including for entries its state already holds.
    */
   apply(entries: readonly Entry[]): Promise<void>;
+  /**
+   * apply() in two parts, for pipelined persistence: stage() makes the storage writes of applying
+   * `entries` (it runs inside the driver's write transaction and must not await); the function it
+   * returns does the rest (answering, waking, snapshotting) and runs once that transaction is
+   * committed, in log order. Same conf-change duty as apply().
+   */
+  stage?(entries: readonly Entry[]): () => Promise<void>;
+}
+
+/** A queued write transaction: visible once `committed` resolves, durable once `flushed` does. */
+export interface QueuedWrite {
+  readonly committed: Promise<void>;
+  readonly flushed: Promise<void>;
 }
 
 /** Where outgoing messages go (the peer Transport); send must never block. */
@@ -110,6 +132,13 @@ export interface RaftNodeOptions {
    * Without it, the save and the apply commit separately.
    */
   atomically?: <T>(fn: () => T) => T;
+  /**
+   * Queues its callback to run (later, on this thread, without awaiting) inside one write
+   * transaction that another thread commits and then flushes; every storage write made
+   * synchronously inside the callback joins it. The server passes `Storage.batchAsync`. With it
+   * (and `log.saveSync` and `applier.stage`) the driver pipelines persistence; see the header.
+   */
+  pipelined?: (fn: () => void) => QueuedWrite;
   logger?: Logger;
   maxSizePerMsg?: number;
   maxInflightMsgs?: number;
@@ -121,6 +150,8 @@ function hasPersistWork(rd: Ready): boolean {
 
 /** Batches of committed entries that may be waiting to be applied before the Raft loop waits. */
 const MAX_PENDING_APPLIES = 8;
+/** Pipelined Ready writes that may be waiting for the disk before the Raft loop waits. */
+const MAX_WRITES_IN_FLIGHT = 16;
 
 export class RaftNode {
   readonly id: NodeId;
@@ -138,6 +169,11 @@ export class RaftNode {
   private applyChain: Promise<void> = Promise.resolve();
   private unapplied: Array<readonly Entry[]> = [];
   private applyRunning = false;
+  /** Pipelined writes not yet durable: resolves once the last one's persisted() has run. */
+  private persistTail: Promise<void> = Promise.resolve();
+  private writesInFlight = 0;
+  /** Pipelined applies handed out and not yet finished (see handlePipelined). */
+  private finishing = 0;
   private softState: SoftState = { lead: 0n, role: 'follower' };
   /** The term as of the last persisted hard state (cheap to read on every response header). */
   private termValue: number;
@@ -265,6 +301,7 @@ export class RaftNode {
       this.stopped = true;
       this.cancelTick?.();
       if (this.running) await new Promise<void>((r) => this.idle.push(r));
+      await this.persistTail;
       await this.applyChain;
     })();
     return this.closing;
@@ -291,6 +328,9 @@ export class RaftNode {
       while (!this.stopped && this.raw.hasReady()) {
         await this.handle(this.raw.ready());
         if (this.soloCheck) this.campaignIfAlone();
+        // Bounded pipeline: a slow disk slows intake instead of queueing without limit.
+        if (this.writesInFlight > MAX_WRITES_IN_FLIGHT) await this.persistTail;
+        if (this.finishing > MAX_PENDING_APPLIES) await this.applyChain;
       }
     } catch (err) {
       this.fail(err);
@@ -313,6 +353,13 @@ export class RaftNode {
 
   private async handle(rd: Ready): Promise<void> {
     this.noteSoftState(rd);
+    if (this.canPipeline(rd)) return this.handlePipelined(rd);
+    // The paths below take the Ready in one step (advance): pipelined writes and their applies
+    // must be done first, so raft sees persistence in order and applies never overlap.
+    if (this.writesInFlight > 0 || this.finishing > 0) {
+      await this.persistTail;
+      await this.applyChain;
+    }
     // A snapshot replaces the state machine: everything handed out before it must be applied first.
     if (rd.snapshot !== null) await this.applyChain;
     if (this.canJoin(rd)) return this.handleJoined(rd);
@@ -332,6 +379,74 @@ export class RaftNode {
     if (rd.softState === null) return;
     this.softState = rd.softState;
     this.opts.onSoftState?.(rd.softState);
+  }
+
+  /**
+   * Whether this Ready can be pipelined (see the header): the server gave `pipelined`, no snapshot
+   * is involved (a restore must not race the writes queued before it), no conf change must reach
+   * raft before the next Ready is planned, and nothing applied by the other paths is still running.
+   */
+  private canPipeline(rd: Ready): boolean {
+    return (
+      this.opts.pipelined !== undefined &&
+      this.opts.log.saveSync !== undefined &&
+      this.opts.applier.stage !== undefined &&
+      rd.snapshot === null &&
+      !this.applyRunning &&
+      !rd.committedEntries.some((e) => e.type === 'confChange')
+    );
+  }
+
+  /**
+   * Queues the Ready's log write and the staging of its committed entries as one write
+   * transaction, accepts it, and returns without waiting for the disk. A leader's messages go now
+   * (its appends may carry entries it is still writing: Raft allows that, since the leader counts
+   * its own copy only once persisted). A non-leader's messages wait until every write accepted so
+   * far is durable — even a Ready that writes nothing may hold an append acknowledgement for
+   * entries still in flight (raft answers a repeated append from its in-memory log).
+   */
+  private handlePipelined(rd: Ready): void {
+    const leader = this.softState.role === 'leader';
+    const committed = rd.committedEntries;
+    const persist = hasPersistWork(rd);
+    let finish: (() => Promise<void>) | undefined;
+    let write: QueuedWrite | null = null;
+    if (persist || committed.length > 0) {
+      const saveSync = this.opts.log.saveSync!.bind(this.opts.log);
+      const stage = this.opts.applier.stage!.bind(this.opts.applier);
+      write = this.opts.pipelined!(() => {
+        if (persist) saveSync({ hardState: rd.hardState, entries: rd.entries, snapshot: null });
+        if (committed.length > 0) finish = stage(committed);
+      });
+    }
+    this.raw.accept(rd);
+    if (leader && rd.messages.length > 0) this.opts.sink.send(rd.messages);
+    if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
+    if (write !== null && committed.length > 0) {
+      const visible = write.committed;
+      this.finishing++;
+      this.applyChain = this.applyChain
+        .then(() => visible)
+        .then(() => (this.failed ? undefined : finish?.()))
+        .catch((err: unknown) => this.fail(err))
+        .finally(() => {
+          this.finishing--;
+        });
+    }
+    const durable = write?.flushed;
+    this.writesInFlight++;
+    this.persistTail = Promise.all([this.persistTail, durable])
+      .then(() => {
+        if (this.failed) return;
+        if (rd.hardState !== null) this.termValue = rd.hardState.term;
+        if (!leader && rd.messages.length > 0) this.opts.sink.send(rd.messages);
+        this.raw.persisted(rd);
+        this.schedule();
+      })
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.writesInFlight--;
+      });
   }
 
   /**

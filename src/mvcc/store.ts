@@ -192,11 +192,7 @@ export class KvStore {
    * this one is being flushed.
    */
   async apply(entries: Entry[], durability: Durability = 'flushed'): Promise<ApplyResult> {
-    this.assertOpen();
-    if (this.applying) throw new TypeError('KvStore.apply called before the previous apply settled');
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.index) || e.index < 1) throw new TypeError(`entry index ${String(e.index)} is not a positive integer`);
-    }
+    this.checkApply(entries);
     if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
     const run = durability === 'committed' ? this.applyDeferred(entries) : this.storage.transact(durability, (txn) => this.applyBatch(txn, entries));
@@ -206,6 +202,25 @@ export class KvStore {
     } finally {
       this.applying = false;
       this.inflight = undefined;
+    }
+  }
+
+  /**
+   * apply() for a caller that owns the write transaction (the member's batch, Storage.batchSync
+   * or batchAsync): the writes join it, so the result is visible — and durable — exactly when
+   * the caller's transaction is. Synchronous.
+   */
+  applyInBatch(entries: Entry[]): ApplyResult {
+    this.checkApply(entries);
+    if (entries.length === 0) return { results: [], events: [] };
+    return this.storage.transactSync((txn) => this.applyBatch(txn, entries), 'deferred');
+  }
+
+  private checkApply(entries: readonly Entry[]): void {
+    this.assertOpen();
+    if (this.applying) throw new TypeError('KvStore.apply called before the previous apply settled');
+    for (const e of entries) {
+      if (!Number.isSafeInteger(e.index) || e.index < 1) throw new TypeError(`entry index ${String(e.index)} is not a positive integer`);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   validatePut,
   validateRange,
   validateTxn,
+  type ApplyResult,
   type Entry as KvEntry,
   type ExternalResponse,
   type WriteRequest,
@@ -161,6 +162,18 @@ interface ReadRound {
  * until applied here), linearizable reads through batched ReadIndex, membership, and the
  * response header. No HTTP and no encoding live here.
  */
+/** What stageEntries wrote, for finishApply to act on once it is committed. */
+interface StagedApply {
+  res: ApplyResult | null;
+  mine: Array<{ at: number; seq: bigint }>;
+  adminDone: bigint[];
+  leaseEvents: LeaseEvent[];
+  membership: boolean;
+  authChanged: boolean;
+  /** The tables' write epochs after staging: what their committed() covers. */
+  marks: { auth: number; tenants: number };
+}
+
 export class KeywardServer {
   readonly memberId: bigint;
   private clusterIdValue: bigint;
@@ -289,8 +302,9 @@ export class KeywardServer {
       log,
       raftStorage,
       sink,
-      applier: { apply: (e) => this.applyEntries(e), restore: (s) => this.restore(s) },
+      applier: { apply: (e) => this.applyEntries(e), stage: (e) => this.stageEntries(e), restore: (s) => this.restore(s) },
       atomically: (fn) => state.batchSync(fn),
+      pipelined: (fn) => state.batchAsync(fn),
       tickMs,
       electionTicks: Math.round(this.electionMs / tickMs),
       heartbeatTicks: 1,
@@ -358,7 +372,7 @@ export class KeywardServer {
             members.change({ op: 'put', member: { id: ids[i]!, name: m.name, peerUrls: m.peerUrls, clientUrls: [], isLearner: false } }),
           );
           ops.push(members.change({ op: 'clusterId', id: clusterId }));
-          await members.write(ops);
+          members.write(ops);
           bootstrap = { voters: ids, clusterId };
         }
       }
@@ -928,6 +942,15 @@ export class KeywardServer {
   // ---- apply ------------------------------------------------------------------------------
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
+    await this.stageEntries(entries)();
+  }
+
+  /**
+   * Applying in two parts (Applier.stage): now, the storage writes, inside the driver's write
+   * transaction; then — once that transaction is committed, so every read sees what the answers
+   * say — the effects in memory: applied index, lessor, watchers, answers, snapshots.
+   */
+  private stageEntries(entries: readonly Entry[]): () => Promise<void> {
     const kvEntries: KvEntry[] = [];
     const mine: Array<{ at: number; seq: bigint }> = [];
     const ops: MemberOp[] = [];
@@ -986,12 +1009,17 @@ export class KeywardServer {
         if (d.id.member === this.memberId) adminDone.push(d.id.seq);
       }
     }
-    const wrote = this.members.write(ops);
-    const res = kvEntries.length > 0 ? await this.kv.apply(kvEntries, 'committed') : null;
-    await wrote;
+    this.members.write(ops);
+    const res = kvEntries.length > 0 ? this.kv.applyInBatch(kvEntries) : null;
+    const marks = { auth: this.authz.table.writeEpoch(), tenants: this.tenants.table.writeEpoch() };
+    return () => this.finishApply(entries, { res, mine, adminDone, leaseEvents, membership, authChanged, marks });
+  }
+
+  private async finishApply(entries: readonly Entry[], s: StagedApply): Promise<void> {
+    const { res, mine, adminDone, leaseEvents, membership, authChanged, marks } = s;
     // The batch's auth and tenant writes are final: their tables may cache again.
-    this.authz.table.committed();
-    this.tenants.table.committed();
+    this.authz.table.committed(marks.auth);
+    this.tenants.table.committed(marks.tenants);
     this.applied = Math.max(this.applied, entries[entries.length - 1]!.index);
     if (leaseEvents.length > 0) this.leases.afterApply(leaseAppliedEvents(leaseEvents, res));
     // Watchers hear of the batch (in apply order) before any of its writers is answered.

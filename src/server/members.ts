@@ -108,20 +108,15 @@ export class MemberStore {
   }
 
   /**
-   * Writes `ops` in one transaction, synchronously: inside the driver's batch (Storage.batchSync)
+   * Writes `ops` in one transaction, synchronously: inside the driver's batch (batchSync/batchAsync)
    * it joins the transaction that applies the same Raft entries to mvcc, so a crash can never
    * keep the applied index of a conf change without its members-table change.
    */
-  write(ops: readonly MemberOp[]): Promise<void> {
-    if (ops.length === 0) return Promise.resolve();
-    try {
-      this.storage.transactSync((txn) => {
-        for (const o of ops) this.writeOne(txn, o);
-      }, 'deferred');
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  write(ops: readonly MemberOp[]): void {
+    if (ops.length === 0) return;
+    this.storage.transactSync((txn) => {
+      for (const o of ops) this.writeOne(txn, o);
+    }, 'deferred');
   }
 
   private writeOne(txn: WriteTxn, o: MemberOp): void {

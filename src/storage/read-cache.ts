@@ -2,12 +2,14 @@
 // auth meta record and users, tenant records) would otherwise be read and JSON-decoded from LMDB
 // each time. The rule that keeps it right: a write may belong to a transaction that still aborts,
 // so after any write the cache is bypassed (read through, not filled) until its owner says the
-// writes are final (`committed()`, after the apply batch); a write behind the table's back (a
+// writes are final (`committed(upTo)`, after the apply batch); a write behind the table's back (a
 // restored snapshot) is announced with `invalidate()`.
 
 export class ReadCache {
   private epoch = 0;
   private pending = false;
+  /** The epoch right after the latest write. */
+  private lastWrite = 0;
   private validAt = -1;
   private readonly maps: Array<Map<unknown, unknown>> = [];
 
@@ -19,14 +21,19 @@ export class ReadCache {
   /** The table was written (maybe inside a transaction that may still abort). */
   wrote(): void {
     this.epoch++;
+    this.lastWrite = this.epoch;
     this.pending = true;
   }
 
-  /** The writes so far are final: reads may be cached again. */
-  committed(): void {
+  /**
+   * The writes made up to `upTo` (a writeEpoch() taken after them; default: every write so far)
+   * are final. Reads may be cached again unless a later write is still pending: with pipelined
+   * persistence the next batch may have written before this one's commit was announced.
+   */
+  committed(upTo: number = this.epoch): void {
     if (!this.pending) return;
-    this.pending = false;
     this.epoch++;
+    if (upTo >= this.lastWrite) this.pending = false;
   }
 
   /** The table changed behind this cache's back: forget everything read. */

@@ -404,6 +404,44 @@ export class Storage {
     }
   }
 
+  /**
+   * batchSync's pipelined form, the member's write path: `fn` is queued and runs later, on this
+   * thread, inside a transaction of lmdb-js's write worker, with every `transactSync` it makes
+   * joined to that transaction (queued batches run in order). The worker commits it OFF this
+   * thread — `committed` resolves with fn's result once the writes are visible — and then
+   * fdatasyncs — `flushed` resolves once they survive a crash. Meanwhile the event loop serves.
+   * All-or-nothing like batchSync (fn runs in an abortable child transaction): if fn or a joined
+   * write throws, nothing of it is kept, both promises reject, and the environment refuses every
+   * later write, since callers may already have acted on the batch (the Raft log caches it).
+   */
+  batchAsync<T>(fn: () => T): { committed: Promise<T>; flushed: Promise<void> } {
+    this.assertWritable();
+    const run = this.root.childTransaction(() => {
+      // A batch queued before an earlier one failed must not land on top of the hole.
+      this.assertWritable();
+      const batch: BatchState = { failed: undefined };
+      this.batch = batch;
+      try {
+        const r = fn();
+        refuseAsync(r, 'batchAsync');
+        if (batch.failed !== undefined) throw batch.failed;
+        return r;
+      } finally {
+        this.batch = undefined;
+      }
+    });
+    // Read right after queueing: lmdb-js's flush promise of the batch this write went into.
+    const flush = this.root.flushed;
+    const committed = this.track(
+      Promise.resolve(run).catch((err: unknown) => {
+        this.broken ??= err instanceof Error ? err : new Error(String(err));
+        throw err;
+      }),
+    );
+    const flushed = this.track(Promise.all([committed, flush]).then(() => undefined));
+    return { committed, flushed };
+  }
+
   private joinBatch<T>(batch: BatchState, fn: (txn: WriteTxn) => T): T {
     const txn = new ActiveWriteTxn(this);
     this.writeDepth++;

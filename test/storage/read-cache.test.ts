@@ -36,3 +36,21 @@ test('absent keys are remembered up to the bound; writeEpoch counts every change
   c.invalidate();
   assert.equal(c.writeEpoch(), e + 3);
 });
+
+test('committed(upTo) with a later write still pending keeps bypassing: pipelined batches announce their commits late', () => {
+  const c = new ReadCache();
+  const get = c.map<string, number>();
+  let loads = 0;
+  const load = (v: number) => () => (loads++, v);
+  c.wrote(); // batch 1 stages its writes
+  const mark1 = c.writeEpoch();
+  c.wrote(); // batch 2 stages before batch 1's commit is announced
+  const mark2 = c.writeEpoch();
+  c.committed(mark1);
+  assert.equal(get('a', load(1)), 1);
+  assert.equal(get('a', load(2)), 2, 'batch 2 may still be uncommitted: not cached');
+  c.committed(mark2);
+  assert.equal(get('a', load(3)), 3);
+  assert.equal(get('a', load(4)), 3, 'every write announced: cached again');
+  assert.equal(loads, 3);
+});

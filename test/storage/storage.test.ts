@@ -413,6 +413,75 @@ test('a joined write that throws undoes the whole batch, even when its caller ca
   });
 });
 
+// ---- batchAsync: the pipelined form, committed and flushed off the event loop ----------------
+
+test('batchAsync joins every transactSync made inside it; committed = visible, flushed = survives kill -9', async () => {
+  await withTmpDir(async (tmp) => {
+    const dir = tmp.sub('data');
+    const script = `
+      import { Storage, SUB_DBS, ALL_SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
+      const s = Storage.open(${JSON.stringify(dir)}, { subDbs: ALL_SUB_DBS });
+      const log = s.table(SUB_DBS.raftEntries);
+      const kv = s.table(SUB_DBS.mvccKv);
+      const enc = (x) => new TextEncoder().encode(x);
+      const dec = (x) => new TextDecoder().decode(x);
+      const writes = [];
+      for (let i = 0; i < 10; i++) {
+        let ran = false;
+        const w = s.batchAsync(() => {
+          ran = true;
+          s.transactSync((txn) => txn.put(log, enc('e' + i), enc('entry')));
+          return s.transactSync((txn) => { txn.put(kv, enc('k' + i), enc('applied')); return i; }, 'deferred');
+        });
+        if (ran) throw new Error('the callback ran before batchAsync returned');
+        writes.push(w);
+      }
+      for (const w of writes) {
+        const r = await w.committed;
+        if (dec(kv.get(enc('k' + r))) !== 'applied') throw new Error('committed but not visible: ' + r);
+        await w.flushed;
+        process.stdout.write('acked ' + r + '\\n');
+      }
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(res.signal, 'SIGKILL', res.stderr);
+    assert.deepEqual(res.stdout.trim().split('\n'), Array.from({ length: 10 }, (_, i) => `acked ${i}`), 'in queue order');
+    const s = Storage.open(dir, { subDbs: ALL_SUB_DBS });
+    try {
+      for (let i = 0; i < 10; i++) {
+        assert.equal(str(s.table(SUB_DBS.raftEntries).get(b('e' + i))!), 'entry');
+        assert.equal(str(s.table(SUB_DBS.mvccKv).get(b('k' + i))!), 'applied');
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('a batchAsync whose joined write throws keeps nothing, rejects both promises, and the storage then refuses writes', async () => {
+  await withStorage(async (s) => {
+    const kv = s.table(SUB_DBS.mvccKv);
+    s.transactSync((txn) => txn.put(kv, b('before'), b('1')));
+    const w = s.batchAsync(() => {
+      s.transactSync((txn) => txn.put(kv, b('log'), b('x')));
+      try {
+        s.transactSync(() => {
+          throw new Error('apply failed');
+        });
+      } catch {
+        // a careless caller carries on
+      }
+    });
+    await assert.rejects(w.committed, /apply failed/);
+    await assert.rejects(w.flushed, /apply failed/);
+    assert.equal(kv.get(b('log')), undefined);
+    assert.equal(str(kv.get(b('before'))!), '1');
+    assert.throws(() => s.batchAsync(() => undefined), (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE');
+    assert.throws(() => s.transactSync((txn) => txn.put(kv, b('later'), b('1'))), (e: unknown) => e instanceof StorageError && e.code === 'NOT_ACCESSIBLE');
+  });
+});
+
 test('batchSync refuses to nest and refuses an async callback', async () => {
   await withStorage(async (s) => {
     assert.throws(() => s.transactSync(() => s.batchSync(() => 1)), TypeError);
