@@ -1001,7 +1001,10 @@ export class KeywardServer {
         kvEntries.push(withGuard({ index: e.index, request: { type: 'external', external: this.tenants.change(b.op) } }, this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))));
       } else {
         const m = this.members.get(b.kind === 'publish' ? b.publish.id : b.update.id);
-        if (m !== undefined && (b.kind === 'publish' || this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))?.() === undefined)) {
+        // A member publishes only its own name and client URLs: the entry's proposer (in the
+        // entry itself, so every member decides alike) must be the member it describes.
+        const allowed = b.kind === 'publish' ? d.id.member === b.publish.id : this.authz.guard(d.stamp, (c, u) => c.checkAdmin(u))?.() === undefined;
+        if (m !== undefined && allowed) {
           const next = b.kind === 'publish' ? { ...m, name: b.publish.name, clientUrls: b.publish.clientUrls } : { ...m, peerUrls: b.update.peerUrls };
           ops.push(this.members.change({ op: 'put', member: next }));
           membership = true;
