@@ -3,6 +3,7 @@
 //   npm run sim -- --seeds 20000 [--start 1] [--chaos 3000] [--jobs 2]
 //   npm run sim -- --seed 1234 --verbose      (reproduce one seed with raft logs)
 //   add --churn for the leader-churn profile (Figure 8 shapes)
+//   add --pipelined <0..1> to force the share of nodes on the pipelined driver (default: per seed)
 import { register } from 'tsx/esm/api';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +11,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 register();
 
 function parseArgs(argv) {
-  const o = { seeds: 1000, start: 1, seed: undefined, verbose: false, chaos: undefined, profile: 'mixed', jobs: Math.max(1, availableParallelism()) };
+  const o = { seeds: 1000, start: 1, seed: undefined, verbose: false, chaos: undefined, profile: 'mixed', pipelined: undefined, jobs: Math.max(1, availableParallelism()) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => Number(argv[++i]);
@@ -21,6 +22,7 @@ function parseArgs(argv) {
     else if (a === '--jobs') o.jobs = next();
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--churn') o.profile = 'churn';
+    else if (a === '--pipelined') o.pipelined = next();
     else {
       console.error(`unknown argument ${a}`);
       process.exit(2);
@@ -29,13 +31,13 @@ function parseArgs(argv) {
   return o;
 }
 
-async function runRange(start, count, chaos, verbose, profile) {
+async function runRange(start, count, chaos, verbose, profile, pipelined) {
   const { runSeed } = await import('../test/harness/simnet.ts');
   const failures = [];
   let elections = 0;
   for (let s = start; s < start + count; s++) {
     try {
-      const r = runSeed(s, { chaosMs: chaos, verbose, profile });
+      const r = runSeed(s, { chaosMs: chaos, verbose, profile, pipelined });
       elections += r.elections;
       if (verbose) console.log(r);
     } catch (e) {
@@ -46,14 +48,14 @@ async function runRange(start, count, chaos, verbose, profile) {
 }
 
 if (!isMainThread) {
-  const { start, count, chaos, profile } = workerData;
-  parentPort.postMessage(await runRange(start, count, chaos, false, profile));
+  const { start, count, chaos, profile, pipelined } = workerData;
+  parentPort.postMessage(await runRange(start, count, chaos, false, profile, pipelined));
 } else {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   let results;
   if (o.seed !== undefined) {
-    results = [await runRange(o.seed, 1, o.chaos, o.verbose, o.profile)];
+    results = [await runRange(o.seed, 1, o.chaos, o.verbose, o.profile, o.pipelined)];
   } else {
     const jobs = Math.min(o.jobs, o.seeds);
     const per = Math.ceil(o.seeds / jobs);
@@ -64,7 +66,7 @@ if (!isMainThread) {
       if (count <= 0) continue;
       parts.push(
         new Promise((resolve, reject) => {
-          const w = new Worker(new URL(import.meta.url), { workerData: { start, count, chaos: o.chaos, profile: o.profile } });
+          const w = new Worker(new URL(import.meta.url), { workerData: { start, count, chaos: o.chaos, profile: o.profile, pipelined: o.pipelined } });
           w.once('message', resolve);
           w.once('error', reject);
         }),
@@ -75,7 +77,8 @@ if (!isMainThread) {
   const failures = results.flatMap((r) => r.failures);
   const n = o.seed !== undefined ? 1 : o.seeds;
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  for (const f of failures) console.log(`FAIL seed ${f.seed}: ${f.message}\n  reproduce: npm run sim -- --seed ${f.seed}${o.profile === 'churn' ? ' --churn' : ''} --verbose`);
+  const flags = `${o.profile === 'churn' ? ' --churn' : ''}${o.pipelined !== undefined ? ` --pipelined ${o.pipelined}` : ''}`;
+  for (const f of failures) console.log(`FAIL seed ${f.seed}: ${f.message}\n  reproduce: npm run sim -- --seed ${f.seed}${flags} --verbose`);
   console.log(`${n} seeds in ${secs} s, ${failures.length} failing`);
   process.exit(failures.length === 0 ? 0 : 1);
 }

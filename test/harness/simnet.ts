@@ -1,9 +1,20 @@
 // Deterministic simulation of a Keyward raft cluster, for the raft core's tests.
 //
-// Every node is a RawNode over a MemoryStorage, driven by a model driver that
-// handles each Ready in the documented order (persist -> send -> apply ->
-// advance). The MemoryStorage is the node's disk: a crash discards the RawNode
-// and everything not yet written there, a restart builds a new RawNode from it.
+// Every node is a RawNode over a MemoryStorage, driven by a model driver. The
+// MemoryStorage is the node's disk: a crash discards the RawNode and everything
+// not yet written there, a restart builds a new RawNode from it. Each node has
+// one of two drivers (chosen per node by the seed):
+//  - sync: each Ready in the documented order (persist -> send -> apply -> advance);
+//  - pipelined (RawNode.accept/persisted): the Ready is accepted and its write
+//    queued "in flight" (not yet on the disk); a leader sends its messages at
+//    once, anyone else holds them; committed entries are applied; more Readies
+//    follow. At a later seed-chosen step the queued writes reach the disk in
+//    order, each followed by persisted() and the messages it held. A crash
+//    loses every write still in flight and the messages held with it. Applying
+//    an entry whose log write is in flight matches a store that orders the
+//    apply after the log write: the applied state is volatile here and becomes
+//    durable only through a snapshot, which is queued behind the log writes
+//    like any other write, so a crash loses both or neither.
 // The network delivers, drops, delays, duplicates and reorders messages and can
 // be partitioned, all driven by one seeded PRNG: a seed reproduces a run exactly.
 //
@@ -238,7 +249,22 @@ export class Checker {
 
 // ---- nodes ---------------------------------------------------------------------
 
-export type CrashPoint = 'beforePersist' | 'afterPersist' | 'afterSend';
+/**
+ * Where an armed crash hits the next Ready (or, for 'afterDurable', the next flush).
+ * Sync driver: before persisting, after persisting (before sending), after sending (before applying).
+ * Pipelined driver: 'beforePersist' (before accept), 'afterAccept' (leader messages sent, committed
+ * entries applied, the write still in flight), 'afterDurable' (a queued write reached the disk;
+ * persisted() not called, its held messages not sent).
+ */
+export type CrashPoint = 'beforePersist' | 'afterPersist' | 'afterSend' | 'afterAccept' | 'afterDurable';
+
+export const SYNC_CRASH_POINTS: readonly CrashPoint[] = ['beforePersist', 'afterPersist', 'afterSend'];
+export const PIPELINED_CRASH_POINTS: readonly CrashPoint[] = ['beforePersist', 'afterAccept', 'afterDurable'];
+
+/** A write the pipelined driver has started and the disk does not hold yet. */
+type PendingWrite =
+  | { readonly kind: 'ready'; readonly rd: Ready; readonly held: readonly Message[] }
+  | { readonly kind: 'snapshot'; readonly index: number; readonly confState: ConfState; readonly data: Uint8Array };
 
 export class SimNode {
   raw: RawNode;
@@ -252,23 +278,44 @@ export class SimNode {
   /** Payloads of applied normal entries, in order (since the last restore). */
   appliedData: string[] = [];
   readStates: ReadState[] = [];
+  /** Term and commit as the node knows them (its latest Ready); persisted* are what the disk holds. */
   term = 0;
   commit = 0;
   persistedCommit = 0;
+  persistedTerm = 0;
   lead: NodeId = NONE;
   role: RaftRole = 'follower';
   /** Armed crash: the next Ready is handled only up to this point, then the node crashes. */
   crashAt: CrashPoint | null = null;
-  /** Test hook: when true, the driver sends messages BEFORE persisting (a deliberately broken driver). */
+  /**
+   * Test hook: when true, the driver sends messages BEFORE persisting (a deliberately broken
+   * driver); a pipelined one sends every message at accept, not only a leader's.
+   */
   sendBeforePersist = false;
   tickPhase = 0;
+  /** Driver: accept/persisted with writes in flight, instead of one synchronous write per Ready. */
+  readonly pipelined: boolean;
+  /** Pipelined driver: per-ms chance that queued writes reach the disk. */
+  readonly flushChance: number;
+  /** Pipelined driver: writes in flight, oldest first. */
+  pending: PendingWrite[] = [];
+  /** Highest snapshot index the disk will hold once the writes in flight land. */
+  pendingSnapIndex = 0;
 
   constructor(
     readonly id: NodeId,
     readonly storage: MemoryStorage,
     raw: RawNode,
+    driver: { pipelined: boolean; flushChance: number } = { pipelined: false, flushChance: 1 },
   ) {
     this.raw = raw;
+    this.pipelined = driver.pipelined;
+    this.flushChance = driver.flushChance;
+  }
+
+  /** The crash points that apply to this node's driver. */
+  crashPoints(): readonly CrashPoint[] {
+    return this.pipelined ? PIPELINED_CRASH_POINTS : SYNC_CRASH_POINTS;
   }
 }
 
@@ -289,6 +336,11 @@ export interface ClusterOptions {
   snapshotEvery?: number;
   /** Entries kept behind a snapshot when compacting. */
   keepLogTail?: number;
+  /**
+   * Chance that a node gets the pipelined driver (accept/persisted) instead of the sync one;
+   * drawn per node from a PRNG of its own, so the schedule of an all-sync run does not change.
+   */
+  pipelined?: number;
   /** Print raft logs (debugging a seed). */
   verbose?: boolean;
 }
@@ -316,6 +368,8 @@ const INSTANT: NetPolicy = { dropRate: 0, dupRate: 0, minDelay: 0, maxDelay: 0 }
  */
 export class Cluster {
   readonly rng: Prng;
+  /** Driver choices and disk timing of pipelined nodes; separate so sync-only runs keep their schedule. */
+  private readonly driverRng: Prng;
   readonly checker: Checker;
   readonly nodes = new Map<NodeId, SimNode>();
   readonly opts: Required<Omit<ClusterOptions, 'seed'>> & { seed: number };
@@ -324,6 +378,8 @@ export class Cluster {
   readonly blocked = new Set<string>();
   /** Extra per-message filter for scripted tests (return false to drop). */
   filter: ((m: Message) => boolean) | null = null;
+  /** Scripted mode: stabilize() lets queued writes of pipelined nodes reach the disk once the network is quiet. */
+  autoFlush = true;
   /** Scripted tests: matching messages are parked in `held` (a very slow link; nothing is reported). */
   hold: ((m: Message) => boolean) | null = null;
   held: Message[] = [];
@@ -333,7 +389,21 @@ export class Cluster {
   private readonly buckets = new Map<number, Message[]>();
   private nextId: bigint;
   private readCounter = 0;
-  stats = { delivered: 0, dropped: 0, readies: 0, elections: 0, crashes: 0, snapshotsSent: 0, confChanges: 0 };
+  stats = {
+    delivered: 0,
+    dropped: 0,
+    readies: 0,
+    elections: 0,
+    crashes: 0,
+    snapshotsSent: 0,
+    confChanges: 0,
+    /** Pipelined driver: Readies accepted while an earlier write was still in flight. */
+    pipelinedReadies: 0,
+    /** Pipelined driver: writes in flight that a crash discarded. */
+    lostWrites: 0,
+    /** Entries applied (from writes in flight) that a crash then undid. */
+    undoneApplies: 0,
+  };
 
   constructor(options: ClusterOptions = {}) {
     this.opts = {
@@ -349,9 +419,11 @@ export class Cluster {
       maxUncommittedEntriesSize: options.maxUncommittedEntriesSize ?? 0,
       snapshotEvery: options.snapshotEvery ?? 0,
       keepLogTail: options.keepLogTail ?? 5,
+      pipelined: options.pipelined ?? 0,
       verbose: options.verbose ?? false,
     };
     this.rng = new Prng(this.opts.seed);
+    this.driverRng = new Prng(this.opts.seed ^ 0x85ebca6b);
     this.checker = new Checker(`seed ${this.opts.seed}`);
     const voters: NodeId[] = [];
     const learners: NodeId[] = [];
@@ -392,7 +464,10 @@ export class Cluster {
 
   private createNode(id: NodeId): SimNode {
     const storage = new MemoryStorage();
-    const n = new SimNode(id, storage, this.newRaw(id, storage, 0));
+    const rate = this.opts.pipelined;
+    const pipelined = rate >= 1 || (rate > 0 && this.driverRng.chance(rate));
+    const flushChance = pipelined ? this.driverRng.pick([0.1, 0.3, 0.7]) : 1;
+    const n = new SimNode(id, storage, this.newRaw(id, storage, 0), { pipelined, flushChance });
     n.tickPhase = this.rng.int(this.tickMs);
     this.nodes.set(id, n);
     return n;
@@ -412,13 +487,25 @@ export class Cluster {
     return n;
   }
 
-  /** Crash: the RawNode and the volatile state machine are gone; storage (the disk) stays. */
+  /**
+   * Crash: the RawNode and the volatile state machine are gone; storage (the disk) stays.
+   * Writes still in flight never reach it, and the messages they held are never sent.
+   */
   crash(id: NodeId | number): void {
     const n = this.node(id);
     if (!n.up) return;
     n.up = false;
     n.crashAt = null;
     this.stats.crashes++;
+    this.discardPending(n);
+  }
+
+  private discardPending(n: SimNode): void {
+    for (const w of n.pending) if (w.kind === 'ready') this.stats.lostWrites++;
+    const durableLast = n.storage.lastIndex();
+    if (n.applied > durableLast) this.stats.undoneApplies += n.applied - durableLast;
+    n.pending = [];
+    n.pendingSnapIndex = 0;
   }
 
   /** Restart from what the driver persisted. */
@@ -450,20 +537,58 @@ export class Cluster {
     };
   }
 
-  /** Handles every Ready of `n` in order: persist -> send -> apply -> advance. */
+  /** The log as raft sees it: the disk with the writes in flight laid over it, in order. */
+  private logView(n: SimNode): { first: number; lookup: (i: number) => Entry | undefined } {
+    const disk = this.lookup(n);
+    if (n.pending.length === 0) return { first: n.storage.firstIndex(), lookup: disk };
+    let useDisk = true;
+    let first = n.storage.firstIndex();
+    let last = n.storage.lastIndex();
+    const over = new Map<number, Entry>();
+    for (const w of n.pending) {
+      if (w.kind !== 'ready') continue;
+      if (w.rd.snapshot !== null) {
+        useDisk = false;
+        over.clear();
+        first = w.rd.snapshot.metadata.index + 1;
+        last = w.rd.snapshot.metadata.index;
+      }
+      if (w.rd.entries.length === 0) continue;
+      const lastNew = w.rd.entries[w.rd.entries.length - 1]!.index;
+      // An append replaces everything from its first entry on (MemoryStorage.append).
+      for (const k of [...over.keys()]) if (k > lastNew) over.delete(k);
+      for (const e of w.rd.entries) if (e.index >= first) over.set(e.index, e);
+      last = lastNew;
+    }
+    const lookup = (i: number): Entry | undefined => {
+      if (i < first || i > last) return undefined;
+      return over.get(i) ?? (useDisk ? disk(i) : undefined);
+    };
+    return { first, lookup };
+  }
+
+  /** Handles every Ready of `n` with the node's driver. */
   process(n: SimNode): void {
+    if (n.pipelined) this.processPipelined(n);
+    else this.processSync(n);
+  }
+
+  /** Sync driver: persist -> send -> apply -> advance, one Ready at a time. */
+  private processSync(n: SimNode): void {
     while (n.up && n.raw.hasReady()) {
       const rd = n.raw.ready();
       this.stats.readies++;
+      if (n.crashAt !== null && !SYNC_CRASH_POINTS.includes(n.crashAt)) throw new TypeError(`crash point ${n.crashAt} needs the pipelined driver`);
       if (n.sendBeforePersist) {
         // The broken driver: messages out first; a crash now loses what they vouch for.
-        this.sendAll(rd);
+        this.sendAll(rd.messages);
         if (n.crashAt === 'afterSend') return this.crash(n.id);
       }
       if (n.crashAt === 'beforePersist') return this.crash(n.id);
       this.persist(n, rd);
+      this.noteReady(n, rd);
       if (n.crashAt === 'afterPersist') return this.crash(n.id);
-      if (!n.sendBeforePersist) this.sendAll(rd);
+      if (!n.sendBeforePersist) this.sendAll(rd.messages);
       if (n.crashAt === 'afterSend') return this.crash(n.id);
       this.apply(n, rd);
       n.raw.advance(rd);
@@ -471,6 +596,75 @@ export class Cluster {
     }
   }
 
+  /**
+   * Pipelined driver: accept each Ready and queue its write; a leader's messages go now, anyone
+   * else's wait for the write (flush). Committed entries are applied in Ready order.
+   */
+  private processPipelined(n: SimNode): void {
+    while (n.up && n.raw.hasReady()) {
+      const rd = n.raw.ready();
+      this.stats.readies++;
+      if (n.crashAt !== null && !PIPELINED_CRASH_POINTS.includes(n.crashAt)) throw new TypeError(`crash point ${n.crashAt} needs the sync driver`);
+      if (n.crashAt === 'beforePersist') return this.crash(n.id);
+      if (n.raw.inFlightCount > 0) this.stats.pipelinedReadies++;
+      n.raw.accept(rd);
+      // The role after this Ready: a leader's messages vouch for nothing it has not persisted.
+      const early = (rd.softState?.role ?? n.role) === 'leader' || n.sendBeforePersist;
+      n.pending.push({ kind: 'ready', rd, held: early ? [] : rd.messages });
+      if (rd.snapshot !== null) n.pendingSnapIndex = Math.max(n.pendingSnapIndex, rd.snapshot.metadata.index);
+      this.noteReady(n, rd);
+      if (early) this.sendAll(rd.messages);
+      this.apply(n, rd);
+      if (!n.up) return; // removed by a conf change it applied
+      if (n.crashAt === 'afterAccept') return this.crash(n.id);
+      this.maybeSnapshot(n);
+    }
+  }
+
+  /**
+   * Pipelined driver: the oldest `count` writes in flight reach the disk, in order; after each,
+   * persisted() and the messages it held. Then the node handles what that made ready.
+   */
+  flush(id: NodeId | number, count = Infinity): void {
+    const n = this.node(id);
+    for (let done = 0; n.up && n.pending.length > 0 && done < count; done++) {
+      const w = n.pending.shift()!;
+      if (w.kind === 'snapshot') {
+        this.writeSnapshot(n, w.index, w.confState, w.data);
+        continue;
+      }
+      this.persist(n, w.rd);
+      if (n.crashAt === 'afterDurable') return this.crash(n.id);
+      n.raw.persisted(w.rd);
+      this.sendAll(w.held);
+    }
+    if (n.pending.length === 0) n.pendingSnapIndex = 0;
+    this.process(n);
+  }
+
+  /** What a Ready tells the driver at once, before any of it is durable: the node's role, term and commit. */
+  private noteReady(n: SimNode, rd: Ready): void {
+    if (rd.hardState !== null) {
+      const hs = rd.hardState;
+      if (hs.commit < n.commit) this.checker.fail(`node ${n.id} commit went back from ${n.commit} to ${hs.commit}`);
+      if (hs.term < n.term) this.checker.fail(`node ${n.id} term went back from ${n.term} to ${hs.term}`);
+      n.term = hs.term;
+      n.commit = hs.commit;
+    }
+    if (rd.softState !== null) {
+      n.lead = rd.softState.lead;
+      n.role = rd.softState.role;
+      if (n.role === 'leader') {
+        this.stats.elections++;
+        this.checker.onLeader(n.id, n.term);
+        // Its log as raft sees it: a pipelined leader may still be writing part of it.
+        const view = this.logView(n);
+        this.checker.onNewLeader(n.id, n.term, view.first, view.lookup);
+      }
+    }
+  }
+
+  /** Writes a Ready's snapshot, entries and hard state to the disk. */
   private persist(n: SimNode, rd: Ready): void {
     if (rd.snapshot !== null) n.storage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
@@ -478,31 +672,20 @@ export class Cluster {
       this.checker.onPersist(n.id, rd.entries, n.storage);
     }
     if (rd.hardState !== null) this.persistHardState(n, rd.hardState);
-    if (rd.softState !== null) {
-      n.lead = rd.softState.lead;
-      n.role = rd.softState.role;
-      if (n.role === 'leader') {
-        this.stats.elections++;
-        this.checker.onLeader(n.id, n.term);
-        this.checker.onNewLeader(n.id, n.term, n.storage.firstIndex(), this.lookup(n));
-      }
-    }
   }
 
   private persistHardState(n: SimNode, hs: HardState): void {
     if (hs.commit < n.persistedCommit) this.checker.fail(`node ${n.id} persisted commit went back from ${n.persistedCommit} to ${hs.commit}`);
-    if (hs.commit < n.commit) this.checker.fail(`node ${n.id} commit went back from ${n.commit} to ${hs.commit}`);
-    if (hs.term < n.term) this.checker.fail(`node ${n.id} term went back from ${n.term} to ${hs.term}`);
+    if (hs.term < n.persistedTerm) this.checker.fail(`node ${n.id} persisted term went back from ${n.persistedTerm} to ${hs.term}`);
     const from = n.persistedCommit;
     n.storage.setHardState(hs);
-    n.term = hs.term;
-    n.commit = hs.commit;
+    n.persistedTerm = hs.term;
     n.persistedCommit = hs.commit;
     if (hs.commit > from) this.checker.onCommit(n.id, Math.max(from, n.storage.firstIndex() - 1), hs.commit, hs.term, this.lookup(n));
   }
 
-  private sendAll(rd: Ready): void {
-    for (const m of rd.messages) {
+  private sendAll(msgs: readonly Message[]): void {
+    for (const m of msgs) {
       this.checker.onSend(m);
       if (m.type === 'snap') this.stats.snapshotsSent++;
       this.send(m);
@@ -544,15 +727,31 @@ export class Cluster {
     if (victim === undefined || victim.removed) return;
     victim.removed = true;
     victim.up = false;
+    victim.pending = []; // shut down for good: nothing of it is read again
   }
 
+  /**
+   * Saves the state machine every `snapshotEvery` applied entries and compacts the log. The
+   * pipelined driver queues it behind the writes in flight: it may cover entries applied from
+   * them, so it must not reach the disk before they do.
+   */
   private maybeSnapshot(n: SimNode): void {
     const every = this.opts.snapshotEvery;
     if (every <= 0) return;
-    const snapIndex = n.storage.snapshot().metadata.index;
+    const snapIndex = Math.max(n.storage.snapshot().metadata.index, n.pendingSnapIndex);
     if (n.applied - snapIndex < every) return;
-    n.storage.createSnapshot(n.applied, n.confState, encodeSnapData(n.applied, n.digest));
-    const compactTo = n.applied - this.opts.keepLogTail;
+    const data = encodeSnapData(n.applied, n.digest);
+    if (n.pending.length === 0) {
+      this.writeSnapshot(n, n.applied, n.confState, data);
+      return;
+    }
+    n.pending.push({ kind: 'snapshot', index: n.applied, confState: n.confState, data });
+    n.pendingSnapIndex = n.applied;
+  }
+
+  private writeSnapshot(n: SimNode, index: number, confState: ConfState, data: Uint8Array): void {
+    n.storage.createSnapshot(index, confState, data);
+    const compactTo = index - this.opts.keepLogTail;
     if (compactTo > n.storage.firstIndex() - 1) n.storage.compact(compactTo);
   }
 
@@ -624,16 +823,25 @@ export class Cluster {
     this.reportSnap(m, true, false);
   }
 
-  /** Scripted mode: deliver queued messages in send order until none are left. */
+  /**
+   * Scripted mode: deliver queued messages in send order until none are left; with `autoFlush`,
+   * whenever the network is quiet, the writes in flight of pipelined nodes reach the disk.
+   */
   stabilize(maxMessages = 100_000): void {
     let count = 0;
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      for (const env of batch) {
-        if (++count > maxMessages) throw new Error('stabilize: too many messages (livelock?)');
-        this.deliver(env.m);
+    for (;;) {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        for (const env of batch) {
+          if (++count > maxMessages) throw new Error('stabilize: too many messages (livelock?)');
+          this.deliver(env.m);
+        }
       }
+      if (!this.autoFlush) return;
+      const writing = [...this.nodes.values()].filter((n) => n.up && n.pending.length > 0);
+      if (writing.length === 0) return;
+      for (const n of writing) this.flush(n.id);
     }
   }
 
@@ -777,6 +985,11 @@ export class Cluster {
         this.process(n);
       }
     }
+    // The disks of pipelined nodes: some of the writes in flight land, oldest first.
+    for (const n of this.nodes.values()) {
+      if (!n.up || n.pending.length === 0 || !this.driverRng.chance(n.flushChance)) continue;
+      this.flush(n.id, 1 + this.driverRng.int(n.pending.length));
+    }
   }
 
   runFor(ms: number): void {
@@ -814,6 +1027,14 @@ export interface SeedResult {
   confChanges: number;
   snapshotsSent: number;
   reads: number;
+  /** Members driven by the pipelined driver (accept/persisted). */
+  pipelinedNodes: number;
+  /** Readies accepted while an earlier write of the node was in flight. */
+  pipelinedReadies: number;
+  /** Writes in flight discarded by crashes. */
+  lostWrites: number;
+  /** Entries applied from writes in flight that a crash then undid (applied again after restart). */
+  undoneApplies: number;
 }
 
 export interface SeedOptions {
@@ -827,6 +1048,8 @@ export interface SeedOptions {
   chaosMs?: number;
   /** Bound for the liveness phase in ms. */
   livenessMs?: number;
+  /** Override the seed's choice of driver mix (ClusterOptions.pipelined). */
+  pipelined?: number;
   verbose?: boolean;
 }
 
@@ -852,6 +1075,8 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     maxInflightMsgs: churn ? pick.pick([1, 2]) : pick.pick([1, 4, 64]),
     snapshotEvery: churn ? 0 : pick.pick([0, 10, 30]),
     keepLogTail: pick.pick([0, 3, 10]),
+    // A third of the runs all sync, a third all pipelined, a third mixed per node.
+    pipelined: o.pipelined ?? pick.pick([0, 0.5, 1]),
     verbose: o.verbose ?? false,
   });
   const rng = c.rng;
@@ -905,7 +1130,7 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
         c.heal();
         break;
       case 6:
-        if (victim.up) victim.crashAt = rng.pick<CrashPoint>(['beforePersist', 'afterPersist', 'afterSend']);
+        if (victim.up) victim.crashAt = rng.pick(victim.crashPoints());
         break;
       case 7:
         if (victim.up) c.crash(victim.id);
@@ -931,7 +1156,7 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
         // leader churn: crash the leader, soon after its entries went out
         const l = c.leader();
         if (l !== undefined) {
-          if (rng.chance(0.5)) l.crashAt = rng.pick<CrashPoint>(['afterPersist', 'afterSend']);
+          if (rng.chance(0.5)) l.crashAt = rng.pick(l.crashPoints().slice(1));
           else c.crash(l.id);
         }
         break;
@@ -991,6 +1216,10 @@ export function runSeed(seed: number, o: SeedOptions = {}): SeedResult {
     confChanges: c.stats.confChanges,
     snapshotsSent: c.stats.snapshotsSent,
     reads,
+    pipelinedNodes: [...c.nodes.values()].filter((n) => n.pipelined).length,
+    pipelinedReadies: c.stats.pipelinedReadies,
+    lostWrites: c.stats.lostWrites,
+    undoneApplies: c.stats.undoneApplies,
   };
 }
 

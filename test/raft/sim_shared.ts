@@ -16,6 +16,9 @@ export function simSeeds(label: string, start: number, count: number, profile: '
     let crashes = 0;
     let confChanges = 0;
     let snapshots = 0;
+    let pipelinedReadies = 0;
+    let lostWrites = 0;
+    let undoneApplies = 0;
     for (let seed = start; seed < start + n; seed++) {
       try {
         const r = runSeed(seed, { profile });
@@ -24,6 +27,9 @@ export function simSeeds(label: string, start: number, count: number, profile: '
         crashes += r.crashes;
         confChanges += r.confChanges;
         snapshots += r.snapshotsSent;
+        pipelinedReadies += r.pipelinedReadies;
+        lostWrites += r.lostWrites;
+        undoneApplies += r.undoneApplies;
       } catch (e) {
         if (!(e instanceof SimViolation)) throw new Error(`seed ${seed}: ${String(e)}`, { cause: e });
         failures.push(`${e.message}\n  reproduce: npm run sim -- --seed ${seed}${profile === 'churn' ? ' --churn' : ''} --verbose`);
@@ -33,7 +39,10 @@ export function simSeeds(label: string, start: number, count: number, profile: '
     assert.deepEqual(failures, []);
     // The schedules must actually exercise the protocol, not idle.
     const membership = profile === 'churn' || (confChanges > n / 10 && snapshots > n / 10);
-    assert.ok(elections > n && committed > 10 * n && crashes > n / 2 && membership,
-      `coverage: elections ${elections}, committed ${committed}, crashes ${crashes}, conf changes ${confChanges}, snapshots ${snapshots}`);
+    // Pipelined drivers must take Readies with writes in flight, and crashes must lose some of them.
+    const pipelined = pipelinedReadies > 10 * n && lostWrites > n / 4 && undoneApplies >= Math.floor(n / 500);
+    assert.ok(elections > n && committed > 10 * n && crashes > n / 2 && membership && pipelined,
+      `coverage: elections ${elections}, committed ${committed}, crashes ${crashes}, conf changes ${confChanges}, snapshots ${snapshots}, ` +
+        `pipelined Readies ${pipelinedReadies}, writes lost in crashes ${lostWrites}, applies undone ${undoneApplies}`);
   });
 }
