@@ -282,6 +282,8 @@ export class RawNode {
 
   /** Acknowledges that `rd` was persisted, sent and applied as documented on Ready. */
   advance(rd: Ready): void {
+    // Checked first, so a misuse changes nothing: persisted() would refuse rd behind older ones.
+    if (this.inFlight.length > 0) throw new TypeError('raft: advance() while accepted Readies are still to be persisted()');
     this.accept(rd);
     this.persisted(rd);
   }
