@@ -340,6 +340,8 @@ export class KeywardServer {
     this.tenants.wire({ auth: this.authz.table, leases: this.leases.table });
     // Followers forward lease renewals and time-to-live here when this member leads.
     if (this.transport !== null) serveLeaseCalls(this.transport, this, opts.logger);
+    // And ask whether a learner may be promoted (null: this member does not lead).
+    this.transport?.handle(LEARNER_IN_SYNC_CALL, (_from, body) => Promise.resolve(te.encode(JSON.stringify({ inSync: this.learnerInSync(parseLearnerId(body)) }))));
   }
 
   static async open(opts: ServerOptions): Promise<KeywardServer> {
@@ -522,18 +524,41 @@ export class KeywardServer {
     if (m === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
     if (!m.isLearner) throw new ClusterError('MEMBER_NOT_LEARNER', 'etcdserver: can only promote a learner member');
     // etcd's rule: a learner is ready once its log is within 90% of the leader's. Only the leader
-    // tracks followers' progress; elsewhere raft forwards the change and the leader applies it.
-    if (this.node.isLeader) {
-      const st = this.node.status();
-      const pr = st.progress.get(req.id);
-      const leaderMatch = st.progress.get(this.memberId)?.match ?? st.lastIndex;
-      if (pr === undefined || pr.match < leaderMatch * 0.9) {
-        throw new ClusterError('LEARNER_NOT_READY', 'etcdserver: can only promote a learner member which is in sync with leader');
-      }
-    }
+    // tracks its progress, so a follower asks the leader (etcd forwards the whole promotion there).
+    // Raft itself would accept the change from anyone: a follower that skipped the check promoted
+    // a learner that had not even started, a voter with an empty log counted in every quorum.
+    const inSync = this.node.isLeader ? this.learnerInSync(req.id) : await this.leaderSaysInSync(req.id);
+    if (inSync !== true) throw new ClusterError('LEARNER_NOT_READY', 'etcdserver: can only promote a learner member which is in sync with leader');
     const attrs: MemberAttrs = { name: m.name, peerUrls: m.peerUrls, isLearner: false };
     await this.proposeConf((seq) => ({ type: 'addNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, attrs) }));
     return { header: this.clusterHeader(), members: this.members.list() };
+  }
+
+  /** Leader only: whether learner `id`'s log is within 90% of the leader's (etcd's isLearnerReady); null when this member does not lead. */
+  private learnerInSync(id: bigint): boolean | null {
+    if (!this.node.isLeader) return null;
+    const st = this.node.status();
+    const pr = st.progress.get(id);
+    const leaderMatch = st.progress.get(this.memberId)?.match ?? st.lastIndex;
+    return pr !== undefined && pr.match >= leaderMatch * 0.9;
+  }
+
+  /** Asks the leader learnerInSync over the peer port; NO_LEADER when no leader is known or none answers. */
+  private async leaderSaysInSync(id: bigint): Promise<boolean> {
+    const lead = this.node.leader;
+    const noLeader = new ServerError('NO_LEADER', 'etcdserver: no leader');
+    if (this.transport === null || lead === 0n || lead === this.memberId) throw noLeader;
+    let answer: unknown;
+    try {
+      const raw = await this.transport.call(lead, LEARNER_IN_SYNC_CALL, te.encode(JSON.stringify({ id: id.toString() })), { timeoutMs: this.requestTimeoutMs });
+      answer = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      throw noLeader;
+    }
+    const inSync = typeof answer === 'object' && answer !== null ? (answer as { inSync?: unknown }).inSync : undefined;
+    // null: the member asked no longer leads.
+    if (typeof inSync !== 'boolean') throw noLeader;
+    return inSync;
   }
 
   async memberUpdate(req: { id: bigint; peerUrls: string[] }, auth?: RequestAuth): Promise<{ header: ResponseHeader; members: Member[] }> {
@@ -1336,6 +1361,18 @@ export class KeywardServer {
   private clusterHeader(): ResponseHeader {
     return { clusterId: this.clusterIdValue, memberId: this.memberId, revision: 0, raftTerm: this.node.term };
   }
+}
+
+/** The peer call a follower makes to ask the leader whether a learner may be promoted: `{"id": "<decimal>"}` → `{"inSync": boolean | null}`. */
+const LEARNER_IN_SYNC_CALL = 'member.learner-in-sync';
+const te = new TextEncoder();
+
+/** The learner ID of a LEARNER_IN_SYNC_CALL; TypeError (the call is refused) for anything else. */
+function parseLearnerId(body: Uint8Array): bigint {
+  const m: unknown = JSON.parse(new TextDecoder().decode(body));
+  const id = typeof m === 'object' && m !== null ? (m as { id?: unknown }).id : undefined;
+  if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw new TypeError(`${LEARNER_IN_SYNC_CALL}: id must be a decimal string`);
+  return BigInt(id);
 }
 
 /** etcd's check: every URL parses as scheme://host:port with nothing else. */
