@@ -135,7 +135,7 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
     };
   const rpcs: Record<string, Handler> = Object.fromEntries(Object.entries(v3rpcs).map(([p, h]) => [p, admitted(p, h)]));
   // Keyward's own tenants API, beside etcd's.
-  const v1rpcs: Record<string, Handler> = Object.fromEntries(Object.entries(tenantsApi(server)).map(([p, h]) => [p, admitted(p, h)]));
+  const v1rpcs: Record<string, Handler> = Object.fromEntries(Object.entries(tenantsApi(server, tenants)).map(([p, h]) => [p, admitted(p, h)]));
 
   const serveRpc = (handler: Handler, req: IncomingMessage, res: ServerResponse): void => {
     // Who is asking is settled while the body arrives; a refused credential still reads no further.

@@ -7,6 +7,9 @@
 // principal of that tenant. A tenant principal is refused here, before the server, for every call
 // but `get` of its own tenant: it acts inside its tenant and these calls are about tenants. Its
 // refusal is the plain permission denied, whether or not the tenant it named exists (A21).
+//
+// `get` also answers `open`: the tenant's streams and watchers open on this member (the edge's
+// counts, not replicated), read after the record so that whoever may read the record reads them.
 import type { IncomingMessage } from 'node:http';
 import { AuthError, type RequestAuth, type TenantInfo, type TenantQuotas } from '../server/index.js';
 import {
@@ -38,6 +41,11 @@ export interface TenantServer {
   tenantList(auth?: RequestAuth): Promise<{ header: ResponseHeader; tenants: TenantInfo[] }>;
 }
 
+/** This member's open streams and watchers of a tenant (TenantEdge). */
+export interface TenantOpenCounts {
+  openCounts(tenant: string): { streams: number; watchers: number };
+}
+
 type Rpc = (body: unknown, req: IncomingMessage, auth: RequestAuth) => Promise<string>;
 
 const wire = (t: TenantInfo): TenantInfoWire => ({
@@ -61,7 +69,7 @@ function quotasGiven(q: { [K in keyof TenantQuotas]?: number | undefined }): Par
 }
 
 /** The tenant RPCs by their full path (/v1/tenants/…). */
-export function tenantsApi(server: TenantServer): Record<string, Rpc> {
+export function tenantsApi(server: TenantServer, edge: TenantOpenCounts): Record<string, Rpc> {
   const one = async (p: One): Promise<string> => {
     const r = await p;
     return encodeTenantResponseText({ header: r.header, tenant: wire(r.tenant) });
@@ -77,7 +85,9 @@ export function tenantsApi(server: TenantServer): Record<string, Rpc> {
       const req = decodeTenantIdRequest(b);
       const own = TenantEdge.tenantOf(a);
       if (own !== undefined && own !== req.id) throw new AuthError('PERMISSION_DENIED');
-      return one(server.tenantGet({ id: req.id }, a));
+      const r = await server.tenantGet({ id: req.id }, a);
+      const open = { ...edge.openCounts(r.tenant.id), member: r.header.memberId.toString(16) };
+      return encodeTenantResponseText({ header: r.header, tenant: { ...wire(r.tenant), open } });
     },
     [TenantPath.LIST]: async (b, _r, a) => {
       decodeTenantListRequest(b);

@@ -32,7 +32,10 @@ export class TenantClient {
     return decodeTenantResponse(await this.http.call(TenantPath.CREATE, encodeTenantCreateRequest({ id, quotas }), false));
   }
 
-  /** The tenant's record and storage usage (linearizable). */
+  /**
+   * The tenant's record and storage usage (linearizable), and `open`: its streams and watchers open
+   * on the member that answered (not replicated: each member counts its own).
+   */
   async get(id: string): Promise<TenantResponse> {
     return decodeTenantResponse(await this.http.call(TenantPath.GET, encodeTenantIdRequest({ id }), true));
   }

@@ -48,12 +48,26 @@ export interface TenantUsageWire {
 
 export type TenantStatusWire = 'active' | 'suspended';
 
+/**
+ * The tenant's streams and watchers open on the member that answered (its edge counts, the usage of
+ * maxStreams and maxWatchers; not replicated, so another member answers its own). Only `get` has it.
+ */
+export interface TenantOpenWire {
+  /** Watch and keep-alive streams together, as maxStreams counts them. */
+  streams: number;
+  watchers: number;
+  /** The member counting, in hexadecimal as etcdctl shows member IDs. */
+  member: string;
+}
+
 export interface TenantInfoWire {
   id: string;
   status: TenantStatusWire;
   quotas: TenantQuotasWire;
   usage: TenantUsageWire;
   createdRevision: number;
+  /** get only: this member's open streams and watchers of the tenant. */
+  open?: TenantOpenWire | undefined;
 }
 
 export interface TenantIdRequest {
@@ -125,12 +139,19 @@ const UsageCodec = message<TenantUsageWire>('keyward.TenantUsage', {
   leases: ['leases', count],
 });
 
+const OpenCodec = message<TenantOpenWire>('keyward.TenantOpen', {
+  streams: ['streams', count],
+  watchers: ['watchers', count],
+  member: ['member', string],
+});
+
 const TenantInfoCodec = message<TenantInfoWire>('keyward.Tenant', {
   id: ['id', string],
   status: ['status', status],
   quotas: ['quotas', QuotasCodec],
   usage: ['usage', UsageCodec],
   createdRevision: ['created_revision', count],
+  open: ['open', optional(OpenCodec)],
 });
 
 const IdRequestCodec = message<TenantIdRequest>('keyward.TenantIdRequest', { id: ['id', string] });
