@@ -191,6 +191,9 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
       (auth) => {
         const tenant = TenantEdge.tenantOf(auth);
         if (tenant === undefined) return next();
+        // The client went away while its token was verified: 'close' has fired already and would
+        // never give the slot back. Nobody is left to answer.
+        if (res.closed) return;
         let release: () => void;
         try {
           tenants.admit(auth);
