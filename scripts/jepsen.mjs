@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Randomized fault runs (test/linearizability/fault-run.ts), one `keyward serve` cluster each.
-// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all|membership] [--workload register|txn] [--serializable] [--keys K]
+// Usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all|membership|remove-leader|learner-promote] [--workload register|txn] [--serializable] [--keys K]
+// --fault remove-leader: the leader is removed through the member API (its own or a follower's) and
+// must stop by itself while the two others elect a leader; learner-promote: a fourth member joins
+// as a learner (by snapshot or from the log, by the seed), an early promotion must be refused, and it
+// is promoted under load. For both, clients follow the member list (etcd's endpoint auto-sync).
 // --workload txn: multi-key txns and atomic reads over 3 keys mixed with single-key operations (L2).
 // --serializable makes the workload's gets serializable (local, no ReadIndex): those runs are
 // expected to FAIL, which shows the checker catches stale reads on a real cluster.
@@ -8,7 +12,7 @@
 // given. The seed of every failing run is printed; rerun one with --runs 1 --seed <seed>.
 import { arg, runsAndSeed, runSeeds } from './seeded-runs.mjs';
 
-const { runs, start } = runsAndSeed('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all|membership] [--workload register|txn]');
+const { runs, start } = runsAndSeed('usage: npm run jepsen -- [--runs N] [--seed S] [--fault kill-leader|kill-follower|pause-leader|partition-leader|kill-all|membership|remove-leader|learner-promote] [--workload register|txn]');
 const fault = arg('fault', '');
 const keys = arg('keys', '');
 const workload = arg('workload', 'register');

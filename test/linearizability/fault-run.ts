@@ -20,7 +20,9 @@ import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 import { txnOperation } from './txn-workload.js';
 
-export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all', 'membership'] as const;
+// New faults go at the end: with --fault given, an existing fault's run is what it was (its
+// choices draw from the seed's stream in the same order); only the fault a bare seed picks moves.
+export const FAULTS = ['kill-leader', 'kill-follower', 'pause-leader', 'partition-leader', 'kill-all', 'membership', 'remove-leader', 'learner-promote'] as const;
 export type Fault = (typeof FAULTS)[number];
 /** register: single-key get/put/CAS (L1); txn: multi-key txns and reads over 3 keys, mixed with single-key operations on them (L2). */
 export const WORKLOADS = ['register', 'txn'] as const;
@@ -41,6 +43,12 @@ export interface RunOptions {
   /** Fault duration (kill → restart, or SIGSTOP → SIGCONT), ms. */
   faultMs?: number;
   log?: (line: string) => void;
+  /**
+   * learner-promote only: the learner catches up by snapshot (the members snapshot every 200
+   * entries and the leader's log is compacted past index 1 before it is added) rather than by the
+   * leader's log. Default: chosen by the seed.
+   */
+  learnerSnapshot?: boolean;
   /**
    * Serve the workload's gets as serializable (local) reads. They are not linearizable, so a run
    * with this set is expected to fail: it shows the checker catches stale reads on a real cluster.
@@ -78,6 +86,12 @@ export interface RunReport {
    * of a key written on the majority side timed out or returned the new value, never the old).
    */
   partition?: { newLeader: string | null; staleRead: string | null };
+  /**
+   * remove-leader and learner-promote (L9): what the membership change did, for the summary, and
+   * what went wrong with it (the removed leader kept running, no new leader, a learner promoted
+   * while it could not be in sync, a promotion that never took effect, ...). Empty: it held.
+   */
+  membership?: { note: string; problems: string[] };
 }
 
 const HEARTBEAT_MS = 50;
@@ -116,36 +130,66 @@ interface Slot {
   memberId: string | null;
   /** Client used for maintenance calls (status, final ranges). */
   admin: KvClient;
+  /** Removed from the cluster for good (remove-leader): not started again, not checked at the end. */
+  removed: boolean;
 }
 
 export class ProcessCluster {
   /** Network cuts between members (every member runs with a fault file). */
   readonly partition: Partitioner;
+  private readonly memberClients = new Map<string, ClusterClient>();
 
   private constructor(
     readonly slots: Slot[],
     private readonly dir: TmpDir,
+    /** `keyward serve` flags every member gets (after the harness's own). */
+    private readonly extraArgs: readonly string[],
   ) {
     this.partition = new Partitioner(slots);
   }
 
-  static async create(n: number): Promise<ProcessCluster> {
+  static async create(n: number, extraArgs: readonly string[] = []): Promise<ProcessCluster> {
     const dir = makeTmpDir('keyward-jepsen-');
     const slots: Slot[] = [];
-    for (let i = 0; i < n; i++) {
-      const clientUrl = `http://127.0.0.1:${await freePort()}`;
-      slots.push({
-        name: `j${i}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
-        clientUrl,
-        dataDir: dir.sub(`j${i}`),
-        proc: null,
-        faultFile: dir.sub(`j${i}.fault.json`),
-        memberId: null,
-        admin: new KvClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
-      });
-    }
-    return new ProcessCluster(slots, dir);
+    for (let i = 0; i < n; i++) slots.push(await ProcessCluster.slot(dir, i));
+    return new ProcessCluster(slots, dir, extraArgs);
+  }
+
+  private static async slot(dir: TmpDir, i: number): Promise<Slot> {
+    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    return {
+      name: `j${i}`,
+      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl,
+      dataDir: dir.sub(`j${i}`),
+      proc: null,
+      faultFile: dir.sub(`j${i}.fault.json`),
+      memberId: null,
+      admin: new KvClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
+      removed: false,
+    };
+  }
+
+  /**
+   * A new slot j<n> (ports, data dir), not started and not yet a member; returns its index. The
+   * partitioner does not know it (its member finds no fault file: nothing blocked).
+   */
+  async newSlot(): Promise<number> {
+    this.slots.push(await ProcessCluster.slot(this.dir, this.slots.length));
+    return this.slots.length - 1;
+  }
+
+  /** Indices of the slots that are (or were started as) members and have not been removed. */
+  active(): number[] {
+    return this.slots.map((_, i) => i).filter((i) => !this.slots[i]!.removed);
+  }
+
+  /** A client for member API calls through member i only (the changes are not retried elsewhere). */
+  members(i: number, timeoutMs = 5000): ClusterClient {
+    const k = `${i}/${timeoutMs}`;
+    let c = this.memberClients.get(k);
+    if (c === undefined) this.memberClients.set(k, (c = new ClusterClient({ endpoints: [this.slots[i]!.clientUrl], timeoutMs })));
+    return c;
   }
 
   /** `existing`: join a running cluster the members were added to (etcd's --initial-cluster-state existing). */
@@ -153,7 +197,8 @@ export class ProcessCluster {
     await Promise.all(
       which.map(async (i) => {
         const s = this.slots[i]!;
-        const args = staticMemberArgs(s, this.slots, 'jepsen', { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS });
+        const members = this.slots.filter((o) => !o.removed);
+        const args = [...staticMemberArgs(s, members, 'jepsen', { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS }), ...this.extraArgs];
         if (existing) args.push('--initial-cluster-state', 'existing');
         s.proc = await startMemberProcess(s.dataDir, args, { [TEST_FAULT_FILE_ENV]: s.faultFile });
         s.memberId = s.proc.memberId;
@@ -235,6 +280,74 @@ export class ProcessCluster {
     return `removed ${oldId.toString(16)} (members then ${left.join(',')}), added ${s.memberId} with an empty data dir (members now ${now.join(',')})`;
   }
 
+  /**
+   * L9, remove-leader: removes member i through member `via`'s member API (i itself or another
+   * member) while clients run. Member i must stop on its own once it applies its removal (raft
+   * steps it down and `keyward serve` exits, as etcd does), and the others must drop it from
+   * their member lists. The slot is retired either way.
+   */
+  async removeMember(i: number, via: number): Promise<{ note: string; problems: string[] }> {
+    const s = this.slots[i]!;
+    const proc = s.proc!;
+    const id = BigInt(`0x${s.memberId!}`);
+    const notes: string[] = [];
+    const problems: string[] = [];
+    const t0 = Date.now();
+    try {
+      const res = await this.members(via).memberRemove(id);
+      notes.push(`the remove call answered in ${Date.now() - t0} ms (members then ${res.members.map((m) => m.id.toString(16)).join(',')})`);
+    } catch (e) {
+      // Asked on the member being removed, the answer can be cut off as it stops; the others' lists decide.
+      notes.push(`the remove call failed after ${Date.now() - t0} ms (${errText(e)})`);
+    }
+    const rest = this.active().filter((j) => j !== i);
+    const dropped = await waitFor(10_000, async () => {
+      for (const j of rest) if ((await this.members(j, 1000).memberList()).members.some((m) => m.id === id)) return false;
+      return true;
+    });
+    if (!dropped) problems.push(`${s.name} is still in a member list 10 s after the remove call`);
+    const exited = await Promise.race([proc.exited, sleep(10_000).then(() => null)]);
+    if (exited === null) {
+      problems.push(`${s.name} still runs 10 s after the remove call: a removed member must stop`);
+      await this.kill(i);
+    } else {
+      s.proc = null;
+      notes.push(`${s.name} exited by itself ${Date.now() - t0} ms after the call (code ${exited.code}${exited.signal === null ? '' : `, ${exited.signal}`})`);
+      if (exited.code !== 0) problems.push(`${s.name} exited with code ${exited.code} (signal ${exited.signal}) on its removal, not 0`);
+    }
+    s.removed = true;
+    return { note: notes.join('; '), problems };
+  }
+
+  /** L9, learner-promote: adds a new slot as a learner through member `via`'s member API (not started yet). */
+  async addLearner(via: number): Promise<{ index: number; id: bigint }> {
+    const i = await this.newSlot();
+    const added = await this.members(via).memberAdd([this.slots[i]!.peerUrl], { isLearner: true });
+    if (!added.member.isLearner) throw new Error(`member add with isLearner answered a voter: ${JSON.stringify(added.member, (_, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
+    return { index: i, id: added.member.id };
+  }
+
+  /**
+   * Promotes learner `id` through member `via`, retrying while the leader says it is not in sync
+   * (or the call gets no answer), for up to `ms`. Resolves with the attempts made, or the error
+   * that ended them.
+   */
+  async promote(id: bigint, via: number, ms: number): Promise<{ attempts: number; error: string | null }> {
+    const deadline = Date.now() + ms;
+    for (let attempts = 1; ; attempts++) {
+      try {
+        await this.members(via).memberPromote(id);
+        return { attempts, error: null };
+      } catch (e) {
+        // An earlier attempt whose answer was lost may have promoted it already.
+        if (e instanceof KeywardError && e.code === 'MEMBER_NOT_LEARNER') return { attempts, error: null };
+        const retry = !(e instanceof KeywardError) || e.code === 'LEARNER_NOT_READY' || e.httpStatus === 0 || e.grpcCode === 14;
+        if (!retry || Date.now() > deadline) return { attempts, error: errText(e) };
+      }
+      await sleep(100);
+    }
+  }
+
   /** Serializable full range of member i: its local revision and every key. */
   async contents(i: number): Promise<{ revision: number; kvs: KeyValue[] }> {
     const r = await this.slots[i]!.admin.range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), serializable: true });
@@ -255,21 +368,62 @@ interface Workload {
   stop(): Promise<void>;
 }
 
-function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null): Workload {
+/** Slot indices the workload's clients may send to. */
+type Endpoints = () => readonly number[];
+
+/**
+ * etcd clientv3's endpoint auto-sync, for the faults that change membership for good: every
+ * SYNC_MS the member list is asked of a member the clients use, and the clients' endpoints become
+ * the client URLs it names. A removed member drops out (clients sent there fail over to the rest),
+ * a new member comes in once it has published its client URL. Until the first answer: `initial`.
+ */
+const SYNC_MS = 200;
+function syncedEndpoints(cluster: ProcessCluster, initial: readonly number[]): { endpoints: Endpoints; stop(): Promise<void> } {
+  let current = [...initial];
   let stopped = false;
-  const perMember = cluster.slots.map((s) => new KvClient({ endpoints: [s.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
+  const loop = (async () => {
+    for (let turn = 0; !stopped; turn++) {
+      for (let k = 0; k < current.length; k++) {
+        const i = current[(turn + k) % current.length]!;
+        try {
+          const urls = new Set((await cluster.members(i, 1000).memberList()).members.flatMap((m) => m.clientUrls.map((u) => u.replace(/\/+$/, ''))));
+          const next = cluster.slots.map((_, j) => j).filter((j) => urls.has(cluster.slots[j]!.clientUrl));
+          if (next.length > 0) current = next;
+          break;
+        } catch {
+          // not answering (stopped, removed, no leader): ask the next one
+        }
+      }
+      await sleep(SYNC_MS);
+    }
+  })();
+  return {
+    endpoints: () => current,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null, endpoints: Endpoints): Workload {
+  let stopped = false;
+  // One client per member, made when a member is first used (a member added later included).
+  const perMember: KvClient[] = [];
+  const clientOf = (i: number): KvClient => (perMember[i] ??= new KvClient({ endpoints: [cluster.slots[i]!.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
   let written = 0;
   const workers = Array.from({ length: clients }, async (_, c) => {
     const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
     const seen = new Map<string, { value: string; rev: number }>(); // last value (and its mod revision) this client saw per key: CAS expects it
     // Like a client with several endpoints, one that failed on a member leaves it alone for a while.
-    const avoidUntil = perMember.map(() => 0);
+    const avoidUntil: number[] = [];
     while (!stopped) {
       const now = Date.now();
-      const usable = perMember.map((_, i) => i).filter((i) => avoidUntil[i]! <= now);
-      const pool = usable.length > 0 ? usable : perMember.map((_, i) => i);
+      const all = endpoints();
+      const usable = all.filter((i) => (avoidUntil[i] ?? 0) <= now);
+      const pool = usable.length > 0 ? usable : all;
       const m = pool[Math.floor(rnd() * pool.length)]!;
-      const kv = perMember[m]!;
+      const kv = clientOf(m);
       const member = cluster.slots[m]!.name;
       const key = keys[Math.floor(rnd() * keys.length)]!;
       const r = rnd();
@@ -334,6 +488,20 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
   };
 }
 
+/** Polls `ok` (errors count as not yet) every 100 ms for up to `ms`; true once it held. */
+async function waitFor(ms: number, ok: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await ok()) return true;
+    } catch {
+      // not answering (yet)
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+}
+
 /** Records a client error: a refused connection proves the request took no effect; anything else leaves the outcome unknown. */
 function recordError(rec: HistoryRecorder, op: Operation, e: unknown): void {
   const text = errText(e);
@@ -395,7 +563,7 @@ function revisionProblems(ops: readonly Operation[]): string[] {
  * L4: every acknowledged write is in the converged store's history. The run never compacts, so the
  * key read at the write's acknowledged revision must hold the written value with that mod revision
  * (a write lost in a crash and its revision reused by another shows as a different value). Read
- * serializably from the first member after convergence (all members are identical then).
+ * serializably from the first remaining member after convergence (all members are identical then).
  */
 async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Operation[]): Promise<string[]> {
   const writes: Array<{ op: Operation; key: string; value: string | null; rev: number }> = [];
@@ -404,7 +572,7 @@ async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Ope
     for (const w of acknowledgedWrites(op)) writes.push({ op, key: w.key, value: w.value, rev: op.revision });
   }
   const out: string[] = [];
-  const admin = cluster.slots[0]!.admin;
+  const admin = cluster.slots[cluster.active()[0]!]!.admin;
   // A few reads in flight at once: one per write would otherwise take seconds.
   for (let i = 0; i < writes.length; i += 16) {
     await Promise.all(
@@ -427,24 +595,174 @@ async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Ope
   return out;
 }
 
-/** Waits until every member reports the same local revision and the same content; null when they do. */
+/** Waits until every (remaining) member reports the same local revision and the same content; null when they do. */
 async function convergence(cluster: ProcessCluster, ms: number): Promise<string | null> {
   const deadline = Date.now() + ms;
+  const members = cluster.active();
   let last = '';
   for (;;) {
     try {
-      const all = await Promise.all(cluster.slots.map((_, i) => cluster.contents(i)));
+      const all = await Promise.all(members.map((i) => cluster.contents(i)));
       const render = all.map((c) =>
         JSON.stringify({ revision: c.revision, kvs: c.kvs.map((kv) => [dec(kv.key), dec(kv.value), kv.createRevision, kv.modRevision, kv.version]) }),
       );
       if (render.every((r) => r === render[0])) return null;
-      last = all.map((c, i) => `${cluster.slots[i]!.name}: revision ${c.revision}, ${c.kvs.length} keys`).join('; ');
+      last = all.map((c, k) => `${cluster.slots[members[k]!]!.name}: revision ${c.revision}, ${c.kvs.length} keys`).join('; ');
     } catch (e) {
       last = `a member did not answer: ${errText(e)}`;
     }
     if (Date.now() > deadline) return `members did not converge within ${ms} ms: ${last}`;
     await sleep(100);
   }
+}
+
+/**
+ * learner-promote by snapshot: members run with --snapshot-count SNAPSHOT_COUNT and keep the
+ * server's SNAPSHOT_CATCH_UP entries behind each snapshot (KeywardServer's default; `keyward
+ * serve` has no flag for it). Once every member has applied CATCH_UP + 3 * COUNT entries, each has
+ * taken a snapshot past CATCH_UP + 1 and compacted its log past index 1, so a learner that joins
+ * with an empty log can only be caught up by a snapshot.
+ */
+const SNAPSHOT_COUNT = 200;
+const SNAPSHOT_CATCH_UP = 1000;
+
+type Log = (line: string) => void;
+
+/**
+ * L9, remove-leader: the leader is removed through the member API (its own, or a follower's,
+ * by the seed) while the clients run. It must stop on its own, the two others must elect a leader
+ * among themselves, and the clients (following the member list) go on against them.
+ */
+async function removeLeader(cluster: ProcessCluster, lead: number, rnd: () => number, log: Log): Promise<{ target: string; membership: NonNullable<RunReport['membership']> }> {
+  const others = cluster.active().filter((i) => i !== lead);
+  const via = rnd() < 0.5 ? lead : others[Math.floor(rnd() * others.length)]!;
+  const name = cluster.slots[lead]!.name;
+  const oldId = cluster.slots[lead]!.memberId!;
+  log(`remove ${name} (leader) through the member API of ${via === lead ? 'the leader itself' : `${cluster.slots[via]!.name} (follower)`}`);
+  const t0 = Date.now();
+  const removal = await cluster.removeMember(lead, via);
+  log(removal.note);
+  const elected = await cluster.leaderAmong(others, oldId, 15_000);
+  const problems = [...removal.problems];
+  let note = `${name} (leader) removed through ${via === lead ? 'itself' : cluster.slots[via]!.name}: ${removal.note}`;
+  if (elected === null) {
+    problems.push(`no leader among ${others.map((i) => cluster.slots[i]!.name).join(', ')} within 15 s of the removal`);
+  } else {
+    const line = `${cluster.slots[elected]!.name} leads ${Date.now() - t0} ms after the remove call`;
+    log(line);
+    note += `; ${line}`;
+  }
+  return { target: `${name} (leader, removed through ${via === lead ? 'itself' : cluster.slots[via]!.name})`, membership: { note, problems } };
+}
+
+/**
+ * L9/L10, learner-promote: a fourth member is added as a learner (through a member chosen by the
+ * seed), and a promotion is asked before it even starts: it holds no log then, so it cannot be in
+ * sync and the promotion must be refused, whichever member is asked (etcd: the leader decides).
+ * Then it starts empty with --initial-cluster-state existing, catches up under load (by snapshot
+ * when `snapshot`), serves the clients once it has published its client URL, and is promoted
+ * (retried while the leader says it lags). It must end a voter in every member's list.
+ */
+async function learnerPromote(
+  cluster: ProcessCluster,
+  rec: HistoryRecorder,
+  o: { seed: number; snapshot: boolean; faultMs: number; rnd: () => number; log: Log },
+): Promise<{ target: string; membership: NonNullable<RunReport['membership']> }> {
+  const notes: string[] = [];
+  const problems: string[] = [];
+  const founders = cluster.active();
+  const who = (i: number): string => cluster.slots[i]!.name;
+  if (o.snapshot) {
+    const index = SNAPSHOT_CATCH_UP + 3 * SNAPSHOT_COUNT;
+    const t0 = Date.now();
+    const fill = await fillLog(cluster, rec, `jepsen/${o.seed}/fill`, index, 30_000);
+    const line = `${fill.puts} puts on jepsen/${o.seed}/fill in ${Date.now() - t0} ms ${fill.reached ? 'took' : 'did NOT take'} every member past index ${index} (logs compacted: the learner needs a snapshot)`;
+    o.log(line);
+    notes.push(line);
+    if (!fill.reached) problems.push(`the members did not reach index ${index} within 30 s; the learner may have caught up from the log`);
+  }
+  const addVia = founders[Math.floor(o.rnd() * founders.length)]!;
+  const { index: l, id } = await cluster.addLearner(addVia);
+  const name = who(l);
+  const target = `${name} (learner, caught up by ${o.snapshot ? 'snapshot' : 'log'})`;
+  o.log(`added ${name} (${id.toString(16)}) as a learner through ${who(addVia)}`);
+  const earlyVia = founders[Math.floor(o.rnd() * founders.length)]!;
+  const asked = async (): Promise<string> => `${who(earlyVia)} (${(await isLeader(cluster, earlyVia)) ? 'leader' : 'follower'})`;
+  try {
+    await cluster.members(earlyVia).memberPromote(id);
+    problems.push(`${name} was promoted before it started (it held no log), asked on ${await asked()}`);
+  } catch (e) {
+    if (e instanceof KeywardError && e.code === 'LEARNER_NOT_READY') notes.push(`a promotion before it started was refused on ${await asked()} (not in sync)`);
+    else notes.push(`a promotion before it started failed on ${await asked()}: ${errText(e)}`);
+  }
+  await cluster.start([l], true);
+  if (cluster.slots[l]!.memberId !== id.toString(16)) problems.push(`${name} started as ${cluster.slots[l]!.memberId}, added as ${id.toString(16)}`);
+  const st = await cluster.slots[l]!.admin.status().catch(() => null);
+  if (st !== null && !st.isLearner) problems.push(`${name} does not say it is a learner after it started`);
+  // Right away (it is still catching up: refused until in sync, retried) or after faultMs, by the seed.
+  const wait = o.rnd() < 0.5 ? 0 : o.faultMs;
+  o.log(`${name} started empty as a learner; promote after ${wait} ms under load`);
+  await sleep(wait);
+  const promoteVia = founders[Math.floor(o.rnd() * founders.length)]!;
+  const t1 = Date.now();
+  const promotedAt = rec.now(); // on the history's clock
+  const p = await cluster.promote(id, promoteVia, 20_000);
+  if (p.error !== null) {
+    problems.push(`promoting ${name} through ${who(promoteVia)} failed after ${p.attempts} attempts: ${p.error}`);
+  } else {
+    // How far behind it was when the promotion was answered (the leader allows 10% of its log).
+    const [mine, theirs] = await Promise.all([cluster.slots[l]!.admin.status().catch(() => null), cluster.slots[promoteVia]!.admin.status().catch(() => null)]);
+    const lag = mine === null || theirs === null ? 'unknown' : `${mine.raftAppliedIndex}/${theirs.raftIndex}`;
+    const line = `${name} promoted through ${who(promoteVia)} after ${p.attempts} attempt(s), ${Date.now() - t1} ms (its applied index / ${who(promoteVia)}'s last index then: ${lag})`;
+    o.log(line);
+    notes.push(line);
+    const voter = await waitFor(5000, async () => {
+      for (const i of cluster.active()) {
+        const m = (await cluster.members(i, 1000).memberList()).members.find((x) => x.id === id);
+        if (m === undefined || m.isLearner) return false;
+      }
+      return !(await cluster.slots[l]!.admin.status()).isLearner;
+    });
+    if (!voter) problems.push(`${name} is not a voter in every member's list 5 s after its promotion was answered`);
+  }
+  const served = rec.operations.filter((op) => op.member === name && op.output !== null && op.complete !== null && op.complete < promotedAt);
+  notes.push(`${name} answered ${served.length} client operations before its promotion was asked`);
+  return { target, membership: { note: notes.join('; '), problems } };
+}
+
+async function isLeader(cluster: ProcessCluster, i: number): Promise<boolean> {
+  const st = await cluster.slots[i]!.admin.status().catch(() => null);
+  return st !== null && st.leader !== 0n && st.leader === st.header.memberId;
+}
+
+/**
+ * Puts on `key` (16 in flight, spread over the members, recorded like the workload's: clients
+ * -10..-25) until every member has applied `index` entries, or `ms` passed.
+ */
+async function fillLog(cluster: ProcessCluster, rec: HistoryRecorder, key: string, index: number, ms: number): Promise<{ reached: boolean; puts: number }> {
+  let done = false;
+  let puts = 0;
+  const members = cluster.active();
+  const workers = Array.from({ length: 16 }, async (_, w) => {
+    const slot = cluster.slots[members[w % members.length]!]!;
+    const kv = new KvClient({ endpoints: [slot.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS });
+    for (let n = 0; !done; n++) {
+      const value = `f${w}-${n}`;
+      const op = rec.invoke(-10 - w, key, { f: 'put', value }, slot.name);
+      try {
+        const res = await kv.put({ key: enc(key), value: enc(value) });
+        rec.ok(op, { f: 'put' }, res.header.revision);
+        puts++;
+      } catch (e) {
+        recordError(rec, op, e);
+        await sleep(20);
+      }
+    }
+  });
+  const reached = await waitFor(ms, async () => (await Promise.all(members.map((i) => cluster.slots[i]!.admin.status()))).every((s) => s.raftAppliedIndex >= index));
+  done = true;
+  await Promise.all(workers);
+  return { reached, puts };
 }
 
 export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
@@ -455,19 +773,33 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
   // The txn workload's keys are the only ones under its prefix (the L6 key is jepsen/<seed>/l6).
   const txnPrefix = workload === 'txn' ? `jepsen/${opts.seed}/t` : null;
   const keys = Array.from({ length: opts.keys ?? (workload === 'txn' ? 3 : 5) }, (_, i) => `${txnPrefix ?? `jepsen/${opts.seed}/k`}${i}`);
-  const cluster = await ProcessCluster.create(3);
+  // Drawn only for learner-promote, so the other faults' draws from the seed stay as they were;
+  // drawn even when the option pins it, so the later draws do not move.
+  const learnerSnapshot = fault === 'learner-promote' && ((draw) => opts.learnerSnapshot ?? draw)(rnd() < 0.5);
+  const cluster = await ProcessCluster.create(3, learnerSnapshot ? ['--snapshot-count', String(SNAPSHOT_COUNT)] : []);
   const rec = new HistoryRecorder();
   let target = '';
   try {
     await cluster.start();
     await cluster.leader();
     log(`seed ${opts.seed}: cluster up, fault ${fault}, workload ${workload}`);
-    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false, txnPrefix);
+    // The faults that change the membership for good: the clients follow the member list.
+    const sync = fault === 'remove-leader' || fault === 'learner-promote' ? syncedEndpoints(cluster, cluster.active()) : null;
+    const founders = cluster.active();
+    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false, txnPrefix, sync?.endpoints ?? (() => founders));
     await sleep(opts.beforeMs ?? 1500);
     const lead = await cluster.leader();
     const faultMs = opts.faultMs ?? 1500;
     let partition: RunReport['partition'];
-    if (fault === 'partition-leader') {
+    let membership: RunReport['membership'];
+    if (fault === 'remove-leader') {
+      ({ target, membership } = await removeLeader(cluster, lead, rnd, log));
+      await sleep(faultMs);
+    } else if (fault === 'learner-promote') {
+      const res = await learnerPromote(cluster, rec, { seed: opts.seed, snapshot: learnerSnapshot, faultMs, rnd, log });
+      membership = res.membership;
+      target = res.target;
+    } else if (fault === 'partition-leader') {
       target = `${cluster.slots[lead]!.name} (leader)`;
       const cutMs = Math.max(faultMs, 5 * ELECTION_MS);
       const others = [0, 1, 2].filter((i) => i !== lead);
@@ -520,12 +852,14 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     log('healed');
     await sleep(opts.afterMs ?? 1500);
     await w.stop();
+    await sync?.stop();
     await cluster.leader();
     // Final linearizable reads of every key join the history: a lost acknowledged write shows here.
+    const reader = cluster.slots[cluster.active()[0]!]!;
     for (const key of keys) {
-      const op = rec.invoke(-1, key, { f: 'get' }, cluster.slots[0]!.name);
+      const op = rec.invoke(-1, key, { f: 'get' }, reader.name);
       try {
-        const res = await cluster.slots[0]!.admin.range({ key: enc(key) });
+        const res = await reader.admin.range({ key: enc(key) });
         const kv0 = res.kvs[0];
         rec.ok(op, { f: 'get', value: kv0 === undefined ? null : dec(kv0.value) }, res.header.revision);
       } catch (e) {
@@ -540,7 +874,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     if (divergence === null) {
       // L3: the cluster started empty (revision 1) and only the workload wrote, one revision per
       // write that took effect: every acknowledged write, plus some of the unknown ones.
-      const final = (await cluster.contents(0)).revision;
+      const final = (await cluster.contents(cluster.active()[0]!)).revision;
       const writes = ops.filter((o) => o.input.f !== 'get' && o.input.f !== 'mget' && o.failed !== true);
       const acked = writes.filter((o) => acknowledgedWrites(o).length > 0).length;
       const unknown = writes.filter((o) => o.output === null).length;
@@ -548,6 +882,11 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       if (final - 1 < acked || final - 1 > acked + unknown) {
         problems.push(`final revision ${final} does not fit ${acked} acknowledged and ${unknown} unknown writes (expected ${acked + 1}..${acked + unknown + 1})`);
       }
+    }
+    if (membership !== undefined) {
+      // Where the clients went: the removed member drops out, the new one comes in.
+      const per = cluster.slots.map((s) => `${s.name} ${ops.filter((o) => o.member === s.name && o.output !== null).length}`);
+      membership.note += `; answered per member: ${per.join(', ')}`;
     }
     const completed = ops.filter((o) => o.output !== null).length;
     const failed = ops.filter((o) => o.failed === true).length;
@@ -559,13 +898,14 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}` +
       (workload === 'txn' ? `, mget ${count('mget')}, txn ${txns.filter((o) => o.output?.f === 'txn' && o.output.ok).length}/${txns.length}` : '');
     let historyFile: string | null = null;
-    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0) {
+    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, workload, target, ops }, null, 1));
     }
     return {
       seed: opts.seed, fault, workload, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
       ...(partition !== undefined ? { partition } : {}),
+      ...(membership !== undefined ? { membership } : {}),
     };
   } finally {
     await cluster.dispose();
@@ -615,10 +955,15 @@ export function summarize(r: RunReport): string {
   for (const l of r.lostWrites.slice(0, 10)) lines.push(`L4: ${l}`);
   if (r.historyFile !== null) lines.push(`history: ${r.historyFile}`);
   if (r.partition !== undefined) lines.push(`partition: new leader ${r.partition.newLeader ?? 'NONE'} during the cut; L6 on the isolated leader: ${r.partition.staleRead ?? 'no stale read'}`);
+  if (r.membership !== undefined) {
+    lines.push(`membership: ${r.membership.note}`);
+    for (const p of r.membership.problems) lines.push(`L9: ${p}`);
+  }
   return lines.join('\n');
 }
 
 export function passed(r: RunReport): boolean {
   const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk;
+  const membershipOk = r.membership === undefined || r.membership.problems.length === 0;
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk;
 }
