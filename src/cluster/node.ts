@@ -177,6 +177,8 @@ export class RaftNode {
   private softState: SoftState = { lead: 0n, role: 'follower' };
   /** The term as of the last persisted hard state (cheap to read on every response header). */
   private termValue: number;
+  /** Voters and learners as of the last conf change applied: pipelining pays only with peers. */
+  private memberCount: number;
   /** Look, once the log is applied, whether this node is the only voter (then it campaigns at once). */
   private soloCheck = false;
   private closing: Promise<void> | undefined;
@@ -200,8 +202,11 @@ export class RaftNode {
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
     });
     const empty = opts.log.lastIndex() === 0 && opts.log.initialState().hardState.term === 0;
+    const cs = opts.log.initialState().confState;
+    this.memberCount = cs.voters.length + cs.learners.length;
     if (empty && opts.bootstrapVoters !== undefined && opts.bootstrapVoters.length > 0) {
       this.raw.bootstrap([...opts.bootstrapVoters].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      this.memberCount = opts.bootstrapVoters.length;
     }
   }
 
@@ -253,7 +258,9 @@ export class RaftNode {
 
   /** Called by the applier while applying a conf-change entry. */
   applyConfChange(cc: ConfChange): ConfState {
-    return this.raw.applyConfChange(cc);
+    const cs = this.raw.applyConfChange(cc);
+    this.memberCount = cs.voters.length + cs.learners.length;
+    return cs;
   }
 
   readIndex(ctx: Uint8Array): void {
@@ -361,7 +368,11 @@ export class RaftNode {
       await this.applyChain;
     }
     // A snapshot replaces the state machine: everything handed out before it must be applied first.
-    if (rd.snapshot !== null) await this.applyChain;
+    if (rd.snapshot !== null) {
+      await this.applyChain;
+      const cs = rd.snapshot.metadata.confState;
+      this.memberCount = cs.voters.length + cs.learners.length;
+    }
     if (this.canJoin(rd)) return this.handleJoined(rd);
     if (hasPersistWork(rd)) {
       await this.opts.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
@@ -382,12 +393,16 @@ export class RaftNode {
   }
 
   /**
-   * Whether this Ready can be pipelined (see the header): the server gave `pipelined`, no snapshot
+   * Whether this Ready can be pipelined (see the header): the member has peers (alone, nothing
+   * overlaps its fsync, and the joined synchronous path answers after one fsync where the
+   * pipelined one takes two worker cycles: measured 4.4k vs 6.5k puts/s at 16 connections), the
+   * server gave `pipelined`, no snapshot
    * is involved (a restore must not race the writes queued before it), no conf change must reach
    * raft before the next Ready is planned, and nothing applied by the other paths is still running.
    */
   private canPipeline(rd: Ready): boolean {
     return (
+      this.memberCount > 1 &&
       this.opts.pipelined !== undefined &&
       this.opts.log.saveSync !== undefined &&
       this.opts.applier.stage !== undefined &&

@@ -52,10 +52,10 @@ const manualTicker: Ticker = {
 };
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function node(id: bigint, voters: bigint[], queue: ManualQueue, sent: Message[], log: string[]): RaftNode {
+function node(id: bigint, voters: bigint[], queue: ManualQueue, sent: Message[], log: string[], learners: bigint[] = []): RaftNode {
   return new RaftNode({
     id,
-    log: new MemoryLog({ voters, learners: [] }),
+    log: new MemoryLog({ voters, learners }),
     sink: { send: (ms) => sent.push(...ms) },
     applier: {
       restore: () => Promise.resolve(),
@@ -80,10 +80,12 @@ function node(id: bigint, voters: bigint[], queue: ManualQueue, sent: Message[],
   });
 }
 
-test('L1 a single voter commits a proposal only once its own write is durable, and finishes it once the staging write is visible', async () => {
+test('L1 a lone voter (with a learner) commits a proposal only once its own write is durable, and finishes it once the staging write is visible', async () => {
   const q = new ManualQueue();
   const log: string[] = [];
-  const n = node(1n, [1n], q, [], log);
+  // The learner makes it pipeline (a member without peers takes the synchronous path); it does
+  // not count toward commit, so the voter commits on its own durable copy alone.
+  const n = node(1n, [1n], q, [], log, [9n]);
   tickFns = [];
   await n.start();
   // Election timeout: it campaigns, and each step of becoming leader is a write of its own.
@@ -124,6 +126,46 @@ test('L1 a single voter commits a proposal only once its own write is durable, a
   await settle();
   while (q.pending.length > 0) await q.land();
   assert.deepEqual(log, ['staged a', 'finished a', 'staged b', 'finished b']);
+  await n.close();
+});
+
+test('a member without peers takes the synchronous path: nothing is queued, a proposal commits and finishes', async () => {
+  const q = new ManualQueue();
+  const finished: string[] = [];
+  const n = new RaftNode({
+    id: 1n,
+    log: new MemoryLog({ voters: [1n], learners: [] }),
+    sink: { send: () => undefined },
+    applier: {
+      restore: () => Promise.resolve(),
+      apply: (entries) => {
+        for (const e of entries) if (e.data.length > 0) finished.push(new TextDecoder().decode(e.data));
+        return Promise.resolve();
+      },
+      stage: () => {
+        throw new Error('a member alone must not pipeline');
+      },
+    },
+    pipelined: q.enqueue,
+    tickMs: 10,
+    electionTicks: 10,
+    heartbeatTicks: 1,
+    ticker: manualTicker,
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+  tickFns = [];
+  await n.start();
+  for (let i = 0; i < 30 && !n.isLeader; i++) {
+    for (const f of tickFns) f();
+    await settle();
+  }
+  assert.ok(n.isLeader);
+  n.propose(enc('solo'));
+  for (let i = 0; i < 30 && finished.length === 0; i++) await settle();
+  assert.deepEqual(finished, ['solo']);
+  assert.equal(q.pending.length, 0);
   await n.close();
 });
 
