@@ -194,13 +194,15 @@ test('--members 3 defaults to put,range,range-s and the cluster command; --memor
   assert.equal(mem?.keys, 100_000);
 });
 
-test('memory ratio compares the largest members', () => {
-  const r = (label: string, kind: 'keyward' | 'etcd', rss: number[]) => ({
-    label, kind, members: rss.length, keys: 10, valueSize: 256, loadMs: 1, rssKiB: rss, error: null,
+test('memory ratio compares the largest members, after the load and after idling', () => {
+  const r = (label: string, kind: 'keyward' | 'etcd', rss: number[], idle: number[]) => ({
+    label, kind, members: rss.length, keys: 10, valueSize: 256, loadMs: 1, rssKiB: rss, rssIdleKiB: idle, error: null,
   });
-  const tables = memoryTables([r('keyward', 'keyward', [100, 90, 80]), r('etcd', 'etcd', [100, 120, 50])]);
+  const tables = memoryTables([r('keyward', 'keyward', [100, 90, 80], [60, 70, 50]), r('etcd', 'etcd', [100, 120, 50], [80, 50, 40])]);
   assert.equal(tables.length, 2);
-  assert.deepEqual(tables[1]!.rows, [['keyward', '0.83x', '1.00x', 'met']]);
+  assert.deepEqual(tables[1]!.rows, [['keyward', '0.83x', '1.00x', 'met', '0.88x', 'met']]);
+  const late = memoryTables([r('keyward', 'keyward', [100], []), r('etcd', 'etcd', [90], [])]);
+  assert.deepEqual(late[1]!.rows, [['keyward', '1.11x', '1.11x', 'MISSED', '-', '-']]);
 });
 
 test('--secure measures every started target plain and secure, plain ones first; --security secure drops plain', () => {

@@ -555,6 +555,12 @@ async function benchTargets(gen: Generator, opts: Options): Promise<TargetResult
 
 /** Pause after loading before reading VmRSS, so in-flight work (flushes, compaction) settles. */
 const MEMORY_SETTLE_MS = 2000;
+/**
+ * Then VmRSS again once the members have been idle this long: garbage collected runtimes keep the
+ * heap a load burst grew until they notice the quiet (V8's memory reducer, Go's scavenger), so
+ * the first reading is the burst and the second the steady state. Both targets get the same wait.
+ */
+const MEMORY_IDLE_MS = 60_000;
 
 /**
  * `--memory`: one target at a time, a fresh cluster loaded with `opts.keys` keys through the
@@ -571,6 +577,7 @@ async function benchMemory(gen: Generator, opts: Options): Promise<MemoryResult[
       valueSize: opts.valueSize,
       loadMs: null,
       rssKiB: [],
+      rssIdleKiB: [],
       error: null,
     };
     let server: ServerUnderTest | null = null;
@@ -583,7 +590,11 @@ async function benchMemory(gen: Generator, opts: Options): Promise<MemoryResult[
       await verifyPreload(server.urls, opts, started.load);
       await sleep(MEMORY_SETTLE_MS);
       r.rssKiB = server.rssKiB();
-      log(`${t.label}: loaded in ${(r.loadMs / 1000).toFixed(1)} s; VmRSS ${r.rssKiB.map((k) => (k === null ? '-' : `${(k / 1024).toFixed(1)} MiB`)).join(', ')}`);
+      const fmt = (xs: Array<number | null>): string => xs.map((k) => (k === null ? '-' : `${(k / 1024).toFixed(1)} MiB`)).join(', ');
+      log(`${t.label}: loaded in ${(r.loadMs / 1000).toFixed(1)} s; VmRSS ${fmt(r.rssKiB)}; idle ${MEMORY_IDLE_MS / 1000} s`);
+      await sleep(MEMORY_IDLE_MS);
+      r.rssIdleKiB = server.rssKiB();
+      log(`${t.label}: VmRSS after ${MEMORY_IDLE_MS / 1000} s idle ${fmt(r.rssIdleKiB)}`);
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
       log(`${t.label}: FAILED: ${r.error}`);
