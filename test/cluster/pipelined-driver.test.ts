@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryLog, RaftNode, type QueuedWrite, type Ticker } from '../../src/cluster/index.js';
+import { MemoryLog, RaftNode, type Applier, type QueuedWrite, type Ticker } from '../../src/cluster/index.js';
 import type { Entry, Message } from '../../src/raft/index.js';
 
 // The driver's pipelined persistence (RaftNode `pipelined`), against a write queue the test
@@ -52,12 +52,12 @@ const manualTicker: Ticker = {
 };
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function node(id: bigint, voters: bigint[], queue: ManualQueue, sent: Message[], log: string[], learners: bigint[] = []): RaftNode {
+function node(id: bigint, voters: bigint[], queue: ManualQueue, sent: Message[], log: string[], learners: bigint[] = [], applier?: Applier): RaftNode {
   return new RaftNode({
     id,
     log: new MemoryLog({ voters, learners }),
     sink: { send: (ms) => sent.push(...ms) },
-    applier: {
+    applier: applier ?? {
       restore: () => Promise.resolve(),
       apply: () => Promise.reject(new Error('this test pipelines every Ready')),
       stage: (entries: readonly Entry[]) => {
@@ -132,27 +132,14 @@ test('L1 a lone voter (with a learner) commits a proposal only once its own writ
 test('a member without peers takes the synchronous path: nothing is queued, a proposal commits and finishes', async () => {
   const q = new ManualQueue();
   const finished: string[] = [];
-  const n = new RaftNode({
-    id: 1n,
-    log: new MemoryLog({ voters: [1n], learners: [] }),
-    sink: { send: () => undefined },
-    applier: {
-      restore: () => Promise.resolve(),
-      apply: (entries) => {
-        for (const e of entries) if (e.data.length > 0) finished.push(new TextDecoder().decode(e.data));
-        return Promise.resolve();
-      },
-      stage: () => {
-        throw new Error('a member alone must not pipeline');
-      },
+  const n = node(1n, [1n], q, [], [], [], {
+    restore: () => Promise.resolve(),
+    apply: (entries) => {
+      for (const e of entries) if (e.data.length > 0) finished.push(new TextDecoder().decode(e.data));
+      return Promise.resolve();
     },
-    pipelined: q.enqueue,
-    tickMs: 10,
-    electionTicks: 10,
-    heartbeatTicks: 1,
-    ticker: manualTicker,
-    onFatal: (err) => {
-      throw err;
+    stage: () => {
+      throw new Error('a member alone must not pipeline');
     },
   });
   tickFns = [];

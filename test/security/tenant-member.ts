@@ -122,16 +122,27 @@ export async function startTenantMember(opts: { authBootstrap?: boolean } = {}):
   };
 }
 
-/** A POST /v3/watch stream over TLS: request objects out, `{"result":…}` lines in. */
-export class TlsWatch {
+/**
+ * A streaming POST over TLS (watch, lease keep-alive): request objects out as JSON lines, one
+ * JSON object per response line in.
+ */
+export class TlsJsonStream {
   readonly lines = new Inbox<Json>();
   readonly response: Promise<{ status: number; text: () => string }>;
-  private readonly req: ClientRequest;
+  /** Settles when the response has ended or the connection closed. */
+  readonly finished: Promise<void>;
+  protected readonly req: ClientRequest;
 
-  constructor(url: string, conn: ConnectionOptions) {
-    const u = new URL('/v3/watch', url);
-    this.req = request({ ...conn, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
-    this.req.on('error', () => this.lines.end());
+  constructor(url: string, path: string, conn: ConnectionOptions, headers: Record<string, string> = {}) {
+    const u = new URL(path, url);
+    this.req = request({ ...conn, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } });
+    let finish!: () => void;
+    this.finished = new Promise((r) => (finish = r));
+    const done = (): void => {
+      this.lines.end();
+      finish();
+    };
+    this.req.on('error', done);
     this.response = new Promise((resolve) => {
       this.req.on('response', (res) => {
         res.setEncoding('utf8');
@@ -146,12 +157,26 @@ export class TlsWatch {
             if (line !== '') this.lines.push(JSON.parse(line) as Json);
           }
         });
-        res.on('end', () => this.lines.end());
-        res.on('close', () => this.lines.end());
+        res.on('end', done);
+        res.on('close', done);
         resolve({ status: res.statusCode ?? 0, text: () => all });
       });
     });
     this.req.flushHeaders();
+  }
+
+  /** The next line's `result` (throws on any other line). */
+  protected async nextResult(ms: number, what: string): Promise<Json> {
+    const l = await this.lines.next(ms, what);
+    if (l['result'] === undefined) throw new Error(`not a result line: ${JSON.stringify(l)}`);
+    return l['result'] as Json;
+  }
+}
+
+/** A POST /v3/watch stream over TLS: request objects out, `{"result":…}` lines in. */
+export class TlsWatch extends TlsJsonStream {
+  constructor(url: string, conn: ConnectionOptions) {
+    super(url, '/v3/watch', conn);
   }
 
   send(req: Json): this {
@@ -159,10 +184,8 @@ export class TlsWatch {
     return this;
   }
 
-  async next(ms = 5000): Promise<Json> {
-    const l = await this.lines.next(ms, 'a watch response');
-    if (l['result'] === undefined) throw new Error(`not a result line: ${JSON.stringify(l)}`);
-    return l['result'] as Json;
+  next(ms = 5000): Promise<Json> {
+    return this.nextResult(ms, 'a watch response');
   }
 
   close(): void {

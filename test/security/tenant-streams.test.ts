@@ -1,11 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientRequest } from 'node:http';
-import { request } from 'node:https';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { decodeTenantResponse } from '../../src/wire/index.js';
-import { b64, startTenantMember, type Caller, type TenantMember } from './tenant-member.js';
-import { Inbox, type Json } from '../watch/api-client.js';
+import { TlsJsonStream, b64, startTenantMember, type Caller, type TenantMember } from './tenant-member.js';
+import type { Json } from '../watch/api-client.js';
 
 // A tenant's open streams on a real secure member with auth on (the secure default: root bound to
 // the administrator's certificate): the keep-alive stream limit (maxStreams counts keep-alive
@@ -27,54 +25,15 @@ let kaLease: string;
 let kbLease: string;
 
 /** A POST /v3/lease/keepalive stream over TLS: one request object per renewal, one result line back. */
-class KeepAlive {
-  readonly lines = new Inbox<Json>();
-  readonly response: Promise<{ status: number; text: () => string }>;
-  /** Settles when the response has ended or the connection closed. */
-  readonly finished: Promise<void>;
-  private readonly req: ClientRequest;
-
+class KeepAlive extends TlsJsonStream {
   constructor(url: string, conn: ConnectionOptions, headers: Record<string, string> = {}) {
-    const u = new URL('/v3/lease/keepalive', url);
-    this.req = request({ ...conn, host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } });
-    let finish!: () => void;
-    this.finished = new Promise((r) => (finish = r));
-    this.req.on('error', () => {
-      this.lines.end();
-      finish();
-    });
-    this.response = new Promise((resolve) => {
-      this.req.on('response', (res) => {
-        res.setEncoding('utf8');
-        let buf = '';
-        let all = '';
-        res.on('data', (c: string) => {
-          all += c;
-          buf += c;
-          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-            const line = buf.slice(0, i).trim();
-            buf = buf.slice(i + 1);
-            if (line !== '') this.lines.push(JSON.parse(line) as Json);
-          }
-        });
-        const done = (): void => {
-          this.lines.end();
-          finish();
-        };
-        res.on('end', done);
-        res.on('close', done);
-        resolve({ status: res.statusCode ?? 0, text: () => all });
-      });
-    });
-    this.req.flushHeaders();
+    super(url, '/v3/lease/keepalive', conn, headers);
   }
 
   /** Renews `id` through the stream: its result (ID and TTL). */
   async renew(id: string): Promise<Json> {
     this.req.write(JSON.stringify({ ID: id }) + '\n');
-    const l = await this.lines.next(5000, 'a keep-alive response');
-    if (l['result'] === undefined) throw new Error(`not a result line: ${JSON.stringify(l)}`);
-    return l['result'] as Json;
+    return this.nextResult(5000, 'a keep-alive response');
   }
 
   /** Ends the request body: the member answers what is pending and ends the stream. */

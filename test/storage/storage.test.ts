@@ -346,17 +346,36 @@ test('a write acknowledged as flushed survives kill -9 of the writing process', 
   });
 });
 
+/** The start of a child process script: storage `s` on `dir`, tables `log` and `kv`, `enc`. */
+function childPreamble(dir: string): string {
+  return `
+      import { Storage, SUB_DBS, ALL_SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
+      const s = Storage.open(${JSON.stringify(dir)}, { subDbs: ALL_SUB_DBS });
+      const log = s.table(SUB_DBS.raftEntries);
+      const kv = s.table(SUB_DBS.mvccKv);
+      const enc = (x) => new TextEncoder().encode(x);`;
+}
+
+/** Reopens `dir` after a SIGKILL: every acknowledged batch's log entry and applied key are there. */
+async function assertLogAndStateSurvived(dir: string, n: number): Promise<void> {
+  const s = Storage.open(dir, { subDbs: ALL_SUB_DBS });
+  try {
+    for (let i = 0; i < n; i++) {
+      assert.equal(str(s.table(SUB_DBS.raftEntries).get(b('e' + i))!), 'entry');
+      assert.equal(str(s.table(SUB_DBS.mvccKv).get(b('k' + i))!), 'applied');
+    }
+  } finally {
+    await s.close();
+  }
+}
+
 // ---- batchSync: one transaction for a Raft Ready's log write and the apply it enables ----------
 
 test('batchSync joins every transactSync made inside it into one transaction, durable at return', async () => {
   await withTmpDir(async (tmp) => {
     const dir = tmp.sub('data');
     const script = `
-      import { Storage, SUB_DBS, ALL_SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
-      const s = Storage.open(${JSON.stringify(dir)}, { subDbs: ALL_SUB_DBS });
-      const log = s.table(SUB_DBS.raftEntries);
-      const kv = s.table(SUB_DBS.mvccKv);
-      const enc = (x) => new TextEncoder().encode(x);
+      ${childPreamble(dir)}
       for (let i = 0; i < 10; i++) {
         const r = s.batchSync(() => {
           s.transactSync((txn) => txn.put(log, enc('e' + i), enc('entry')));
@@ -369,15 +388,7 @@ test('batchSync joins every transactSync made inside it into one transaction, du
     const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(res.signal, 'SIGKILL', res.stderr);
     assert.equal(res.stdout.trim().split('\n').length, 10);
-    const s = Storage.open(dir, { subDbs: ALL_SUB_DBS });
-    try {
-      for (let i = 0; i < 10; i++) {
-        assert.equal(str(s.table(SUB_DBS.raftEntries).get(b('e' + i))!), 'entry');
-        assert.equal(str(s.table(SUB_DBS.mvccKv).get(b('k' + i))!), 'applied');
-      }
-    } finally {
-      await s.close();
-    }
+    await assertLogAndStateSurvived(dir, 10);
   });
 });
 
@@ -419,11 +430,7 @@ test('batchAsync joins every transactSync made inside it; committed = visible, f
   await withTmpDir(async (tmp) => {
     const dir = tmp.sub('data');
     const script = `
-      import { Storage, SUB_DBS, ALL_SUB_DBS } from ${JSON.stringify(new URL('../../src/storage/index.ts', import.meta.url).href)};
-      const s = Storage.open(${JSON.stringify(dir)}, { subDbs: ALL_SUB_DBS });
-      const log = s.table(SUB_DBS.raftEntries);
-      const kv = s.table(SUB_DBS.mvccKv);
-      const enc = (x) => new TextEncoder().encode(x);
+      ${childPreamble(dir)}
       const dec = (x) => new TextDecoder().decode(x);
       const writes = [];
       for (let i = 0; i < 10; i++) {
@@ -447,15 +454,7 @@ test('batchAsync joins every transactSync made inside it; committed = visible, f
     const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(res.signal, 'SIGKILL', res.stderr);
     assert.deepEqual(res.stdout.trim().split('\n'), Array.from({ length: 10 }, (_, i) => `acked ${i}`), 'in queue order');
-    const s = Storage.open(dir, { subDbs: ALL_SUB_DBS });
-    try {
-      for (let i = 0; i < 10; i++) {
-        assert.equal(str(s.table(SUB_DBS.raftEntries).get(b('e' + i))!), 'entry');
-        assert.equal(str(s.table(SUB_DBS.mvccKv).get(b('k' + i))!), 'applied');
-      }
-    } finally {
-      await s.close();
-    }
+    await assertLogAndStateSurvived(dir, 10);
   });
 });
 
