@@ -225,10 +225,9 @@ export class KvStore {
   }
 
   /**
-   * 'committed' needs no event-loop hop: commit on this thread, flush in the background (the
-   * caller owns durability, e.g. the Raft log). Measured: waiting for the previous background
-   * flush before committing, to avoid LMDB blocking the thread on it, did not help throughput and
-   * cost single-client latency.
+   * 'committed' needs no event-loop hop: commit on this thread (the caller owns durability,
+   * e.g. the Raft log). LMDB's overlapping sync still fdatasyncs on this thread before the commit
+   * returns (see Storage.transactSync), so the caller that can should join a batch instead.
    */
   private async applyDeferred(entries: Entry[]): Promise<ApplyResult> {
     return this.storage.transactSync((txn) => this.applyBatch(txn, entries), 'deferred');

@@ -360,12 +360,15 @@ export class Storage {
     if (this.writeDepth > 0) throw new TypeError('transactSync inside another write transaction');
     if (this.batch !== undefined) return this.joinBatch(this.batch, fn);
     const txn = new ActiveWriteTxn(this);
-    // 'deferred' commits on this thread (visible at return) and leaves the fdatasync to lmdb-js's
-    // overlapping-sync worker: lmdb-js's documented TransactionFlags.NO_SYNC_FLUSH ("the function
-    // can return before the transaction has been flushed to disk"), which its own putSync uses.
-    // Overlapping sync keeps the last synced meta page until the flush, so a crash loses such a
-    // commit but never corrupts the file. Without overlappingSync (Windows) that guarantee is
-    // gone, so it falls back to 'sync'. `flushed()` tells when a deferred commit is durable.
+    // 'deferred' commits with lmdb-js's TransactionFlags.NO_SYNC_FLUSH (MDB_NOSYNC on the
+    // transaction), documented as "the function can return before the transaction has been
+    // flushed to disk". With overlapping sync, though, LMDB's commit then takes the sync mutex and
+    // fdatasyncs on the CALLING thread before it returns (mdb.c, the lmdb-js part of
+    // mdb_txn_commit; strace shows the fdatasync between the call and its return), so on Linux
+    // a deferred commit is durable at return just like 'sync'; what it changes is only that the
+    // meta page is written as an overlapping one first. Only the write worker's transactions
+    // (Storage.batchAsync, `transact`) take the fsync off this thread. Without overlappingSync
+    // (Windows) it falls back to 'sync'.
     const flags = flush === 'deferred' && OVERLAPPING_SYNC ? TXN_ABORTABLE | TXN_SYNCHRONOUS_COMMIT | TXN_NO_SYNC_FLUSH : undefined;
     return this.root.transactionSync(() => {
       this.writeDepth++;
