@@ -10,12 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { freePort } from '../harness/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterClient, KeywardError, KvClient, putRequest } from '../../src/client/index.js';
+import { AuthClient, ClusterClient, clientTlsFromFiles, KeywardError, KvClient, putRequest, type ClientTls } from '../../src/client/index.js';
+import { CertStore } from '../../src/tls/index.js';
 import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
 import { acknowledgedWrites, HistoryRecorder, observedReads, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
-import { startMemberProcess, type MemberProcess } from '../harness/process.js';
+import { TEST_HOSTS } from '../harness/certs.js';
+import { rootClientFiles, startMemberProcess, type MemberProcess } from '../harness/process.js';
 import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 import { txnOperation } from './txn-workload.js';
@@ -54,12 +56,20 @@ export interface RunOptions {
    * with this set is expected to fail: it shows the checker catches stale reads on a real cluster.
    */
   serializableReads?: boolean;
+  /**
+   * Run the cluster as production does (no --insecure): mutual TLS on the client and peer ports,
+   * peer certificates bound to member names, auth on. Every client, the workload's included,
+   * connects as root with root's certificate (what `keyward serve`'s first run hands the admin).
+   * Members added by a fault get their certificates from the CAs first (`keyward certs add-member`).
+   */
+  secure?: boolean;
 }
 
 export interface RunReport {
   seed: number;
   fault: Fault;
   workload: WorkloadKind;
+  secure: boolean;
   /** Which member the fault hit and whether it was the leader. */
   target: string;
   operations: number;
@@ -92,6 +102,11 @@ export interface RunReport {
    * while it could not be in sync, a promotion that never took effect, ...). Empty: it held.
    */
   membership?: { note: string; problems: string[] };
+  /**
+   * Secure runs only: what showed the cluster did not run as production does (auth off on a
+   * member, a plaintext URL in the member list, a client without a certificate served). Empty: it did.
+   */
+  security?: string[];
 }
 
 const HEARTBEAT_MS = 50;
@@ -116,6 +131,7 @@ export function prng(seed: number): () => number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const kvClient = (endpoints: string[], timeoutMs: number, tls: ClientTls | null): KvClient => new KvClient({ endpoints, timeoutMs, ...(tls === null ? {} : { tls }) });
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -144,39 +160,71 @@ export class ProcessCluster {
     private readonly dir: TmpDir,
     /** `keyward serve` flags every member gets (after the harness's own). */
     private readonly extraArgs: readonly string[],
+    /** Secure clusters: the shared certs dir, and the root user's TLS material every client uses. */
+    private readonly secure: { certsDir: string; tls: ClientTls } | null,
   ) {
     this.partition = new Partitioner(slots);
   }
 
-  static async create(n: number, extraArgs: readonly string[] = []): Promise<ProcessCluster> {
+  /**
+   * `secure`: one certs dir for all members, made before any starts (an operator's `keyward certs
+   * init` with every founder's name), https on both ports, no --insecure; see RunOptions.secure.
+   */
+  static async create(n: number, extraArgs: readonly string[] = [], opts: { secure?: boolean } = {}): Promise<ProcessCluster> {
     const dir = makeTmpDir('keyward-jepsen-');
+    let secure: { certsDir: string; tls: ClientTls } | null = null;
+    if (opts.secure === true) {
+      const certsDir = dir.sub('certs');
+      new CertStore(certsDir).init(Array.from({ length: n }, (_, i) => `j${i}`), TEST_HOSTS);
+      const root = rootClientFiles(certsDir);
+      secure = { certsDir, tls: clientTlsFromFiles({ caFile: root.ca, certFile: root.cert, keyFile: root.key }) };
+    }
     const slots: Slot[] = [];
-    for (let i = 0; i < n; i++) slots.push(await ProcessCluster.slot(dir, i));
-    return new ProcessCluster(slots, dir, extraArgs);
+    for (let i = 0; i < n; i++) slots.push(await ProcessCluster.slot(dir, i, secure?.tls ?? null));
+    return new ProcessCluster(slots, dir, extraArgs, secure);
   }
 
-  private static async slot(dir: TmpDir, i: number): Promise<Slot> {
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+  private static async slot(dir: TmpDir, i: number, tls: ClientTls | null): Promise<Slot> {
+    const scheme = tls === null ? 'http' : 'https';
+    const clientUrl = `${scheme}://127.0.0.1:${await freePort()}`;
     return {
       name: `j${i}`,
-      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
       clientUrl,
       dataDir: dir.sub(`j${i}`),
       proc: null,
       faultFile: dir.sub(`j${i}.fault.json`),
       memberId: null,
-      admin: new KvClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
+      admin: kvClient([clientUrl], 1000, tls),
       removed: false,
     };
   }
 
+  /** A KV client of `endpoints`, over TLS as root on a secure cluster. */
+  kv(endpoints: string[], timeoutMs: number): KvClient {
+    return kvClient(endpoints, timeoutMs, this.secure?.tls ?? null);
+  }
+
+  private clusterClient(endpoints: string[], timeoutMs: number): ClusterClient {
+    return new ClusterClient({ endpoints, timeoutMs, ...(this.secure === null ? {} : { tls: this.secure.tls }) });
+  }
+
+  /** A new peer URL on a free port, with the cluster's scheme. */
+  private async peerUrl(): Promise<string> {
+    return `${this.secure === null ? 'http' : 'https'}://127.0.0.1:${await freePort()}`;
+  }
+
   /**
    * A new slot j<n> (ports, data dir), not started and not yet a member; returns its index. The
-   * partitioner does not know it (its member finds no fault file: nothing blocked).
+   * partitioner does not know it (its member finds no fault file: nothing blocked). On a secure
+   * cluster a name the certs dir has no certificates for gets them now, as an operator runs
+   * `keyward certs add-member` before starting a member that joins later.
    */
   async newSlot(): Promise<number> {
-    this.slots.push(await ProcessCluster.slot(this.dir, this.slots.length));
-    return this.slots.length - 1;
+    const i = this.slots.length;
+    if (this.secure !== null) new CertStore(this.secure.certsDir).addMember(`j${i}`, TEST_HOSTS);
+    this.slots.push(await ProcessCluster.slot(this.dir, i, this.secure?.tls ?? null));
+    return i;
   }
 
   /** Indices of the slots that are (or were started as) members and have not been removed. */
@@ -188,7 +236,7 @@ export class ProcessCluster {
   members(i: number, timeoutMs = 5000): ClusterClient {
     const k = `${i}/${timeoutMs}`;
     let c = this.memberClients.get(k);
-    if (c === undefined) this.memberClients.set(k, (c = new ClusterClient({ endpoints: [this.slots[i]!.clientUrl], timeoutMs })));
+    if (c === undefined) this.memberClients.set(k, (c = this.clusterClient([this.slots[i]!.clientUrl], timeoutMs)));
     return c;
   }
 
@@ -200,7 +248,7 @@ export class ProcessCluster {
         const members = this.slots.filter((o) => !o.removed);
         const args = [...staticMemberArgs(s, members, 'jepsen', { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS }), ...this.extraArgs];
         if (existing) args.push('--initial-cluster-state', 'existing');
-        s.proc = await startMemberProcess(s.dataDir, args, { [TEST_FAULT_FILE_ENV]: s.faultFile });
+        s.proc = await startMemberProcess(s.dataDir, args, { [TEST_FAULT_FILE_ENV]: s.faultFile }, this.secure === null ? {} : { secure: { certsDir: this.secure.certsDir } });
         s.memberId = s.proc.memberId;
       }),
     );
@@ -266,12 +314,12 @@ export class ProcessCluster {
   async replaceMember(i: number): Promise<string> {
     const s = this.slots[i]!;
     const others = this.slots.filter((_, j) => j !== i).map((o) => o.clientUrl);
-    const cc = new ClusterClient({ endpoints: others, timeoutMs: 5000 });
+    const cc = this.clusterClient(others, 5000);
     const oldId = BigInt(`0x${s.memberId!}`);
     await cc.memberRemove(oldId);
     const left = (await cc.memberList()).members.map((m) => m.id.toString(16));
     await this.kill(i);
-    s.peerUrl = `http://127.0.0.1:${await freePort()}`;
+    s.peerUrl = await this.peerUrl();
     s.dataDir = this.dir.sub(`${s.name}-${Date.now()}`);
     const added = await cc.memberAdd([s.peerUrl]);
     await this.start([i], true);
@@ -348,6 +396,34 @@ export class ProcessCluster {
     }
   }
 
+  /**
+   * Secure clusters: the run really was one. Every remaining member has auth on, the member list
+   * holds only https URLs (the members a fault added included), and a client that trusts the CA
+   * but has no certificate is refused. Returns what did not hold.
+   */
+  async securityProblems(): Promise<string[]> {
+    if (this.secure === null) return [];
+    const out: string[] = [];
+    const active = this.active();
+    for (const i of active) {
+      const s = this.slots[i]!;
+      const auth = await new AuthClient({ endpoints: [s.clientUrl], timeoutMs: 2000, tls: this.secure.tls }).status().catch((e: unknown) => errText(e));
+      if (typeof auth === 'string') out.push(`${s.name}: auth status failed: ${auth}`);
+      else if (!auth.enabled) out.push(`${s.name}: auth is not enabled`);
+    }
+    const list = await this.members(active[0]!).memberList();
+    for (const m of list.members) {
+      for (const u of [...m.peerUrls, ...m.clientUrls]) if (!u.startsWith('https://')) out.push(`member ${m.id.toString(16)} (${m.name}) has a plaintext URL ${u}`);
+    }
+    const anonymous = new KvClient({ endpoints: [this.slots[active[0]!]!.clientUrl], timeoutMs: 2000, tls: { ...(this.secure.tls.ca === undefined ? {} : { ca: this.secure.tls.ca }) } });
+    const served = await anonymous.range({ key: enc('a') }).then(
+      () => true,
+      () => false,
+    );
+    if (served) out.push(`${this.slots[active[0]!]!.name} served a client without a certificate`);
+    return out;
+  }
+
   /** Serializable full range of member i: its local revision and every key. */
   async contents(i: number): Promise<{ revision: number; kvs: KeyValue[] }> {
     const r = await this.slots[i]!.admin.range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), serializable: true });
@@ -410,7 +486,7 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
   let stopped = false;
   // One client per member, made when a member is first used (a member added later included).
   const perMember: KvClient[] = [];
-  const clientOf = (i: number): KvClient => (perMember[i] ??= new KvClient({ endpoints: [cluster.slots[i]!.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS }));
+  const clientOf = (i: number): KvClient => (perMember[i] ??= cluster.kv([cluster.slots[i]!.clientUrl], REQUEST_TIMEOUT_MS));
   let written = 0;
   const workers = Array.from({ length: clients }, async (_, c) => {
     const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
@@ -745,7 +821,7 @@ async function fillLog(cluster: ProcessCluster, rec: HistoryRecorder, key: strin
   const members = cluster.active();
   const workers = Array.from({ length: 16 }, async (_, w) => {
     const slot = cluster.slots[members[w % members.length]!]!;
-    const kv = new KvClient({ endpoints: [slot.clientUrl], timeoutMs: REQUEST_TIMEOUT_MS });
+    const kv = cluster.kv([slot.clientUrl], REQUEST_TIMEOUT_MS);
     for (let n = 0; !done; n++) {
       const value = `f${w}-${n}`;
       const op = rec.invoke(-10 - w, key, { f: 'put', value }, slot.name);
@@ -776,13 +852,14 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
   // Drawn only for learner-promote, so the other faults' draws from the seed stay as they were;
   // drawn even when the option pins it, so the later draws do not move.
   const learnerSnapshot = fault === 'learner-promote' && ((draw) => opts.learnerSnapshot ?? draw)(rnd() < 0.5);
-  const cluster = await ProcessCluster.create(3, learnerSnapshot ? ['--snapshot-count', String(SNAPSHOT_COUNT)] : []);
+  const secure = opts.secure ?? false;
+  const cluster = await ProcessCluster.create(3, learnerSnapshot ? ['--snapshot-count', String(SNAPSHOT_COUNT)] : [], { secure });
   const rec = new HistoryRecorder();
   let target = '';
   try {
     await cluster.start();
     await cluster.leader();
-    log(`seed ${opts.seed}: cluster up, fault ${fault}, workload ${workload}`);
+    log(`seed ${opts.seed}: ${secure ? 'secure ' : ''}cluster up, fault ${fault}, workload ${workload}`);
     // The faults that change the membership for good: the clients follow the member list.
     const sync = fault === 'remove-leader' || fault === 'learner-promote' ? syncedEndpoints(cluster, cluster.active()) : null;
     const founders = cluster.active();
@@ -869,6 +946,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const divergence = await convergence(cluster, 15_000);
     const ops = rec.operations;
     const lostWrites = divergence === null ? await lostAcknowledgedWrites(cluster, ops) : [];
+    const security = secure ? await cluster.securityProblems() : undefined;
     const check = checkHistory(ops);
     const problems = revisionProblems(ops);
     if (divergence === null) {
@@ -898,14 +976,15 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}` +
       (workload === 'txn' ? `, mget ${count('mget')}, txn ${txns.filter((o) => o.output?.f === 'txn' && o.output.ok).length}/${txns.length}` : '');
     let historyFile: string | null = null;
-    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0) {
+    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0 || (security?.length ?? 0) > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, workload, target, ops }, null, 1));
     }
     return {
-      seed: opts.seed, fault, workload, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
+      seed: opts.seed, fault, workload, secure, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
       ...(partition !== undefined ? { partition } : {}),
       ...(membership !== undefined ? { membership } : {}),
+      ...(security !== undefined ? { security } : {}),
     };
   } finally {
     await cluster.dispose();
@@ -930,7 +1009,7 @@ async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, 
     rec.unknown(put, errText(e));
     return `write through the new leader failed: ${errText(e)}`;
   }
-  const reader = new KvClient({ endpoints: [cluster.slots[oldLeader]!.clientUrl], timeoutMs: Math.max(200, ms) });
+  const reader = cluster.kv([cluster.slots[oldLeader]!.clientUrl], Math.max(200, ms));
   const get = rec.invoke(-2, name, { f: 'get' }, cluster.slots[oldLeader]!.name);
   try {
     const res = await reader.range({ key });
@@ -947,7 +1026,7 @@ async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, 
 export function summarize(r: RunReport): string {
   const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
-    `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
+    `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`}${r.secure ? ' (mutual TLS)' : ''} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
@@ -959,11 +1038,12 @@ export function summarize(r: RunReport): string {
     lines.push(`membership: ${r.membership.note}`);
     for (const p of r.membership.problems) lines.push(`L9: ${p}`);
   }
+  for (const p of r.security ?? []) lines.push(`security: ${p}`);
   return lines.join('\n');
 }
 
 export function passed(r: RunReport): boolean {
   const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
   const membershipOk = r.membership === undefined || r.membership.problems.length === 0;
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk;
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk && (r.security ?? []).length === 0;
 }
