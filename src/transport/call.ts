@@ -231,7 +231,12 @@ export class CallClient {
     let a = this.agents.get(id);
     if (a === undefined) {
       const o = { keepAlive: true, maxSockets: MAX_CALL_SOCKETS, maxFreeSockets: MAX_CALL_SOCKETS, timeout: IDLE_SOCKET_MS };
-      a = secure ? new https.Agent(o) : new http.Agent(o);
+      // No TLS session resumption: a resumed session carries no certificate chain, so the dialled
+      // check finds none ("the peer presented no certificate") and every call to that peer failed
+      // once the first pooled connection had idled out, for as long as the cached session lived
+      // (seen: a learner promotion through a follower refused with NO_LEADER for 20 s). Every
+      // connection does a full handshake and its certificate is checked, as the stream dialler's.
+      a = secure ? new https.Agent({ ...o, maxCachedSessions: 0 }) : new http.Agent(o);
       this.agents.set(id, a);
     }
     return a;

@@ -212,3 +212,22 @@ test('A18b a pooled call connection whose server certificate was revoked is not 
     await pki.dispose();
   }
 });
+
+test('A17 every new call connection is checked in full: calls opened after the first (a busy pool) succeed rather than resuming a TLS session that carries no certificate', async () => {
+  const pki = peerPki();
+  const a = await tlsMember(pki, 1n, 'm1');
+  const b = await tlsMember(pki, 2n, 'm2');
+  try {
+    link(a, b);
+    echo(b);
+    assert.equal(dec(await a.t.call(2n, 'test.echo', enc('first'), { timeoutMs: 3000 })), '1:first');
+    // One pooled connection is free; the other seven calls open new ones. With the agent's TLS
+    // session cache these resumed the first handshake's session, whose peer certificate chain is
+    // empty, and the dialled check refused them all: "the peer presented no certificate".
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => a.t.call(2n, 'test.echo', enc(String(i)), { timeoutMs: 3000 })));
+    assert.deepEqual(answers.map(dec), Array.from({ length: 8 }, (_, i) => `1:${i}`));
+  } finally {
+    await closeAll(a, b);
+    await pki.dispose();
+  }
+});
