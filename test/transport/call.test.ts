@@ -194,40 +194,40 @@ test('A17 calls over mutual TLS: members call each other; a user certificate, a 
   }
 });
 
-test('A18b a pooled call connection whose server certificate was revoked is not used again', async () => {
+/** Members m1 and m2 with peer mTLS, linked both ways, m2 echoing 'test.echo' calls. */
+async function withEchoPair(fn: (a: TlsMember, pki: ReturnType<typeof peerPki>) => Promise<void>): Promise<void> {
   const pki = peerPki();
   const a = await tlsMember(pki, 1n, 'm1');
   const b = await tlsMember(pki, 2n, 'm2');
   try {
     link(a, b);
     echo(b);
+    await fn(a, pki);
+  } finally {
+    await closeAll(a, b);
+    await pki.dispose();
+  }
+}
+type TlsMember = Awaited<ReturnType<typeof tlsMember>>;
+
+test('A18b a pooled call connection whose server certificate was revoked is not used again', async () => {
+  await withEchoPair(async (a, pki) => {
     assert.equal(dec(await a.t.call(2n, 'test.echo', enc('1'), { timeoutMs: 3000 })), '1:1');
     const serial = new X509Certificate(readFileSync(pki.store.layout.member('m2').peer.cert)).serialNumber;
     pki.store.revoke([serial]);
     for (const r of pki.reloaders) r.reload();
     // The next call re-checks the pooled connection before writing: m2's certificate is revoked now.
     await rejectsWith(a.t.call(2n, 'test.echo', enc('2'), { timeoutMs: 3000 }), 'PeerCertificate', /Revoked/);
-  } finally {
-    await closeAll(a, b);
-    await pki.dispose();
-  }
+  });
 });
 
 test('A17 every new call connection is checked in full: calls opened after the first (a busy pool) succeed rather than resuming a TLS session that carries no certificate', async () => {
-  const pki = peerPki();
-  const a = await tlsMember(pki, 1n, 'm1');
-  const b = await tlsMember(pki, 2n, 'm2');
-  try {
-    link(a, b);
-    echo(b);
+  await withEchoPair(async (a) => {
     assert.equal(dec(await a.t.call(2n, 'test.echo', enc('first'), { timeoutMs: 3000 })), '1:first');
     // One pooled connection is free; the other seven calls open new ones. With the agent's TLS
     // session cache these resumed the first handshake's session, whose peer certificate chain is
     // empty, and the dialled check refused them all: "the peer presented no certificate".
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => a.t.call(2n, 'test.echo', enc(String(i)), { timeoutMs: 3000 })));
     assert.deepEqual(answers.map(dec), Array.from({ length: 8 }, (_, i) => `1:${i}`));
-  } finally {
-    await closeAll(a, b);
-    await pki.dispose();
-  }
+  });
 });
