@@ -34,6 +34,7 @@ export interface ServeConfig {
   initialCluster: string;
   initialClusterState: string;
   snapshotCount: number;
+  snapshotCatchupEntries: number;
   heartbeatInterval: number;
   electionTimeout: number;
   maxRequestBytes: number;
@@ -136,6 +137,12 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     kind: 'int',
     default: '10000',
     description: 'number of applied entries between two snapshots (the log is compacted behind them)',
+  },
+  snapshotCatchupEntries: {
+    flag: 'snapshot-catchup-entries',
+    kind: 'int',
+    default: '1000',
+    description: 'entries kept in the log behind each snapshot, so a follower that lags by fewer catches up from the log instead of a whole snapshot (etcd 3.5: --experimental-snapshot-catchup-entries)',
   },
   heartbeatInterval: {
     flag: 'heartbeat-interval',

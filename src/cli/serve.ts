@@ -191,6 +191,7 @@ function openServer(
     heartbeatIntervalMs: config.heartbeatInterval,
     electionTimeoutMs: config.electionTimeout,
     snapshotCount: config.snapshotCount,
+    snapshotCatchUpEntries: config.snapshotCatchupEntries,
     watchProgressNotifyIntervalMs: config.experimentalWatchProgressNotifyInterval,
     leaseCheckpointIntervalMs: config.experimentalLeaseCheckpointInterval,
     logger,

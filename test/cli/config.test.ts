@@ -13,7 +13,16 @@ test('defaults follow etcd, with the data dir derived from the name', () => {
   assert.deepEqual(c.advertiseClientUrls, ['https://127.0.0.1:2379']);
   assert.equal(c.maxRequestBytes, 1572864);
   assert.equal(c.maxTxnOps, 128);
+  assert.equal(c.snapshotCount, 10000);
+  assert.equal(c.snapshotCatchupEntries, 1000);
   assert.equal(resolveServeConfig({ name: 'm1' }, {}).dataDir, 'm1.keyward');
+});
+
+test('--snapshot-catchup-entries sets the entries kept behind a snapshot; from the environment too; zero or words are refused', () => {
+  assert.equal(resolveServeConfig({ 'snapshot-catchup-entries': '50' }, {}).snapshotCatchupEntries, 50);
+  assert.equal(resolveServeConfig({}, { KEYWARD_SNAPSHOT_CATCHUP_ENTRIES: '75' }).snapshotCatchupEntries, 75);
+  assert.throws(() => resolveServeConfig({ 'snapshot-catchup-entries': '0' }, {}), /--snapshot-catchup-entries \(from command line\): expected a positive integer/);
+  assert.throws(() => resolveServeConfig({ 'snapshot-catchup-entries': 'many' }, {}), ConfigError);
 });
 
 test('flags beat environment variables, which beat the config file', () => {
