@@ -47,6 +47,8 @@ export function formatTenant(t: TenantInfoWire): string {
   const lines = [`id: ${t.id}`, `status: ${t.status}`, `created revision: ${t.createdRevision}`];
   for (const q of QUOTA_FLAGS) lines.push(`${q.flag}: ${limit(t.quotas[q.field])}`);
   lines.push(`usage: ${t.usage.keys} keys, ${t.usage.bytes} bytes, ${t.usage.leases} leases`);
+  // Only get answers it: edge counts of the member that answered, not replicated.
+  if (t.open !== undefined) lines.push(`open on member ${t.open.member}: ${t.open.streams} streams, ${t.open.watchers} watchers`);
   return lines.join('\n') + '\n';
 }
 

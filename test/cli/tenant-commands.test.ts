@@ -45,7 +45,7 @@ describe('keyward tenant', () => {
     const q = await kw('tenant', 'quotas', 'acme', '--max-keys', '5', '--max-streams', '2');
     assert.match(q.stdout, /^Tenant acme quotas updated\n[^]*max-keys: 5\n[^]*max-streams: 2\nmax-requests-per-second: 50\n/);
     assert.equal((await kw('tenant', 'suspend', 'globex')).stdout, 'Tenant globex suspended\n');
-    assert.match((await kw('tenant', 'get', 'globex')).stdout, /^id: globex\nstatus: suspended\n/);
+    assert.match((await kw('tenant', 'get', 'globex')).stdout, /^id: globex\nstatus: suspended\n[^]*\nusage: 0 keys, 0 bytes, 0 leases\nopen on member [0-9a-f]+: 0 streams, 0 watchers\n$/);
     assert.equal((await kw('tenant', 'resume', 'globex')).stdout, 'Tenant globex resumed\n');
     await kw('put', '/t/globex/k', 'v');
     assert.equal((await kw('tenant', 'delete', 'globex')).stdout, 'Tenant globex deleted (1 keys)\n');
