@@ -187,15 +187,14 @@ export class KvStore {
    * batch) only on misuse (TypeError: malformed request, overlapping calls) or corruption.
    * Callers must wait for one call to settle before the next.
    *
-   * `durability` 'committed' resolves as soon as the batch is visible, before it is on disk; the
-   * caller then owns the wait (see `flushed`). The server uses it to commit the next batch while
-   * this one is being flushed.
+   * `durability` 'committed' commits on the calling thread (see commitNow); the caller owns
+   * durability (the Raft log). The member itself applies with applyInBatch.
    */
   async apply(entries: Entry[], durability: Durability = 'flushed'): Promise<ApplyResult> {
     this.checkApply(entries);
     if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
-    const run = durability === 'committed' ? this.applyDeferred(entries) : this.storage.transact(durability, (txn) => this.applyBatch(txn, entries));
+    const run = durability === 'committed' ? (async () => this.commitNow(entries))() : this.storage.transact(durability, (txn) => this.applyBatch(txn, entries));
     this.inflight = run;
     try {
       return await run;
@@ -213,7 +212,7 @@ export class KvStore {
   applyInBatch(entries: Entry[]): ApplyResult {
     this.checkApply(entries);
     if (entries.length === 0) return { results: [], events: [] };
-    return this.storage.transactSync((txn) => this.applyBatch(txn, entries), 'deferred');
+    return this.commitNow(entries);
   }
 
   private checkApply(entries: readonly Entry[]): void {
@@ -225,11 +224,11 @@ export class KvStore {
   }
 
   /**
-   * 'committed' needs no event-loop hop: commit on this thread (the caller owns durability,
-   * e.g. the Raft log). LMDB's overlapping sync still fdatasyncs on this thread before the commit
-   * returns (see Storage.transactSync), so the caller that can should join a batch instead.
+   * One transaction on the calling thread, joined to the caller's batch when there is one. Alone,
+   * LMDB's overlapping sync still fdatasyncs on this thread before the commit returns (see
+   * Storage.transactSync), so a caller that can should join a batch.
    */
-  private async applyDeferred(entries: Entry[]): Promise<ApplyResult> {
+  private commitNow(entries: Entry[]): ApplyResult {
     return this.storage.transactSync((txn) => this.applyBatch(txn, entries), 'deferred');
   }
 

@@ -399,20 +399,8 @@ export class Storage {
   batchSync<T>(fn: () => T): T {
     this.assertWritable();
     if (this.writeDepth > 0 || this.batch !== undefined) throw new TypeError('batchSync inside another write transaction');
-    const batch: BatchState = { failed: undefined };
     try {
-      return this.root.transactionSync(() => {
-        this.batch = batch;
-        try {
-          const r = fn();
-          refuseAsync(r, 'batchSync');
-          // A joined write failed and its caller carried on: undo everything (throwing aborts).
-          if (batch.failed !== undefined) throw batch.failed;
-          return r;
-        } finally {
-          this.batch = undefined;
-        }
-      });
+      return this.root.transactionSync(() => this.runJoined(fn, 'batchSync'));
     } catch (err) {
       this.broken ??= err instanceof Error ? err : new Error(String(err));
       throw err;
@@ -434,16 +422,7 @@ export class Storage {
     const run = this.root.childTransaction(() => {
       // A batch queued before an earlier one failed must not land on top of the hole.
       this.assertWritable();
-      const batch: BatchState = { failed: undefined };
-      this.batch = batch;
-      try {
-        const r = fn();
-        refuseAsync(r, 'batchAsync');
-        if (batch.failed !== undefined) throw batch.failed;
-        return r;
-      } finally {
-        this.batch = undefined;
-      }
+      return this.runJoined(fn, 'batchAsync');
     });
     // Read right after queueing: lmdb-js's flush promise of the batch this write went into.
     const flush = this.root.flushed;
@@ -455,6 +434,21 @@ export class Storage {
     );
     const flushed = this.track(Promise.all([committed, flush]).then(() => undefined));
     return { committed, flushed };
+  }
+
+  /** Runs a batch's callback inside the open write transaction with every transactSync joined. */
+  private runJoined<T>(fn: () => T, what: string): T {
+    const batch: BatchState = { failed: undefined };
+    this.batch = batch;
+    try {
+      const r = fn();
+      refuseAsync(r, what);
+      // A joined write failed and its caller carried on: undo everything (throwing aborts).
+      if (batch.failed !== undefined) throw batch.failed;
+      return r;
+    } finally {
+      this.batch = undefined;
+    }
   }
 
   private joinBatch<T>(batch: BatchState, fn: (txn: WriteTxn) => T): T {
