@@ -66,6 +66,9 @@ const CLUSTER_ONLY = new Set([
 /** gRPC's receive slack over --max-request-bytes, as in etcd (1.5 MiB + 512 KiB = 2 MiB). */
 const GRPC_SLACK_BYTES = 512 * 1024;
 
+const SETTLED_AUTH = Symbol('keyward.api.settledAuth');
+type WithSettledAuth = IncomingMessage & { [SETTLED_AUTH]?: Promise<RequestAuth> };
+
 /** Decodes a parsed body, delegates with who is asking, and answers the response already encoded as JSON text. */
 type Handler = (body: unknown, req: IncomingMessage, auth: RequestAuth) => Promise<string>;
 
@@ -92,15 +95,11 @@ export function createApi(server: KeywardServer, opts: ApiOptions): Api {
   const maxMessage = opts.maxRequestBytes + GRPC_SLACK_BYTES;
   // Bytes travel as base64 in JSON, so the body may be 4/3 of the message etcd would measure.
   const bodyCap = Math.ceil((maxMessage * 4) / 3) + 64 * 1024;
-  // Settled once per request, however many layers ask (a stream's gate and its handler).
-  const settled = new WeakMap<IncomingMessage, Promise<RequestAuth>>();
+  // Settled once per request, however many layers ask (a stream's gate and its handler). Kept on
+  // the request itself: a WeakMap entry per request was measurable GC work on the hot path.
   const resolveAuth = (req: IncomingMessage): Promise<RequestAuth> => {
-    let p = settled.get(req);
-    if (p === undefined) {
-      p = requestAuth(server, req, opts.clientIdentity);
-      settled.set(req, p);
-    }
-    return p;
+    const r = req as WithSettledAuth;
+    return (r[SETTLED_AUTH] ??= requestAuth(server, req, opts.clientIdentity));
   };
   const tenants = new TenantEdge(server, opts.tenantClock === undefined ? {} : { now: opts.tenantClock });
   const leases = leaseApi(server, { maxMessageChars: bodyCap, maxMessageBytes: maxMessage, logger: opts.logger, resolveAuth });

@@ -117,8 +117,18 @@ export function requestPrincipal(req: IncomingMessage): Principal | undefined {
     throw e;
   }
   if (identity === undefined || identity.kind !== 'client') return undefined;
-  return identity.tenant === undefined ? { user: identity.user } : { user: identity.user, tenant: identity.tenant };
+  let principal = PRINCIPALS.get(identity);
+  if (principal === undefined) {
+    principal = Object.freeze(identity.tenant === undefined ? { user: identity.user } : { user: identity.user, tenant: identity.tenant });
+    PRINCIPALS.set(identity, principal);
+  }
+  return principal;
 }
+
+// One principal object per verified identity (identityFromSocket hands out one Identity per
+// connection and policy), so that a connection's requests share it and what is derived from it
+// (api/auth-context.ts) is built once per connection.
+const PRINCIPALS = new WeakMap<Identity, Principal>();
 
 /** TLS for a client listener: its material (shared by every listener of the member) and the client-certificate rule. */
 export interface ListenTls {
