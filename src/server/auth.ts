@@ -91,6 +91,8 @@ export class AuthManager {
   // concurrency is what keeps successful logins from eating the CPU.
   private readonly perUser: RateLimiter;
   private readonly perRemote: RateLimiter;
+  /** userNameOf's answers (null: no user can have the name); a pure function of the principal. */
+  private readonly names = new WeakMap<Principal, string | null>();
 
   constructor(storage: Storage, opts: AuthManagerOptions) {
     this.table = new AuthTable(storage);
@@ -112,14 +114,14 @@ export class AuthManager {
    * carries (writes) — reads use the same call and ignore the stamp.
    */
   authorize(auth: RequestAuth | undefined, check: AuthCheck): AuthStamp {
-    const revision = this.table.revision();
+    const { revision, enabled } = this.table.state();
     const principal = auth?.principal;
     if (principal?.tenant !== undefined) {
       const refusal = this.admission(principal.tenant);
       if (refusal !== undefined) throw refusal;
     }
     // The tenant rides in the stamp even while auth is off, so apply re-checks admission.
-    if (!this.table.enabled()) return { user: '', tenant: principal?.tenant ?? '', revision };
+    if (!enabled) return { user: '', tenant: principal?.tenant ?? '', revision };
     if (principal === undefined || principal.user === '') throw new AuthError('USER_EMPTY');
     this.decideFor(principal, check);
     // A token's entry is stamped no later than the token's own revision, so the guard's credential
@@ -142,7 +144,15 @@ export class AuthManager {
 
   /** The internal name a principal is looked up by; undefined when no user can have it. */
   userNameOf(principal: Principal): string | undefined {
-    return internalName(principal.tenant, principal.user);
+    // A certificate's principal is one object for all of its connection's requests (api): the
+    // name is validated and joined once, and the same string (hash computed once) keys the
+    // lookups of the user and its cached permissions. Principals are never mutated.
+    let name = this.names.get(principal);
+    if (name === undefined) {
+      name = internalName(principal.tenant, principal.user) ?? null;
+      this.names.set(principal, name);
+    }
+    return name ?? undefined;
   }
 
   /** The admin check (role root), as `authorize`. */
