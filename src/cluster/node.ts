@@ -85,17 +85,7 @@ export interface Applier {
    * returns does the rest (answering, waking, snapshotting) and runs once that transaction is
    * committed, in log order. Same conf-change duty as apply().
    */
-  stage?(entries: readonly Entry[], opts?: StageOptions): () => Promise<void>;
-}
-
-export interface StageOptions {
-  /**
-   * The entries are staged AHEAD of their commit, in the transaction that makes them durable (a
-   * lone voter: see RaftNode.handleAhead). The transaction may become visible before its fsync
-   * ends, so the applier must keep the writes from every reader until the returned function runs
-   * (which the driver calls only once they are durable, hence committed).
-   */
-  ahead?: boolean;
+  stage?(entries: readonly Entry[]): () => Promise<void>;
 }
 
 /** A queued write transaction: visible once `committed` resolves, durable once `flushed` does. */
@@ -182,12 +172,6 @@ export class RaftNode {
   /** Pipelined writes not yet durable: resolves once the last one's persisted() has run. */
   private persistTail: Promise<void> = Promise.resolve();
   private writesInFlight = 0;
-  /** Of writesInFlight, those of handleAhead. */
-  private aheadInFlight = 0;
-  /** Highest index staged by handleAhead: raft hands it out as committed later, and it is skipped. */
-  private stagedAhead = 0;
-  /** Highest committed index handed out to the applier by any path. */
-  private handedOut = 0;
   /** Pipelined applies handed out and not yet finished (see handlePipelined). */
   private finishing = 0;
   private softState: SoftState = { lead: 0n, role: 'follower' };
@@ -376,9 +360,6 @@ export class RaftNode {
 
   private async handle(rd: Ready): Promise<void> {
     this.noteSoftState(rd);
-    const ahead = this.aheadEntries(rd);
-    if (ahead !== null) return this.handleAhead(rd, ahead);
-    this.noteHandedOut(rd.committedEntries);
     if (this.canPipeline(rd)) return this.handlePipelined(rd);
     // The paths below take the Ready in one step (advance): pipelined writes and their applies
     // must be done first, so raft sees persistence in order and applies never overlap.
@@ -399,9 +380,8 @@ export class RaftNode {
     }
     if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
     if (rd.snapshot !== null) await this.opts.applier.restore(rd.snapshot);
-    const committed = this.notStaged(rd.committedEntries);
-    if (committed.length > 0) this.queueApply(committed);
-    await this.afterApplyQueued(committed);
+    if (rd.committedEntries.length > 0) this.queueApply(rd.committedEntries);
+    await this.afterApplyQueued(rd.committedEntries);
     if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
     this.raw.advance(rd);
   }
@@ -410,105 +390,6 @@ export class RaftNode {
     if (rd.softState === null) return;
     this.softState = rd.softState;
     this.opts.onSoftState?.(rd.softState);
-  }
-
-  /** Committed entries handed out again after handleAhead staged them: only the others apply. */
-  private notStaged(committed: readonly Entry[]): readonly Entry[] {
-    const first = committed[0];
-    return first === undefined || first.index > this.stagedAhead ? committed : committed.filter((e) => e.index > this.stagedAhead);
-  }
-
-  private noteHandedOut(committed: readonly Entry[]): void {
-    const last = committed[committed.length - 1];
-    if (last !== undefined && last.index > this.handedOut) this.handedOut = last.index;
-  }
-
-  /**
-   * What a lone leader stages ahead of its commit (see handleAhead), or null when this Ready must
-   * take another path. The committed entries not yet staged come first, then the Ready's new
-   * entries, which commit the moment they are durable: this member is the only voter (and no
-   * learner waits for them), it leads, and every earlier entry is committed and handed out or
-   * already staged — so nothing is left between them, and nothing staged can be overwritten.
-   * Never with a conf change (raft must apply it before planning on), a snapshot, an apply of the
-   * other paths still running, or pipelined writes of a time with peers still in flight.
-   */
-  private aheadEntries(rd: Ready): Entry[] | null {
-    if (
-      this.memberCount !== 1 ||
-      this.softState.role !== 'leader' ||
-      this.opts.pipelined === undefined ||
-      this.opts.log.saveSync === undefined ||
-      this.opts.applier.stage === undefined ||
-      rd.snapshot !== null ||
-      this.applyRunning ||
-      this.writesInFlight !== this.aheadInFlight
-    ) {
-      return null;
-    }
-    const fresh = this.notStaged(rd.committedEntries);
-    const first = rd.entries[0];
-    // Without new entries this path only carries the hard state (the commit of staged entries).
-    if (first === undefined) return fresh.length === 0 && this.aheadInFlight > 0 ? [] : null;
-    const covered = Math.max(this.stagedAhead, this.handedOut, rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0);
-    if (first.index !== covered + 1) return null;
-    if (fresh.some((e) => e.type === 'confChange') || rd.entries.some((e) => e.type === 'confChange')) return null;
-    return [...fresh, ...rd.entries];
-  }
-
-  /**
-   * A lone leader's write path (etcd's single-member speed without its early answer): the Ready's
-   * log write and the apply of its new entries go into ONE write-worker transaction, ahead of raft
-   * calling them committed — they commit the moment that transaction is durable, and nothing
-   * else can commit instead of them. The loop goes on at once while the worker commits and
-   * fsyncs. The applier keeps the staged writes from readers until the driver finishes the batch,
-   * which it does only once the write is durable: then raft hears of it (RawNode.persisted
-   * commits the entries) and writers are answered. Raft hands the entries out again as
-   * committed later; they are skipped. If the transaction fails nothing of it is kept and the
-   * member stops; if the machine crashes before the fsync the log and the state lose the batch
-   * together, and nobody was answered.
-   */
-  private handleAhead(rd: Ready, ahead: Entry[]): void {
-    const saveSync = this.opts.log.saveSync!.bind(this.opts.log);
-    const stage = this.opts.applier.stage!.bind(this.opts.applier);
-    let finish: (() => Promise<void>) | undefined;
-    const write = hasPersistWork(rd)
-      ? this.opts.pipelined!(() => {
-          saveSync({ hardState: rd.hardState, entries: rd.entries, snapshot: null });
-          if (ahead.length > 0) finish = stage(ahead, { ahead: true });
-        })
-      : null;
-    const last = rd.entries[rd.entries.length - 1]?.index ?? 0;
-    this.noteHandedOut(rd.committedEntries);
-    if (last > 0) this.stagedAhead = last;
-    this.raw.accept(rd);
-    if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
-    this.writesInFlight++;
-    this.aheadInFlight++;
-    this.persistTail = Promise.all([this.persistTail, write?.flushed])
-      .then(() => {
-        if (this.failed) return;
-        if (rd.hardState !== null) this.termValue = rd.hardState.term;
-        if (rd.messages.length > 0) this.opts.sink.send(rd.messages);
-        this.raw.persisted(rd);
-        // The prediction handleAhead rests on; if raft disagrees, the state is ahead of the log.
-        if (last > 0 && this.raw.status().commit < last) throw new Error(`raft node: entries up to ${last} were applied ahead but did not commit`);
-        this.schedule();
-      })
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.writesInFlight--;
-        this.aheadInFlight--;
-      });
-    if (write === null || ahead.length === 0) return;
-    this.finishing++;
-    const durable = write.flushed;
-    this.applyChain = this.applyChain
-      .then(() => durable)
-      .then(() => (this.failed ? undefined : finish?.()))
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.finishing--;
-      });
   }
 
   /**
@@ -541,7 +422,7 @@ export class RaftNode {
    */
   private handlePipelined(rd: Ready): void {
     const leader = this.softState.role === 'leader';
-    const committed = this.notStaged(rd.committedEntries);
+    const committed = rd.committedEntries;
     const persist = hasPersistWork(rd);
     let finish: (() => Promise<void>) | undefined;
     let write: QueuedWrite | null = null;
@@ -594,7 +475,7 @@ export class RaftNode {
       this.opts.log.saveSync !== undefined &&
       rd.snapshot === null &&
       !this.applyRunning &&
-      (hasPersistWork(rd) || this.notStaged(rd.committedEntries).length > 0) &&
+      (hasPersistWork(rd) || rd.committedEntries.length > 0) &&
       !rd.committedEntries.some((e) => e.type === 'confChange')
     );
   }
@@ -615,14 +496,13 @@ export class RaftNode {
     this.opts.atomically!(() => {
       if (hasPersistWork(rd)) saveSync({ hardState: rd.hardState, entries: rd.entries, snapshot: null });
       this.raw.advance(rd);
-      const apply = [...this.notStaged(rd.committedEntries)];
+      const apply = [...rd.committedEntries];
       if (this.raw.hasReady()) {
         const n = this.raw.ready();
         next = n;
         if (n.snapshot !== null) throw new TypeError('raft node: a snapshot appeared without a message');
         if (hasPersistWork(n)) saveSync({ hardState: n.hardState, entries: n.entries, snapshot: null });
-        this.noteHandedOut(n.committedEntries);
-        apply.push(...this.notStaged(n.committedEntries));
+        apply.push(...n.committedEntries);
       }
       // The applier's synchronous part (its storage writes) runs now, inside the transaction.
       if (apply.length > 0) this.queueApply(apply);

@@ -33,8 +33,7 @@ export interface HistoryPage {
 export function readHistory(t: Tables, from: number, currentRevision: number, limit: number, withPrevKv: boolean): HistoryPage {
   const events: ChangeEvent[] = [];
   let lastMain = -1;
-  // Bounded: the tables may hold revisions readers must not see yet (KvStore's held batches).
-  for (const e of t.kv.range({ gte: encodeRevision(from, 0), lt: encodeRevision(currentRevision + 1, 0) })) {
+  for (const e of t.kv.range({ gte: encodeRevision(from, 0) })) {
     const rev = decodeRevision(e.key);
     if (rev.main !== lastMain && events.length >= limit) return { events, nextRevision: rev.main };
     lastMain = rev.main;

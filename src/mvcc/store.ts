@@ -100,12 +100,6 @@ export class KvStore {
   private inflight: Promise<ApplyResult> | undefined;
   private metaCache: { bytes: Uint8Array; state: MetaState } | undefined;
   private closing: Promise<void> | undefined;
-  /**
-   * Batches applied with `hold` and not yet released, oldest first: the revision each reached.
-   * While any is held, reads answer as of `heldFrom` (see applyInBatch).
-   */
-  private held: number[] = [];
-  private heldFrom = 0;
 
   private constructor(
     private readonly storage: Storage,
@@ -149,10 +143,10 @@ export class KvStore {
     return new KvStore(storage, false, opts);
   }
 
-  /** Revision of the last write readers may see (1 on a fresh store); see applyInBatch's `hold`. */
+  /** Revision of the last write (1 on a fresh store). */
   get currentRevision(): number {
     this.assertOpen();
-    return this.readRevision(this.meta());
+    return this.meta().currentRevision;
   }
 
   /** Revision of the last finished compaction; -1 if none has run (compaction at 0 is allowed). */
@@ -177,7 +171,6 @@ export class KvStore {
     validateRange(req);
     // Meta and data come from the same read snapshot, so the header matches the data.
     const m = this.meta();
-    if (this.held.length > 0) asOf = Math.min(asOf ?? Infinity, this.heldFrom);
     if (asOf === undefined || asOf >= m.currentRevision) return this.reader.range(req, m.currentRevision, m.compactRevision);
     // The store as it was at `asOf`: revisions after it do not exist for this read, so reading
     // "now" means reading at asOf, and asking for a later revision is asking for the future.
@@ -215,31 +208,11 @@ export class KvStore {
    * apply() for a caller that owns the write transaction (the member's batch, Storage.batchSync
    * or batchAsync): the writes join it, so the result is visible — and durable — exactly when
    * the caller's transaction is. Synchronous.
-   *
-   * `hold`: the caller's transaction becomes visible before the batch is final (a lone member
-   * applies entries in the transaction that makes them durable, and LMDB shows a commit before
-   * its fsync ends), so every read (range, changes, currentRevision) keeps answering as of the
-   * revision before the batch until releaseHeld() — a read never sees a write that a crash of
-   * the machine could still take back. Held batches are released oldest first.
    */
-  applyInBatch(entries: Entry[], opts: { hold?: boolean } = {}): ApplyResult {
+  applyInBatch(entries: Entry[]): ApplyResult {
     this.checkApply(entries);
-    if (!opts.hold) return entries.length === 0 ? { results: [], events: [] } : this.commitNow(entries);
-    if (this.held.length === 0) this.heldFrom = this.meta().currentRevision;
-    const res = entries.length === 0 ? { results: [], events: [] } : this.commitNow(entries);
-    this.held.push(this.meta().currentRevision);
-    return res;
-  }
-
-  /** The oldest batch applied with `hold` is final: reads may see it (see applyInBatch). */
-  releaseHeld(): void {
-    const reached = this.held.shift();
-    if (reached === undefined) throw new TypeError('KvStore.releaseHeld without a held batch');
-    this.heldFrom = reached;
-  }
-
-  private readRevision(m: MetaState): number {
-    return this.held.length > 0 ? Math.min(this.heldFrom, m.currentRevision) : m.currentRevision;
+    if (entries.length === 0) return { results: [], events: [] };
+    return this.commitNow(entries);
   }
 
   private checkApply(entries: readonly Entry[]): void {
@@ -272,7 +245,7 @@ export class KvStore {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
     const m = this.meta();
     if (fromRevision < m.compactRevision) throw new MvccError('COMPACTED');
-    return readHistory(this.tables, fromRevision, this.readRevision(m), limit, opts.prevKv ?? false);
+    return readHistory(this.tables, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
   }
 
   /** Resolves once every batch committed before the call is on disk. */

@@ -172,8 +172,6 @@ interface StagedApply {
   authChanged: boolean;
   /** The tables' write epochs after staging: what their committed() covers. */
   marks: { auth: number; tenants: number };
-  /** The KV writes were applied with `hold` (staged ahead of commit): release them at finish. */
-  held: boolean;
 }
 
 export class KeywardServer {
@@ -304,7 +302,7 @@ export class KeywardServer {
       log,
       raftStorage,
       sink,
-      applier: { apply: (e) => this.applyEntries(e), stage: (e, o) => this.stageEntries(e, o?.ahead ?? false), restore: (s) => this.restore(s) },
+      applier: { apply: (e) => this.applyEntries(e), stage: (e) => this.stageEntries(e), restore: (s) => this.restore(s) },
       atomically: (fn) => state.batchSync(fn),
       pipelined: (fn) => state.batchAsync(fn),
       tickMs,
@@ -977,7 +975,7 @@ export class KeywardServer {
    * transaction; then — once that transaction is committed, so every read sees what the answers
    * say — the effects in memory: applied index, lessor, watchers, answers, snapshots.
    */
-  private stageEntries(entries: readonly Entry[], ahead = false): () => Promise<void> {
+  private stageEntries(entries: readonly Entry[]): () => Promise<void> {
     const kvEntries: KvEntry[] = [];
     const mine: Array<{ at: number; seq: bigint }> = [];
     const ops: MemberOp[] = [];
@@ -1040,16 +1038,13 @@ export class KeywardServer {
       }
     }
     this.members.write(ops);
-    // Staged ahead of its commit (a lone member): reads keep to the revision before it until finish.
-    const held = ahead && kvEntries.length > 0;
-    const res = kvEntries.length > 0 ? this.kv.applyInBatch(kvEntries, { hold: held }) : null;
+    const res = kvEntries.length > 0 ? this.kv.applyInBatch(kvEntries) : null;
     const marks = { auth: this.authz.table.writeEpoch(), tenants: this.tenants.table.writeEpoch() };
-    return () => this.finishApply(entries, { res, mine, adminDone, leaseEvents, membership, authChanged, marks, held });
+    return () => this.finishApply(entries, { res, mine, adminDone, leaseEvents, membership, authChanged, marks });
   }
 
   private async finishApply(entries: readonly Entry[], s: StagedApply): Promise<void> {
-    const { res, mine, adminDone, leaseEvents, membership, authChanged, marks, held } = s;
-    if (held) this.kv.releaseHeld();
+    const { res, mine, adminDone, leaseEvents, membership, authChanged, marks } = s;
     // The batch's auth and tenant writes are final: their tables may cache again.
     this.authz.table.committed(marks.auth);
     this.tenants.table.committed(marks.tenants);

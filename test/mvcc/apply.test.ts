@@ -8,7 +8,7 @@ import { KvStore, CorruptError, type WriteRequest } from '../../src/mvcc/index.j
 import { Storage, SUB_DBS } from '../../src/storage/index.js';
 import { encodeRevision } from '../../src/mvcc/revision.js';
 import { withTmpDir } from '../harness/tmpdir.js';
-import { withFixture, w, op, putReq, rangeReq, txnReq, show, dec, type Fixture } from './helpers.js';
+import { withFixture, w, op, putReq, rangeReq, txnReq, show, type Fixture } from './helpers.js';
 
 const summary = (f: Fixture): string => `rev=${f.store.currentRevision} applied=${f.store.appliedIndex}`;
 
@@ -234,34 +234,5 @@ test('an apply that resolved survives kill -9 of the process', async () => {
     assert.equal(s.currentRevision, 11);
     assert.equal(show(s.range(rangeReq('k10')).kvs[0]), 'k10=v10@11/11/v1');
     await s.close();
-  });
-});
-
-const kvText = (kv: { key: Uint8Array; value: Uint8Array }): string => `${dec(kv.key)}=${dec(kv.value)}`;
-
-test('D1 a batch applied with hold stays out of every read until released: range, changes and currentRevision answer as of before it', async () => {
-  await withFixture(async (f) => {
-    await f.store.apply([{ index: 1, request: w.put('a', '1') }]);
-    const before = f.store.currentRevision;
-    // Two held batches in one write worker transaction each, as a lone member stages them.
-    const first = f.storage.batchAsync(() => f.store.applyInBatch([{ index: 2, request: w.put('a', '2') }], { hold: true }));
-    const second = f.storage.batchAsync(() => f.store.applyInBatch([{ index: 3, request: w.put('b', '1') }], { hold: true }));
-    await Promise.all([first.committed, second.committed]);
-    // Visible in LMDB, yet not to readers.
-    assert.equal(f.store.appliedIndex, 3);
-    assert.equal(f.store.currentRevision, before);
-    const r = f.store.range(rangeReq('a', { end: 'c' }));
-    assert.equal(r.header.revision, before);
-    assert.deepEqual(r.kvs.map(kvText), ['a=1']);
-    assert.deepEqual(f.store.changes(before + 1).events, []);
-    f.store.releaseHeld();
-    assert.equal(f.store.currentRevision, before + 1, 'the first batch is released, the second still held');
-    assert.deepEqual(f.store.range(rangeReq('a', { end: 'c' })).kvs.map(kvText), ['a=2']);
-    assert.deepEqual(f.store.changes(before + 1).events.map((e) => e.kv.modRevision), [before + 1]);
-    f.store.releaseHeld();
-    assert.equal(f.store.currentRevision, before + 2);
-    assert.deepEqual(f.store.range(rangeReq('a', { end: 'c' })).kvs.map(kvText), ['a=2', 'b=1']);
-    assert.throws(() => f.store.releaseHeld(), TypeError);
-    await Promise.all([first.flushed, second.flushed]);
   });
 });
