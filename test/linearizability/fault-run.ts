@@ -11,13 +11,13 @@ import { freePort } from '../harness/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthClient, ClusterClient, clientTlsFromFiles, KeywardError, KvClient, putRequest, type ClientTls } from '../../src/client/index.js';
-import { CertStore } from '../../src/tls/index.js';
-import { CompareResult, CompareTarget, type KeyValue } from '../../src/wire/index.js';
+import { certLayout, CertStore } from '../../src/tls/index.js';
+import { CompareResult, CompareTarget, type KeyValue, type PermType } from '../../src/wire/index.js';
 import { acknowledgedWrites, HistoryRecorder, observedReads, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
 import { TEST_HOSTS } from '../harness/certs.js';
-import { rootClientFiles, startMemberProcess, type MemberProcess } from '../harness/process.js';
+import { rootClientFiles, startMemberProcess, type ClientTlsFiles, type MemberProcess } from '../harness/process.js';
 import { staticMemberArgs } from '../harness/process-cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 import { txnOperation } from './txn-workload.js';
@@ -154,6 +154,7 @@ export class ProcessCluster {
   /** Network cuts between members (every member runs with a fault file). */
   readonly partition: Partitioner;
   private readonly memberClients = new Map<string, ClusterClient>();
+  private readonly tlsByUser = new Map<string, ClientTls>();
 
   private constructor(
     readonly slots: Slot[],
@@ -200,9 +201,44 @@ export class ProcessCluster {
     };
   }
 
-  /** A KV client of `endpoints`, over TLS as root on a secure cluster. */
-  kv(endpoints: string[], timeoutMs: number): KvClient {
-    return kvClient(endpoints, timeoutMs, this.secure?.tls ?? null);
+  /** A KV client of `endpoints`; on a secure cluster over TLS as `user` (root, or one addUser made). */
+  kv(endpoints: string[], timeoutMs: number, user = 'root'): KvClient {
+    return kvClient(endpoints, timeoutMs, this.clientTls(user));
+  }
+
+  /** Secure clusters: the client CA and `user`'s certificate and key files; null on a plaintext cluster. */
+  clientFiles(user = 'root'): ClientTlsFiles | null {
+    if (this.secure === null) return null;
+    const l = certLayout(this.secure.certsDir);
+    return { ca: l.clientCa.cert, cert: l.client(user).cert, key: l.client(user).key };
+  }
+
+  /** Secure clusters: `user`'s TLS material for the client SDK (root's, or one addUser made); null on a plaintext cluster. */
+  clientTls(user = 'root'): ClientTls | null {
+    if (this.secure === null || user === 'root') return this.secure?.tls ?? null;
+    let tls = this.tlsByUser.get(user);
+    if (tls === undefined) {
+      const f = this.clientFiles(user)!;
+      this.tlsByUser.set(user, (tls = clientTlsFromFiles({ caFile: f.ca, certFile: f.cert, keyFile: f.key })));
+    }
+    return tls;
+  }
+
+  /**
+   * Secure clusters: a user that logs in with its certificate (CN=user, issued now, as `keyward
+   * certs issue --user`), no password, and a role of its own holding `grant` (none: no
+   * permission at all), all made by root through a running member before a workload uses it.
+   */
+  async addUser(user: string, grant: { permType: PermType; key: string; rangeEnd: string } | null): Promise<void> {
+    if (this.secure === null) throw new TypeError('addUser needs a secure cluster');
+    new CertStore(this.secure.certsDir).issueClient(user);
+    const running = this.active().filter((i) => this.slots[i]!.proc !== null);
+    const auth = new AuthClient({ endpoints: running.map((i) => this.slots[i]!.clientUrl), timeoutMs: 5000, tls: this.secure.tls });
+    await auth.userAdd(user, { noPassword: true });
+    if (grant === null) return;
+    await auth.roleAdd(`${user}-role`);
+    await auth.roleGrantPermission(`${user}-role`, grant);
+    await auth.userGrantRole(user, `${user}-role`);
   }
 
   private clusterClient(endpoints: string[], timeoutMs: number): ClusterClient {

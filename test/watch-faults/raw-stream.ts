@@ -3,6 +3,8 @@
 // resume, no client logic: what the member does is what gets checked. Independent of
 // src/client so that a client defect cannot hide a server one (or the reverse).
 import { request, type ClientRequest } from 'node:http';
+import { request as requestTls } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import { bytesToString, decodeWatchResult, encodeWatchRequest, type KeyValue, type WatchEvent, type WatchResponse } from '../../src/wire/index.js';
 import type { KvState, ObservedEvent, Observation, WatcherSpec } from './checker.js';
 
@@ -57,9 +59,13 @@ export class RawStream {
     readonly specs: WatcherSpec[],
     /** Pause after each chunk read, to act as a slow consumer (set to 0 to let it catch up). */
     public slowMs = 0,
+    /** An https URL: the TLS options to connect with, a client certificate included (test/harness/tls-client.ts tlsConnection). */
+    tls: ConnectionOptions | null = null,
   ) {
     this.observations = specs.map(() => []);
-    this.req = request(new URL(url + '/v3/watch'), { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
+    const opts = { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } } as const;
+    const target = new URL(url + '/v3/watch');
+    this.req = tls === null ? request(target, opts) : requestTls(target, { ...tls, ...opts });
     this.req.setNoDelay(true);
     this.done = new Promise((resolve) => {
       const finish = (reason: string): void => {

@@ -6,14 +6,15 @@
 // failures (some with a tiny buffer and a slow consumer). Every event every watcher receives is
 // recorded, then checked against the replay of the committed history (checker.ts).
 //
-// Used by watch-faults.test.ts (one bounded run in `npm test`) and scripts/watch-faults.mjs
-// (`npm run watch-faults -- --runs N`).
+// Used by watch-faults.test.ts and secure.test.ts (bounded runs in `npm test`) and
+// scripts/watch-faults.mjs (`npm run watch-faults -- --runs N [--secure]`).
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeywardError, KvClient, putRequest, WatchClient, WatchError, type Watch } from '../../src/client/index.js';
+import { KeywardError, putRequest, WatchClient, WatchError, type Watch } from '../../src/client/index.js';
 import { bytesToString, prefixEnd } from '../../src/wire/index.js';
 import { ProcessCluster, prng } from '../linearizability/fault-run.js';
+import { tlsConnection } from '../harness/tls-client.js';
 import { checkHistory, checkWatcher, type AttemptedWrite, type KvState, type Observation, type WatcherRecord, type WatcherSpec } from './checker.js';
 import { kvState, observedEvent, RawStream } from './raw-stream.js';
 
@@ -32,10 +33,18 @@ export interface WatchRunOptions {
   /** Watchers opened during the run. */
   watchers?: number;
   log?: (line: string) => void;
+  /**
+   * Run the cluster as production does (ProcessCluster's secure mode, as `npm run jepsen --
+   * --secure`): mutual TLS on the client and peer ports, auth on. The writers and every watcher,
+   * raw streams included, connect with the certificate of WATCH_USER, a non-root user whose role
+   * holds READWRITE on the workload's keys; only the compactor and the harness's reads are root.
+   */
+  secure?: boolean;
 }
 
 export interface WatchRunReport {
   seed: number;
+  secure: boolean;
   faults: string[];
   writes: { ok: number; unknown: number; failed: number };
   finalRevision: number;
@@ -50,6 +59,11 @@ export interface WatchRunReport {
 const PREFIX = 'wf/';
 const KEYS = Array.from({ length: 8 }, (_, i) => `${PREFIX}k${i}`);
 const HISTORY_LAG = 30;
+/**
+ * Secure runs: the user the writers and watchers are. Its grant starts at PREFIX and is open-ended
+ * ("\0"), so the watchers on [wf/k4, "\0") are allowed (A1/A7: a range must lie inside a grant).
+ */
+export const WATCH_USER = 'wf-user';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -79,8 +93,8 @@ function pickMember(s: Shared, rnd: () => number, n: number): number {
   return pool[Math.floor(rnd() * pool.length)]!;
 }
 
-function startWriters(cluster: ProcessCluster, s: Shared, seed: number, writers: number): Promise<void>[] {
-  const clients = cluster.slots.map((m) => new KvClient({ endpoints: [m.clientUrl], timeoutMs: 1000 }));
+function startWriters(cluster: ProcessCluster, s: Shared, seed: number, writers: number, user: string): Promise<void>[] {
+  const clients = cluster.slots.map((m) => cluster.kv([m.clientUrl], 1000, user));
   let n = 0;
   return Array.from({ length: writers }, async (_, c) => {
     const rnd = prng(seed * 7919 + c + 1);
@@ -192,7 +206,9 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
   const faults = opts.faults ?? [WATCH_FAULTS[opts.seed % nf]!, WATCH_FAULTS[(opts.seed + 1 + Math.floor(rnd() * (nf - 1))) % nf]!];
   const gapMs = opts.gapMs ?? 2000;
   const faultMs = opts.faultMs ?? 1500;
-  const cluster = await ProcessCluster.create(3);
+  const secure = opts.secure ?? false;
+  const cluster = await ProcessCluster.create(3, [], { secure });
+  const user = secure ? WATCH_USER : 'root';
   const n = cluster.slots.length;
   const s: Shared = { stopped: false, revision: 1, writes: [], compactions: [], avoidUntil: cluster.slots.map(() => 0) };
   const raws: Array<{ stream: RawStream; member: number; records: WatcherRecord[] }> = [];
@@ -203,9 +219,14 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
   try {
     await cluster.start();
     await cluster.leader();
+    if (secure) violations.push(...(await secureSetup(cluster)));
+    const tls = cluster.clientTls(user);
+    const files = cluster.clientFiles(user);
+    const rawTls = files === null ? null : tlsConnection(files);
     const all = cluster.slots.map((m) => m.clientUrl);
     const watchClient = (first: number, buffered = 1024): WatchClient =>
       new WatchClient({
+        ...(tls === null ? {} : { tls }),
         endpoints: [...all.slice(first), ...all.slice(0, first)],
         timeoutMs: 1000,
         keepAliveMs: 400,
@@ -221,10 +242,11 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
       0,
     );
     await recorder.watch.ready;
-    log(`seed ${opts.seed}: cluster up, faults ${faults.join(', ')}`);
+    log(`seed ${opts.seed}: ${secure ? `secure cluster up (clients as ${user})` : 'cluster up'}, faults ${faults.join(', ')}`);
 
-    const writers = startWriters(cluster, s, opts.seed, opts.writers ?? 4);
-    const admin = cluster.slots.map((m) => new KvClient({ endpoints: [m.clientUrl], timeoutMs: 1000 }));
+    const writers = startWriters(cluster, s, opts.seed, opts.writers ?? 4, user);
+    // Root: compaction is a cluster administrator's operation (A9).
+    const admin = cluster.slots.map((m) => cluster.kv([m.clientUrl], 1000));
     // Compactor: stays HISTORY_LAG revisions behind both the writers and the recorder.
     const compactor = (async () => {
       while (!s.stopped) {
@@ -251,7 +273,7 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
           const count = rnd() < 0.3 ? 2 + Math.floor(rnd() * 2) : 1;
           const specs = Array.from({ length: count }, () => randomSpec(rnd, s));
           const slow = rnd() < 0.2 ? 30 : 0;
-          const stream = new RawStream(cluster.slots[member]!.clientUrl, specs.map((x) => x.spec), slow);
+          const stream = new RawStream(cluster.slots[member]!.clientUrl, specs.map((x) => x.spec), slow, rawTls);
           raws.push({
             stream,
             member,
@@ -334,6 +356,8 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
     // The final state, once every member has applied everything.
     const final = await finalState(cluster);
     log(`final revision ${final.revision}, ${final.kvs.length} keys`);
+    // It really ran secure: auth on everywhere, only https in the member list, no anonymous client served.
+    if (secure) violations.push(...(await cluster.securityProblems()).map((p) => `security: ${p}`));
     // Drain: every watcher still running must reach the final revision. Slow consumers catch up.
     for (const r of raws) r.stream.slowMs = 0;
     for (const c of clients) c.slowMs = 0;
@@ -378,6 +402,7 @@ export async function watchFaultRun(opts: WatchRunOptions): Promise<WatchRunRepo
     const count = (f: (r: WatcherRecord) => boolean): number => records.filter(f).length;
     const report: WatchRunReport = {
       seed: opts.seed,
+      secure,
       faults: faultLog,
       writes: {
         ok: s.writes.filter((w) => w.outcome === 'ok').length,
@@ -423,6 +448,33 @@ async function drainClient(c: RecordedClientWatch, final: number, violations: st
   else violations.push(`${c.record.id}: client watch stuck at revision ${c.watch.revision}, final ${final}`);
 }
 
+/**
+ * Secure runs: WATCH_USER gets its certificate and READWRITE on [PREFIX, "\0") from root, before
+ * any client connects. Returns what went wrong: WATCH_USER must be refused a put below its grant
+ * and a watch that reaches below it, or the run would not show the watchers run as a restricted user.
+ */
+async function secureSetup(cluster: ProcessCluster): Promise<string[]> {
+  await cluster.addUser(WATCH_USER, { permType: 'READWRITE', key: PREFIX, rangeEnd: '\0' });
+  const out: string[] = [];
+  const outside = 'wf.'; // sorts below 'wf/'
+  const put = await cluster.kv([cluster.slots[0]!.clientUrl], 5000, WATCH_USER).put({ key: enc(outside), value: enc('x') }).then(
+    () => 'succeeded',
+    (e: unknown) => (e instanceof KeywardError && e.code === 'PERMISSION_DENIED' ? null : errText(e)),
+  );
+  if (put !== null) out.push(`security: a put of ${outside} as ${WATCH_USER} (no grant there) ${put === 'succeeded' ? 'succeeded' : `failed with ${put}`}, not permission denied`);
+  const files = cluster.clientFiles(WATCH_USER)!;
+  const spec: WatcherSpec = { key: outside, rangeEnd: '\0', startRevision: 0, prevKv: false, noPut: false, noDelete: false };
+  const raw = new RawStream(cluster.slots[1]!.clientUrl, [spec], 0, tlsConnection(files));
+  const deadline = Date.now() + 5000;
+  while (raw.observations[0]!.length === 0 && !raw.isEnded && Date.now() < deadline) await sleep(20);
+  const first = raw.observations[0]![0];
+  await raw.close();
+  if (first?.kind !== 'canceled' || !/permission denied/.test(first.reason)) {
+    out.push(`security: a watch of [${outside}, "\\0") as ${WATCH_USER} was not refused for permission: ${JSON.stringify(first ?? 'no answer')}`);
+  }
+  return out;
+}
+
 /** Waits until all members hold the same revision and content, then reads it linearizably. */
 async function finalState(cluster: ProcessCluster): Promise<{ revision: number; kvs: KvState[] }> {
   const deadline = Date.now() + 15_000;
@@ -443,7 +495,7 @@ async function finalState(cluster: ProcessCluster): Promise<{ revision: number; 
 export function summarize(r: WatchRunReport): string {
   const w = r.watchers;
   const lines = [
-    `seed ${r.seed} faults ${r.faults.join(', ')}: ${r.violations.length === 0 ? 'OK' : 'FAIL'}; writes ${r.writes.ok} ok / ${r.writes.unknown} unknown / ${r.writes.failed} refused; ` +
+    `seed ${r.seed} faults ${r.faults.join(', ')}${r.secure ? ` (mutual TLS, clients as ${WATCH_USER})` : ''}: ${r.violations.length === 0 ? 'OK' : 'FAIL'}; writes ${r.writes.ok} ok / ${r.writes.unknown} unknown / ${r.writes.failed} refused; ` +
       `final revision ${r.finalRevision}; ${r.compactions.length} compactions (last ${r.compactions.at(-1) ?? 0}); ` +
       `${w.raw} raw + ${w.client} client watchers (${w.complete} drained to the end, ${w.compacted} compacted), ${w.events} events, ${w.reconnects} client reconnects`,
   ];

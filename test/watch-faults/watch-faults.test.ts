@@ -3,17 +3,18 @@ import assert from 'node:assert/strict';
 import { summarize, WATCH_FAULTS, watchFaultRun, type WatchFault } from './run.js';
 
 // W1–W6 under faults: one bounded run (fixed seed: kill -9 of the leader, then SIGSTOP of the new
-// leader) in `npm test`. WATCH_SEED / WATCH_FAULTS pick others; `npm run watch-faults -- --runs N`
-// runs many.
+// leader) in `npm test`. WATCH_SEED / WATCH_FAULTS pick others, WATCH_SECURE=1 a cluster with mutual
+// TLS and auth on, clients as a non-root user; `npm run watch-faults -- --runs N [--secure]` runs many.
 
 const seed = Number(process.env['WATCH_SEED'] ?? 1);
 const faultsEnv = process.env['WATCH_FAULTS'];
 const faults = faultsEnv === undefined || faultsEnv === '' ? (process.env['WATCH_SEED'] === undefined ? (['kill-leader', 'pause-leader'] as WatchFault[]) : undefined) : (faultsEnv.split(',') as WatchFault[]);
 for (const f of faults ?? []) assert.ok(WATCH_FAULTS.includes(f), `WATCH_FAULTS entries must be among ${WATCH_FAULTS.join(', ')}`);
 const gapMs = Number(process.env['WATCH_GAP_MS'] ?? 2000);
+const secure = process.env['WATCH_SECURE'] === '1';
 
-test(`W1-W6 under member kills, pauses and compaction (seed ${seed}): every watcher's events equal the replay`, { timeout: 120_000 }, async () => {
-  const report = await watchFaultRun({ seed, gapMs, ...(faults !== undefined ? { faults } : {}), log: (l) => console.log(`# ${l}`) });
+test(`W1-W6 under member kills, pauses and compaction (seed ${seed}${secure ? ', mutual TLS' : ''}): every watcher's events equal the replay`, { timeout: 120_000 }, async () => {
+  const report = await watchFaultRun({ seed, gapMs, secure, ...(faults !== undefined ? { faults } : {}), log: (l) => console.log(`# ${l}`) });
   const text = summarize(report);
   console.log(text.split('\n').map((l) => `# ${l}`).join('\n'));
   assert.ok(report.writes.ok > 100, `the workload made progress (${report.writes.ok} acknowledged writes)`);
