@@ -9,8 +9,11 @@
 // --serializable makes the workload's gets serializable (local, no ReadIndex): those runs are
 // expected to FAIL, which shows the checker catches stale reads on a real cluster.
 // --secure runs the cluster as production does (no --insecure): mutual TLS on the client and peer
-// ports, peer certificates bound to member names, auth on, every client connecting as root with its
-// certificate; members a fault adds get certificates from the run's CAs first.
+// ports, peer certificates bound to member names, auth on; members a fault adds get certificates
+// from the run's CAs first. The workload connects with the certificate of a non-root user granted
+// READWRITE on exactly the run's prefix; a user with READ there tries writes on the workload's keys
+// all through the run, and every answer must be permission denied (before, during and after the
+// fault) and none of its values may reach the history.
 // Seeds are S, S+1, ... (S random by default); the fault is chosen by the seed unless --fault is
 // given. The seed of every failing run is printed; rerun one with --runs 1 --seed <seed>.
 import { arg, runsAndSeed, runSeeds } from './seeded-runs.mjs';

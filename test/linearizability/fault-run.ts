@@ -10,9 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { freePort } from '../harness/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthClient, ClusterClient, clientTlsFromFiles, KeywardError, KvClient, putRequest, type ClientTls } from '../../src/client/index.js';
+import { AuthClient, ClusterClient, clientTlsFromFiles, KeywardError, KvClient, putRequest, WatchClient, type ClientTls, type PermissionInput } from '../../src/client/index.js';
 import { certLayout, CertStore } from '../../src/tls/index.js';
-import { CompareResult, CompareTarget, type KeyValue, type PermType } from '../../src/wire/index.js';
+import { CompareResult, CompareTarget, GrpcCode, prefixEnd, type KeyValue } from '../../src/wire/index.js';
 import { acknowledgedWrites, HistoryRecorder, observedReads, type Operation } from '../harness/history.js';
 import { checkHistory, type CheckResult } from '../harness/linearizability.js';
 import { Partitioner, TEST_FAULT_FILE_ENV } from '../harness/partition.js';
@@ -58,9 +58,12 @@ export interface RunOptions {
   serializableReads?: boolean;
   /**
    * Run the cluster as production does (no --insecure): mutual TLS on the client and peer ports,
-   * peer certificates bound to member names, auth on. Every client, the workload's included,
-   * connects as root with root's certificate (what `keyward serve`'s first run hands the admin).
-   * Members added by a fault get their certificates from the CAs first (`keyward certs add-member`).
+   * peer certificates bound to member names, auth on. Members added by a fault get their
+   * certificates from the CAs first (`keyward certs add-member`). Authorization is exercised
+   * under the fault: the workload's clients connect as WORKLOAD_USER, whose certificate (CN) and
+   * role root made before the workload started, with READWRITE on exactly the run's prefix
+   * `jepsen/<seed>/`; INTRUDER_USER, with READ only there, tries writes on the workload's keys all
+   * through the run (RunReport.authz). The harness's own calls (status, members, final reads) are root.
    */
   secure?: boolean;
 }
@@ -107,6 +110,13 @@ export interface RunReport {
    * member, a plaintext URL in the member list, a client without a certificate served). Empty: it did.
    */
   security?: string[];
+  /**
+   * Secure runs only: INTRUDER_USER's writes, by phase of the run (before the fault, while it
+   * lasts, after it healed), and what went wrong: a write that succeeded or took effect (found in
+   * the converged history), an answer other than etcd's permission denied, WORKLOAD_USER allowed
+   * a write outside its prefix. Unanswered attempts (a member down or paused) prove nothing either way.
+   */
+  authz?: { attempts: number; denied: { before: number; during: number; after: number }; unanswered: number; problems: string[] };
 }
 
 const HEARTBEAT_MS = 50;
@@ -229,7 +239,7 @@ export class ProcessCluster {
    * certs issue --user`), no password, and a role of its own holding `grant` (none: no
    * permission at all), all made by root through a running member before a workload uses it.
    */
-  async addUser(user: string, grant: { permType: PermType; key: string; rangeEnd: string } | null): Promise<void> {
+  async addUser(user: string, grant: PermissionInput | null): Promise<void> {
     if (this.secure === null) throw new TypeError('addUser needs a secure cluster');
     new CertStore(this.secure.certsDir).issueClient(user);
     const running = this.active().filter((i) => this.slots[i]!.proc !== null);
@@ -518,11 +528,11 @@ function syncedEndpoints(cluster: ProcessCluster, initial: readonly number[]): {
   };
 }
 
-function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null, endpoints: Endpoints): Workload {
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null, endpoints: Endpoints, user: string): Workload {
   let stopped = false;
   // One client per member, made when a member is first used (a member added later included).
   const perMember: KvClient[] = [];
-  const clientOf = (i: number): KvClient => (perMember[i] ??= cluster.kv([cluster.slots[i]!.clientUrl], REQUEST_TIMEOUT_MS));
+  const clientOf = (i: number): KvClient => (perMember[i] ??= cluster.kv([cluster.slots[i]!.clientUrl], REQUEST_TIMEOUT_MS, user));
   let written = 0;
   const workers = Array.from({ length: clients }, async (_, c) => {
     const rnd = prng(seed * 1009 + c + 1); // one stream per client, so its choices do not depend on the others' timing
@@ -778,7 +788,7 @@ async function removeLeader(cluster: ProcessCluster, lead: number, rnd: () => nu
 async function learnerPromote(
   cluster: ProcessCluster,
   rec: HistoryRecorder,
-  o: { seed: number; snapshot: boolean; faultMs: number; rnd: () => number; log: Log },
+  o: { seed: number; snapshot: boolean; faultMs: number; rnd: () => number; log: Log; user: string },
 ): Promise<{ target: string; membership: NonNullable<RunReport['membership']> }> {
   const notes: string[] = [];
   const problems: string[] = [];
@@ -787,7 +797,7 @@ async function learnerPromote(
   if (o.snapshot) {
     const index = SNAPSHOT_CATCH_UP + 3 * SNAPSHOT_COUNT;
     const t0 = Date.now();
-    const fill = await fillLog(cluster, rec, `jepsen/${o.seed}/fill`, index, 30_000);
+    const fill = await fillLog(cluster, rec, `jepsen/${o.seed}/fill`, index, 30_000, o.user);
     const line = `${fill.puts} puts on jepsen/${o.seed}/fill in ${Date.now() - t0} ms ${fill.reached ? 'took' : 'did NOT take'} every member past index ${index} (logs compacted: the learner needs a snapshot)`;
     o.log(line);
     notes.push(line);
@@ -851,13 +861,13 @@ async function isLeader(cluster: ProcessCluster, i: number): Promise<boolean> {
  * Puts on `key` (16 in flight, spread over the members, recorded like the workload's: clients
  * -10..-25) until every member has applied `index` entries, or `ms` passed.
  */
-async function fillLog(cluster: ProcessCluster, rec: HistoryRecorder, key: string, index: number, ms: number): Promise<{ reached: boolean; puts: number }> {
+async function fillLog(cluster: ProcessCluster, rec: HistoryRecorder, key: string, index: number, ms: number, user: string): Promise<{ reached: boolean; puts: number }> {
   let done = false;
   let puts = 0;
   const members = cluster.active();
   const workers = Array.from({ length: 16 }, async (_, w) => {
     const slot = cluster.slots[members[w % members.length]!]!;
-    const kv = cluster.kv([slot.clientUrl], REQUEST_TIMEOUT_MS);
+    const kv = cluster.kv([slot.clientUrl], REQUEST_TIMEOUT_MS, user);
     for (let n = 0; !done; n++) {
       const value = `f${w}-${n}`;
       const op = rec.invoke(-10 - w, key, { f: 'put', value }, slot.name);
@@ -875,6 +885,128 @@ async function fillLog(cluster: ProcessCluster, rec: HistoryRecorder, key: strin
   done = true;
   await Promise.all(workers);
   return { reached, puts };
+}
+
+/** Secure runs: the workload's user (READWRITE on the run's prefix) and the one whose writes must be refused (READ there). */
+export const WORKLOAD_USER = 'jepsen-rw';
+export const INTRUDER_USER = 'jepsen-ro';
+/** Every value INTRUDER_USER tries to write starts with it; no other client writes one. */
+const INTRUDER_VALUE = 'intruder-';
+const INTRUDER_GAP_MS = 50;
+
+/**
+ * Secure runs: root makes WORKLOAD_USER (READWRITE on exactly [prefix, prefixEnd)) and
+ * INTRUDER_USER (READ on it), then waits until every member serves both as granted, so no
+ * workload write is refused by a member that has not applied the grants yet. Returns what did not
+ * hold: each member lets INTRUDER_USER read (it is authenticated, and only its writes are to be
+ * refused) and refuses WORKLOAD_USER a put of prefixEnd (just past its grant: it is not root).
+ */
+async function addRunUsers(cluster: ProcessCluster, prefix: string): Promise<string[]> {
+  const end = prefixEnd(enc(prefix));
+  await cluster.addUser(WORKLOAD_USER, { permType: 'READWRITE', key: prefix, rangeEnd: end });
+  await cluster.addUser(INTRUDER_USER, { permType: 'READ', key: prefix, rangeEnd: end });
+  const out: string[] = [];
+  for (const i of cluster.active()) {
+    const s = cluster.slots[i]!;
+    const served = await waitFor(5000, async () => {
+      for (const u of [WORKLOAD_USER, INTRUDER_USER]) await cluster.kv([s.clientUrl], 1000, u).range({ key: enc(prefix), rangeEnd: end });
+      return true;
+    });
+    if (!served) out.push(`${s.name} did not serve a range of ${prefix} to ${WORKLOAD_USER} and ${INTRUDER_USER} within 5 s of their grants`);
+    const outside = await cluster.kv([s.clientUrl], 1000, WORKLOAD_USER).put({ key: end, value: enc('x') }).then(
+      () => 'it succeeded',
+      (e: unknown) => (e instanceof KeywardError && e.code === 'PERMISSION_DENIED' ? null : `it failed with ${errText(e)}`),
+    );
+    if (outside !== null) out.push(`${WORKLOAD_USER} put ${dec(end)} (just past its grant) on ${s.name}: ${outside}, not permission denied`);
+  }
+  return out;
+}
+
+interface Intruder {
+  /** Which part of the run the next attempts belong to; jepsenRun moves it on. */
+  phase: 'before' | 'during' | 'after';
+  attempts: number;
+  denied: { before: number; during: number; after: number };
+  unanswered: number;
+  problems: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * INTRUDER_USER puts (plain, or in a txn's success branch) on the workload's keys through the
+ * workload's members, one at a time, until stopped. A member that answers must answer etcd's
+ * permission denied (403/7): the edge refuses before anything is proposed, so neither a leader
+ * change nor a restart may change that answer. No answer (connection refused, timeout) or an
+ * UNAVAILABLE one (the member is stopping) is counted, not held against it: such a write was not
+ * acknowledged, and valuesInHistory checks it took no effect.
+ */
+function startIntruder(cluster: ProcessCluster, seed: number, keys: readonly string[], endpoints: Endpoints): Intruder {
+  const rnd = prng(seed * 4099 + 7); // its own stream: the workload's and the faults' draws stay as they were
+  const perMember: KvClient[] = [];
+  const clientOf = (i: number): KvClient => (perMember[i] ??= cluster.kv([cluster.slots[i]!.clientUrl], REQUEST_TIMEOUT_MS, INTRUDER_USER));
+  let stopped = false;
+  const state: Intruder = { phase: 'before', attempts: 0, denied: { before: 0, during: 0, after: 0 }, unanswered: 0, problems: [], stop: async () => {} };
+  const loop = (async () => {
+    for (let n = 0; !stopped; n++) {
+      const all = endpoints();
+      const m = all[Math.floor(rnd() * all.length)]!;
+      const key = enc(keys[Math.floor(rnd() * keys.length)]!);
+      const value = enc(`${INTRUDER_VALUE}${n}`);
+      const inTxn = rnd() < 0.5;
+      const phase = state.phase;
+      const what = `${inTxn ? 'a txn putting' : 'a put of'} ${dec(key)} on ${cluster.slots[m]!.name} (${phase} the fault)`;
+      state.attempts++;
+      try {
+        const kv = clientOf(m);
+        const res = inTxn ? await kv.txn({ compare: [], success: [{ type: 'put', put: putRequest({ key, value }) }], failure: [] }) : await kv.put({ key, value });
+        state.problems.push(`${what} as ${INTRUDER_USER} succeeded at revision ${res.header.revision}`);
+      } catch (e) {
+        if (e instanceof KeywardError && e.code === 'PERMISSION_DENIED' && e.grpcCode === GrpcCode.PERMISSION_DENIED) state.denied[phase]++;
+        else if (e instanceof KeywardError && (e.httpStatus === 0 || e.grpcCode === GrpcCode.UNAVAILABLE)) state.unanswered++;
+        else state.problems.push(`${what} as ${INTRUDER_USER} was refused with ${errText(e)}, not permission denied`);
+      }
+      await sleep(INTRUDER_GAP_MS);
+    }
+  })();
+  state.stop = async () => {
+    stopped = true;
+    await loop;
+  };
+  return state;
+}
+
+/**
+ * Every value starting with `marker` in the converged history of `prefix`: a watch as root from
+ * revision 1 (the run never compacts) up to the current revision of the first remaining member.
+ */
+async function valuesInHistory(cluster: ProcessCluster, prefix: string, marker: string): Promise<string[]> {
+  const i = cluster.active()[0]!;
+  const final = (await cluster.contents(i)).revision;
+  const tls = cluster.clientTls();
+  const watch = new WatchClient({ endpoints: [cluster.slots[i]!.clientUrl], timeoutMs: 5000, ...(tls === null ? {} : { tls }) }).watch(prefix, { prefix: true, startRevision: 1 });
+  const out: string[] = [];
+  // Progress answers move the watch's revision even if no event is at `final`; the timeout ends a stuck replay.
+  const progress = setInterval(() => watch.requestProgress(), 500);
+  const timeout = setTimeout(() => void watch.close(), 15_000);
+  try {
+    for await (const u of watch) {
+      if (u.kind === 'events') {
+        for (const e of u.events) {
+          const value = e.kv === undefined ? '' : dec(e.kv.value);
+          if (value.startsWith(marker)) out.push(`${dec(e.kv!.key)}=${value} (${INTRUDER_USER}'s) is in the history at revision ${e.kv!.modRevision}`);
+        }
+      }
+      if (watch.revision >= final) break;
+    }
+  } catch (e) {
+    out.push(`replaying ${prefix} from revision 1 failed: ${errText(e)}`);
+  } finally {
+    clearInterval(progress);
+    clearTimeout(timeout);
+    await watch.close();
+  }
+  if (watch.revision < final) out.push(`the replay of ${prefix} from revision 1 stopped at revision ${watch.revision} of ${final}`);
+  return out;
 }
 
 export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
@@ -895,21 +1027,28 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
   try {
     await cluster.start();
     await cluster.leader();
-    log(`seed ${opts.seed}: ${secure ? 'secure ' : ''}cluster up, fault ${fault}, workload ${workload}`);
+    // Every key the run writes (workload, L6, fill) is under it: WORKLOAD_USER's grant, exactly.
+    const prefix = `jepsen/${opts.seed}/`;
+    const setupProblems = secure ? await addRunUsers(cluster, prefix) : [];
+    const user = secure ? WORKLOAD_USER : 'root';
+    log(`seed ${opts.seed}: ${secure ? `secure cluster up (workload as ${user}, writes tried as ${INTRUDER_USER})` : 'cluster up'}, fault ${fault}, workload ${workload}`);
     // The faults that change the membership for good: the clients follow the member list.
     const sync = fault === 'remove-leader' || fault === 'learner-promote' ? syncedEndpoints(cluster, cluster.active()) : null;
     const founders = cluster.active();
-    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false, txnPrefix, sync?.endpoints ?? (() => founders));
+    const endpoints = sync?.endpoints ?? (() => founders);
+    const w = runClients(cluster, rec, opts.seed, keys, opts.clients ?? 8, opts.serializableReads ?? false, txnPrefix, endpoints, user);
+    const intruder = secure ? startIntruder(cluster, opts.seed, keys, endpoints) : null;
     await sleep(opts.beforeMs ?? 1500);
     const lead = await cluster.leader();
     const faultMs = opts.faultMs ?? 1500;
     let partition: RunReport['partition'];
     let membership: RunReport['membership'];
+    if (intruder !== null) intruder.phase = 'during';
     if (fault === 'remove-leader') {
       ({ target, membership } = await removeLeader(cluster, lead, rnd, log));
       await sleep(faultMs);
     } else if (fault === 'learner-promote') {
-      const res = await learnerPromote(cluster, rec, { seed: opts.seed, snapshot: learnerSnapshot, faultMs, rnd, log });
+      const res = await learnerPromote(cluster, rec, { seed: opts.seed, snapshot: learnerSnapshot, faultMs, rnd, log, user });
       membership = res.membership;
       target = res.target;
     } else if (fault === 'partition-leader') {
@@ -923,7 +1062,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       let staleRead: string | null = null;
       if (elected !== null) {
         log(`${cluster.slots[elected]!.name} elected ${Date.now() - cutAt} ms into the cut`);
-        staleRead = await isolatedReadCheck(cluster, rec, elected, lead, opts.seed, Math.max(0, cutAt + cutMs - Date.now() - 200));
+        staleRead = await isolatedReadCheck(cluster, rec, elected, lead, opts.seed, Math.max(0, cutAt + cutMs - Date.now() - 200), user);
       }
       partition = { newLeader: elected === null ? null : cluster.slots[elected]!.name, staleRead };
       await sleep(Math.max(0, cutAt + cutMs - Date.now()));
@@ -963,8 +1102,10 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       await cluster.start([victim]);
     }
     log('healed');
+    if (intruder !== null) intruder.phase = 'after';
     await sleep(opts.afterMs ?? 1500);
     await w.stop();
+    await intruder?.stop();
     await sync?.stop();
     await cluster.leader();
     // Final linearizable reads of every key join the history: a lost acknowledged write shows here.
@@ -983,6 +1124,15 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const ops = rec.operations;
     const lostWrites = divergence === null ? await lostAcknowledgedWrites(cluster, ops) : [];
     const security = secure ? await cluster.securityProblems() : undefined;
+    let authz: RunReport['authz'];
+    if (intruder !== null) {
+      const problems = [...setupProblems, ...intruder.problems];
+      // An attempt whose answer was lost (a timeout) may still have been applied: look for its
+      // values in the whole converged history, not only in the answers.
+      if (divergence === null) problems.push(...(await valuesInHistory(cluster, prefix, INTRUDER_VALUE)));
+      authz = { attempts: intruder.attempts, denied: { ...intruder.denied }, unanswered: intruder.unanswered, problems };
+      log(`${INTRUDER_USER}: ${intruder.attempts} writes tried, denied ${authz.denied.before}/${authz.denied.during}/${authz.denied.after} (before/during/after the fault), ${intruder.unanswered} unanswered`);
+    }
     const check = checkHistory(ops);
     const problems = revisionProblems(ops);
     if (divergence === null) {
@@ -1012,7 +1162,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}` +
       (workload === 'txn' ? `, mget ${count('mget')}, txn ${txns.filter((o) => o.output?.f === 'txn' && o.output.ok).length}/${txns.length}` : '');
     let historyFile: string | null = null;
-    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0 || (security?.length ?? 0) > 0) {
+    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0 || (security?.length ?? 0) > 0 || (authz?.problems.length ?? 0) > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, workload, target, ops }, null, 1));
     }
@@ -1021,6 +1171,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       ...(partition !== undefined ? { partition } : {}),
       ...(membership !== undefined ? { membership } : {}),
       ...(security !== undefined ? { security } : {}),
+      ...(authz !== undefined ? { authz } : {}),
     };
   } finally {
     await cluster.dispose();
@@ -1033,7 +1184,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
  * must not answer at all, or answer with the new value once healed; the old value is a stale read.
  * Returns null when it held, else what went wrong. The key is outside the workload's keys.
  */
-async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, newLeader: number, oldLeader: number, seed: number, ms: number): Promise<string | null> {
+async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, newLeader: number, oldLeader: number, seed: number, ms: number, user: string): Promise<string | null> {
   // Both operations join the history (client -2), so the checker and the L3 revision count see them.
   const name = `jepsen/${seed}/l6`;
   const key = enc(name);
@@ -1045,7 +1196,7 @@ async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, 
     rec.unknown(put, errText(e));
     return `write through the new leader failed: ${errText(e)}`;
   }
-  const reader = cluster.kv([cluster.slots[oldLeader]!.clientUrl], Math.max(200, ms));
+  const reader = cluster.kv([cluster.slots[oldLeader]!.clientUrl], Math.max(200, ms), user);
   const get = rec.invoke(-2, name, { f: 'get' }, cluster.slots[oldLeader]!.name);
   try {
     const res = await reader.range({ key });
@@ -1062,7 +1213,8 @@ async function isolatedReadCheck(cluster: ProcessCluster, rec: HistoryRecorder, 
 export function summarize(r: RunReport): string {
   const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
-    `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`}${r.secure ? ' (mutual TLS)' : ''} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})`,
+    `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`}${r.secure ? ' (mutual TLS)' : ''} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})` +
+      (r.authz === undefined ? '' : `; ${INTRUDER_USER}'s writes denied ${r.authz.denied.before}/${r.authz.denied.during}/${r.authz.denied.after}, ${r.authz.problems.length} authz problems`),
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
@@ -1075,11 +1227,17 @@ export function summarize(r: RunReport): string {
     for (const p of r.membership.problems) lines.push(`L9: ${p}`);
   }
   for (const p of r.security ?? []) lines.push(`security: ${p}`);
+  if (r.authz !== undefined) {
+    const d = r.authz.denied;
+    lines.push(`authz: ${INTRUDER_USER} tried ${r.authz.attempts} writes: permission denied ${d.before}/${d.during}/${d.after} (before/during/after the fault), ${r.authz.unanswered} unanswered`);
+    for (const p of r.authz.problems.slice(0, 10)) lines.push(`authz: ${p}`);
+  }
   return lines.join('\n');
 }
 
 export function passed(r: RunReport): boolean {
   const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
   const membershipOk = r.membership === undefined || r.membership.problems.length === 0;
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk && (r.security ?? []).length === 0;
+  const authzOk = r.authz === undefined || r.authz.problems.length === 0;
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk && (r.security ?? []).length === 0 && authzOk;
 }
