@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 
 // Every setting of `keyward serve` is declared once here and read from, in order of precedence,
@@ -386,8 +387,82 @@ export function resolveServeConfig(
   if (config.electionTimeout < 5 * config.heartbeatInterval) {
     throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
   }
-  parseInitialCluster(config.initialCluster);
+  checkSelfReference(config, parseInitialCluster(config.initialCluster));
   return config;
+}
+
+/**
+ * GUARANTEES D12: refuses an initial cluster that points back at this member under another name
+ * — two names sharing a peer URL (etcd: "member exists with identical ID"; Keyward derives IDs
+ * from peer URLs, so the two would silently collapse into one smaller cluster), or another
+ * member's peer URL that is one of this member's own listeners (its messages would come back to
+ * itself). Only literal addresses are compared (no DNS at startup): the same host and port, or
+ * a wildcard listener (0.0.0.0, ::) and a loopback or local interface address on its port.
+ */
+function checkSelfReference(config: ServeConfig, members: ReadonlyArray<{ name: string; peerUrls: string[] }>): void {
+  const owner = new Map<string, string>();
+  for (const m of members) {
+    for (const u of m.peerUrls) {
+      const key = endpointOf(u);
+      const other = owner.get(key);
+      if (other !== undefined && other !== m.name) {
+        throw new ConfigError(`--initial-cluster: members ${JSON.stringify(other)} and ${JSON.stringify(m.name)} share the peer URL ${u}; every member needs its own`);
+      }
+      owner.set(key, m.name);
+    }
+  }
+  const own = [...config.listenPeerUrls, ...config.listenClientUrls, ...config.advertiseClientUrls];
+  const local = localAddresses();
+  for (const m of members) {
+    if (m.name === config.name) continue;
+    for (const u of m.peerUrls) {
+      const mine = own.find((o) => sameListener(o, u, local));
+      if (mine !== undefined) {
+        throw new ConfigError(`--initial-cluster: member ${JSON.stringify(m.name)}'s peer URL ${u} is this member's own listener ${mine} (a self-referencing configuration: its messages would come back here)`);
+      }
+    }
+  }
+}
+
+/** host:port of an http(s) URL, the port filled in from the scheme. */
+function endpointOf(url: string): string {
+  const u = new URL(url);
+  return `${hostOf(u)}:${portOf(u)}`;
+}
+
+function hostOf(u: URL): string {
+  const h = u.hostname.toLowerCase();
+  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+}
+
+function portOf(u: URL): string {
+  return u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set(['localhost', '127.0.0.1', '::1']);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address.toLowerCase());
+  return out;
+}
+
+/** Whether `peerUrl` reaches the listener `listenUrl` of this process (see checkSelfReference). */
+function sameListener(listenUrl: string, peerUrl: string, local: ReadonlySet<string>): boolean {
+  let l: URL;
+  let p: URL;
+  try {
+    l = new URL(listenUrl);
+    p = new URL(peerUrl);
+  } catch {
+    return false;
+  }
+  if (portOf(l) !== portOf(p)) return false;
+  const lh = hostOf(l);
+  const ph = hostOf(p);
+  if (lh === ph) return true;
+  if (lh === '0.0.0.0' || lh === '::') return local.has(ph) || ph.startsWith('127.');
+  // A loopback listener is reached by any loopback name.
+  const loop = (h: string): boolean => h === 'localhost' || h === '::1' || h.startsWith('127.');
+  return loop(lh) && loop(ph) && (lh === 'localhost' || ph === 'localhost');
 }
 
 /**

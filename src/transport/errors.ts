@@ -30,6 +30,8 @@ export type TransportErrorCode =
   | 'IdentityMismatch'
   /** The request or a message in it is addressed to another member. */
   | 'WrongRecipient'
+  /** The request comes from this member itself: another member's peer URL reaches this one (GUARANTEES D12). */
+  | 'SelfReference'
   /** Missing or unparsable headers. */
   | 'BadRequest'
   /** No such endpoint. */
@@ -66,6 +68,8 @@ export const HTTP_STATUS: { readonly [C in TransportErrorCode]: number } = {
   IdentityMismatch: 403,
   // 421 Misdirected Request says exactly this: the right protocol, the wrong member.
   WrongRecipient: 421,
+  // 508 Loop Detected: the member's own messages came back to it.
+  SelfReference: 508,
   BadRequest: 400,
   NotFound: 404,
   MethodNotAllowed: 405,

@@ -105,6 +105,9 @@ export class Receiver {
     if (from === null || from === 0n) throw new TransportError('BadRequest', `missing or invalid ${H_FROM}`);
     const to = parseId(h[H_TO]);
     if (to === null) throw new TransportError('BadRequest', `missing or invalid ${H_TO}`);
+    if (from === this.opts.selfId) {
+      throw new TransportError('SelfReference', `a request from this member (${fmtId(from)}) to ${fmtId(to)}: that member's peer URL reaches this member (a self-referencing configuration)`);
+    }
     if (to !== this.opts.selfId) throw new TransportError('WrongRecipient', `addressed to ${fmtId(to)}, this member is ${fmtId(this.opts.selfId)}`);
     if (!this.host.isKnownPeer(from)) {
       if (this.host.isRemovedMember(from)) throw new TransportError('MemberRemoved', `member ${fmtId(from)} was removed from the cluster`);

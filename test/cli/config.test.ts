@@ -119,3 +119,20 @@ test('TLS file flags: a certificate without its key (or the reverse) is refused;
   const c = resolveServeConfig({ 'cert-file': '/a.crt', 'key-file': '/a.key', 'trusted-ca-file': '/ca.crt', 'auth-token-key-file': '/t.key' }, {});
   assert.deepEqual([c.certFile, c.keyFile, c.trustedCaFile, c.authTokenKeyFile], ['/a.crt', '/a.key', '/ca.crt', '/t.key']);
 });
+
+test('D12 a self-referencing initial cluster is refused at startup: a peer URL under two names, or another member at one of this member\'s listeners', () => {
+  const base = { insecure: 'true', name: 'm1', 'listen-peer-urls': 'http://127.0.0.1:2380', 'initial-advertise-peer-urls': 'http://127.0.0.1:2380', 'listen-client-urls': 'http://127.0.0.1:2379', 'advertise-client-urls': 'http://127.0.0.1:2379' };
+  const cluster = (ic: string, over: Record<string, string> = {}) => () => resolveServeConfig({ ...base, ...over, 'initial-cluster': ic }, {});
+  // Two names, one URL: Keyward derives member IDs from peer URLs, so they would collapse into one.
+  assert.throws(cluster('m1=http://127.0.0.1:2380,m2=http://127.0.0.1:2380'), /members "m1" and "m2" share the peer URL http:\/\/127\.0\.0\.1:2380/);
+  assert.throws(cluster('m1=http://127.0.0.1:2380,m2=http://localhost:2381,m3=http://LOCALHOST:2381'), /members "m2" and "m3" share/);
+  // Another member at this member's own peer listener (advertising a different URL itself) ...
+  assert.throws(cluster('m1=http://127.0.0.1:2390,m2=http://127.0.0.1:2380', { 'initial-advertise-peer-urls': 'http://127.0.0.1:2390' }), /member "m2"'s peer URL http:\/\/127\.0\.0\.1:2380 is this member's own listener http:\/\/127\.0\.0\.1:2380/);
+  // ... at its client listener, through another loopback name, or behind a wildcard listener.
+  assert.throws(cluster('m1=http://127.0.0.1:2380,m2=http://127.0.0.1:2379'), /member "m2"'s peer URL http:\/\/127\.0\.0\.1:2379 is this member's own listener/);
+  assert.throws(cluster('m1=http://127.0.0.1:2380,m2=http://localhost:2379'), /self-referencing configuration/);
+  assert.throws(cluster('m1=http://127.0.0.1:2380,m2=http://127.0.0.1:2400', { 'listen-peer-urls': 'http://127.0.0.1:2380,http://0.0.0.0:2400' }), /self-referencing configuration/);
+  // Not self: other ports, and the member's own entry.
+  const ok = resolveServeConfig({ ...base, 'initial-cluster': 'm1=http://127.0.0.1:2380,m2=http://127.0.0.1:2381,m3=http://127.0.0.1:2382' }, {});
+  assert.equal(ok.initialCluster, 'm1=http://127.0.0.1:2380,m2=http://127.0.0.1:2381,m3=http://127.0.0.1:2382');
+});

@@ -210,6 +210,8 @@ test('requests with bad headers, paths or methods get their own status codes', a
     const cases: [string, Record<string, string>, number, string, string?][] = [
       ['/raft/stream', headers({ protocol: '2' }), 412, 'UnsupportedVersion'],
       ['/raft/stream', headers({ to: '7' }), 421, 'WrongRecipient'],
+      // D12: a member whose messages come back to itself (another member's URL reaches it).
+      ['/raft/stream', headers({ from: '2', to: '7' }), 508, 'SelfReference'],
       ['/raft/stream', headers({ from: 'zz' }), 400, 'BadRequest'],
       ['/raft/stream', headers({ from: '0' }), 400, 'BadRequest'],
       ['/raft/nope', headers(), 404, 'NotFound'],
