@@ -10,7 +10,7 @@ function clock(): { now: number; fn: () => number } {
   return c;
 }
 
-test('minimum TTL is ceil(1.5 election timeouts) counted in whole ticks, as etcd computes it', () => {
+test('D8 minimum TTL is ceil(1.5 election timeouts) counted in whole ticks, as etcd computes it', () => {
   assert.equal(minLeaseTtl(1000, 100), 2); // etcd default: 15 ticks * 100 ms = 1.5 s -> 2
   assert.equal(minLeaseTtl(500, 50), 1); // 15 * 50 ms = 0.75 s -> 1
   assert.equal(minLeaseTtl(5000, 1000), 7); // 7 ticks (integer division of 15/2) * 1 s

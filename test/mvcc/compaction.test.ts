@@ -23,7 +23,7 @@ test('fresh store: compaction at 0 (or 1) succeeds; at or below the last compact
   });
 });
 
-test('compaction beyond the current revision is FUTURE_REV; at it is fine; it never bumps the revision', async () => {
+test('D6 compaction beyond the current revision is FUTURE_REV; at it is fine; it never bumps the revision', async () => {
   await withFixture(async (f) => {
     for (let i = 0; i < 5; i++) await f.ok(w.put('k', `${i}`));
     assert.equal(await f.fail(w.compact(7)), 'FUTURE_REV');

@@ -123,7 +123,7 @@ test('sort: every target both ways; a non-KEY target with order NONE sorts ascen
   });
 });
 
-test('keys_only drops only the value; count_only returns only the count', async () => {
+test('D4 keys_only drops only the value; count_only returns only the count', async () => {
   await withFixture(async (f) => {
     await f.ok(w.put('k', 'value', { lease: 9n }));
     const r = f.store.range(rangeReq('k', { keysOnly: true }));

@@ -75,7 +75,7 @@ test('txn: more than maxTxnOps in compare, success or failure (each separately) 
   assert.equal(code(() => validateTxn(txnReq([], ranges(4)), 3)), 'TOO_MANY_OPS');
 });
 
-test('txn: a nested txn gets the ops its parent left (etcd: 99 ranges + a txn of 28 passes, of 29 fails)', () => {
+test('D3 txn: a nested txn gets the ops its parent left (etcd: 99 ranges + a txn of 28 passes, of 29 fails)', () => {
   const withNested = (n: number): TxnRequest => txnReq([], [...ranges(99), op.txn(txnReq([], ranges(n)))]);
   assert.equal(code(() => validateTxn(withNested(28))), 'ok');
   assert.equal(code(() => validateTxn(withNested(29))), 'TOO_MANY_OPS');

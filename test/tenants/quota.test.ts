@@ -10,7 +10,7 @@ import { b, quotas, withFixture } from './helpers.js';
 
 const usage = (keys: number, bytes = 0, leases = 0): TenantUsage => ({ keys, bytes, leases });
 
-test('boundary: a write that makes keys == maxKeys is allowed; one more is QUOTA_EXCEEDED naming maxKeys', () => {
+test('D5 boundary: a write that makes keys == maxKeys is allowed; one more is QUOTA_EXCEEDED naming maxKeys', () => {
   const q = quotas({ maxKeys: 3 });
   assert.equal(checkQuota(q, usage(2), usage(1)), undefined);
   const e = checkQuota(q, usage(3), usage(1));
@@ -19,7 +19,7 @@ test('boundary: a write that makes keys == maxKeys is allowed; one more is QUOTA
   assert.equal(checkQuota(q, usage(1), usage(3))?.limit, 'maxKeys');
 });
 
-test('boundary: bytes and leases likewise; the first exceeded limit is named (keys, bytes, leases)', () => {
+test('D5 boundary: bytes and leases likewise; the first exceeded limit is named (keys, bytes, leases)', () => {
   const q = quotas({ maxKeys: 10, maxBytes: 100, maxLeases: 2 });
   assert.equal(checkQuota(q, usage(0, 90), usage(1, 10)), undefined);
   assert.equal(checkQuota(q, usage(0, 90), usage(1, 11))?.limit, 'maxBytes');

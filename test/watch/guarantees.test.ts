@@ -281,7 +281,7 @@ test('W8 filters and fields: only keys in range, NOPUT, NODELETE, prev_kv', asyn
   });
 });
 
-test('W11 slow consumer: the buffer stays bounded, the watcher falls back to history and catches up without a gap', async () => {
+test('W11/D7 slow consumer: the buffer stays bounded, the watcher falls back to history and catches up without a gap', async () => {
   await withFixture(async (f) => {
     const max = 2000;
     const s = f.hub.openStream({ maxBufferedBytes: max });

@@ -390,7 +390,7 @@ test('nesting depth is bounded for parsed and for hand-built input', () => {
   assertDecodeError(() => decodeTxnRequest(deep), 'DEPTH');
 });
 
-test('__proto__ keys and a polluted Object.prototype do not reach decoded fields', () => {
+test('D2 __proto__ keys and a polluted Object.prototype do not reach decoded fields', () => {
   const p = put('{"__proto__":{"key":"YQ==","prev_kv":true},"value":"Yg=="}');
   assert.deepEqual(p.key, new Uint8Array(0));
   assert.equal(p.prevKv, false);
@@ -410,7 +410,7 @@ test('__proto__ keys and a polluted Object.prototype do not reach decoded fields
   assert.deepEqual(range('{"constructor":"YQ==","toString":1,"hasOwnProperty":"x"}'), EMPTY_RANGE);
 });
 
-test('duplicate JSON keys: the last one wins, as in Go', () => {
+test('D2 duplicate JSON keys: the last one wins, as in Go', () => {
   assert.deepEqual(put('{"key":"YQ==","key":"Yg=="}').key, bytesOf('b'));
   assert.equal(put('{"lease":1,"lease":1234567890123456789}').lease, 1234567890123456789n);
   assert.equal(put('{"lease":1234567890123456789,"lease":2}').lease, 2n);

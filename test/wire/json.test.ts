@@ -89,7 +89,7 @@ test(`nesting is bounded at ${MAX_JSON_DEPTH} on every path`, () => {
   assertDecodeError(() => parseJsonBody('['.repeat(100_000)), 'DEPTH');
 });
 
-test('__proto__ keys are plain own properties on every path', () => {
+test('D2 __proto__ keys are plain own properties on every path', () => {
   for (const body of [
     '{"__proto__":{"polluted":true},"key":"YQ=="}',
     '{"__proto__":{"polluted":true},"key":"YQ=="} trailing',
@@ -103,7 +103,7 @@ test('__proto__ keys are plain own properties on every path', () => {
   }
 });
 
-test('duplicate keys: the last one wins, as in Go', () => {
+test('D2 duplicate keys: the last one wins, as in Go', () => {
   assert.deepEqual(parseJsonBody('{"key":"YQ==","key":"Yg=="}'), { key: 'Yg==' });
   assert.deepEqual(parseJsonBody('{"key":"YQ==","ID":12345678901234567890,"key":"Yg=="}'), {
     key: 'Yg==',
