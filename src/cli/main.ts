@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ClusterClient, KeywardError, KvClient, LeaseClient, type ClientOptions } from '../client/index.js';
@@ -19,6 +19,7 @@ import { TxnSyntaxError } from './txn-syntax.js';
 import { openWatch, runWatch } from './watch-command.js';
 import { runLeaseGrant, runLeaseKeepAlive, runLeaseList, runLeaseRevoke, runLeaseTimeToLive } from './lease-commands.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
+import { setMemberHeapFlags } from './heap.js';
 import { registerAuthCommands } from './auth-commands.js';
 import { CliFileError, resolveConnection, type Connection } from './connection.js';
 import { registerCertsCommands } from './certs-commands.js';
@@ -49,6 +50,8 @@ for (const s of Object.values(SETTINGS)) {
   serve.option(`--${s.flag} ${s.kind === 'bool' ? '[value]' : '<value>'}`, `${s.description} [$${envName(s.flag)}]`);
 }
 serve.action(async (opts: Record<string, string | undefined>) => {
+  // The member's heap settings (heap.ts); the shebang gave node the start-up ones.
+  setMemberHeapFlags();
   // commander camel-cases flag names; the config module speaks etcd's flag names.
   const flags: Record<string, string | undefined> = {};
   for (const s of Object.values(SETTINGS)) flags[s.flag] = opts[camel(s.flag)];
