@@ -28,14 +28,13 @@ import {
   UsageDeltas,
   applyTenantOp,
   tenantKeyRange,
-  tenantOfKey,
   validTenantId,
   type TenantOp,
   type TenantQuotas,
   type TenantRecord,
   type TenantUsage,
 } from '../tenants/index.js';
-import type { RequestOp, TxnRequest } from '../wire/index.js';
+import type { PutRequest, RequestOp, TxnRequest } from '../wire/index.js';
 
 /** A tenant as the tenants API answers it. */
 export interface TenantInfo {
@@ -63,7 +62,6 @@ export interface TenantDeps {
   leases: LeaseTable;
 }
 
-const NO_USAGE_LIMITS = (q: TenantQuotas): boolean => q.maxKeys === 0 && q.maxBytes === 0;
 /** Every key under "/t/", as an interval. */
 const TENANTS_INTERVAL = keyRangeInterval(TENANTS_ROOT, prefixEnd(TENANTS_ROOT))!;
 
@@ -190,44 +188,54 @@ export class TenantManager {
         // Lease revokes and tenant deletions only delete keys: accounted, never refused.
         return new UsageSessionImpl(this.table, false);
       case 'put': {
-        const key = request.put.key;
-        if (!hasPrefix(key, TENANTS_ROOT)) return undefined;
-        return new UsageSessionImpl(this.table, this.limited(key));
+        if (!hasPrefix(request.put.key, TENANTS_ROOT)) return undefined;
+        const worst = new UsageDeltas();
+        addWorstPut(worst, request.put);
+        return new UsageSessionImpl(this.table, this.mayExceed(worst));
       }
       case 'deleteRange':
         return touchesTenants(request.deleteRange.key, request.deleteRange.rangeEnd) ? new UsageSessionImpl(this.table, false) : undefined;
       case 'txn': {
-        const seen = { touches: false, mayRefuse: false };
-        this.walkTxn(request.txn, seen);
-        return seen.touches ? new UsageSessionImpl(this.table, seen.mayRefuse) : undefined;
+        const seen = { touches: false, worst: new UsageDeltas() };
+        walkTxn(request.txn, seen);
+        return seen.touches ? new UsageSessionImpl(this.table, this.mayExceed(seen.worst)) : undefined;
       }
     }
   }
 
-  /** Whether a put of `key` may exceed a storage quota: its tenant exists and limits keys or bytes. */
-  private limited(key: Uint8Array): boolean {
-    const id = tenantOfKey(key);
-    if (id === undefined) return false;
-    const rec = this.table.get(id);
-    return rec !== undefined && !NO_USAGE_LIMITS(rec.quotas);
+  /**
+   * Whether an entry growing each tenant by at most `worst` could hit a storage quota at the
+   * usage the batch has reached. Only then does mvcc keep an undo log for it (a read before every
+   * write): an entry far from every limit, the usual case, cannot be refused.
+   */
+  private mayExceed(worst: UsageDeltas): boolean {
+    return worst.check(this.table) !== undefined;
   }
+}
 
-  /** Both branches, nested: which branch runs is decided by mvcc later. */
-  private walkTxn(txn: TxnRequest, seen: { touches: boolean; mayRefuse: boolean }): void {
-    const visit = (op: RequestOp): void => {
-      if (op.type === 'put') {
-        if (!hasPrefix(op.put.key, TENANTS_ROOT)) return;
-        seen.touches = true;
-        if (!seen.mayRefuse && this.limited(op.put.key)) seen.mayRefuse = true;
-      } else if (op.type === 'deleteRange') {
-        if (touchesTenants(op.deleteRange.key, op.deleteRange.rangeEnd)) seen.touches = true;
-      } else if (op.type === 'txn') {
-        this.walkTxn(op.txn, seen);
-      }
-    };
-    for (const op of txn.success) visit(op);
-    for (const op of txn.failure) visit(op);
-  }
+/**
+ * The most a put can grow its tenant's usage: one key and its virtual key and value bytes (an
+ * overwrite grows less; with ignore_value the value stays, so it grows by nothing).
+ */
+function addWorstPut(worst: UsageDeltas, put: PutRequest): void {
+  worst.addKeyChange(put.key, undefined, put.ignoreValue ? 0 : put.value.length);
+}
+
+/** Both branches, nested (which branch runs is decided by mvcc later): every put counted at its worst. */
+function walkTxn(txn: TxnRequest, seen: { touches: boolean; worst: UsageDeltas }): void {
+  const visit = (op: RequestOp): void => {
+    if (op.type === 'put') {
+      if (!hasPrefix(op.put.key, TENANTS_ROOT)) return;
+      seen.touches = true;
+      addWorstPut(seen.worst, op.put);
+    } else if (op.type === 'deleteRange') {
+      if (touchesTenants(op.deleteRange.key, op.deleteRange.rangeEnd)) seen.touches = true;
+    } else if (op.type === 'txn') {
+      walkTxn(op.txn, seen);
+    }
+  };
+  for (const op of txn.success) visit(op);
+  for (const op of txn.failure) visit(op);
 }
 
 /** Whether etcd's range [key, rangeEnd) can hold a key under "/t/". */

@@ -234,6 +234,17 @@ describe('storage quotas at apply', () => {
     assert.deepEqual(await usage('qk'), { keys: 3, bytes: 1 + 7 + 1 + 3 + 1 + 1, leases: 0 });
   });
 
+  test('D5 maxKeys under concurrent puts (one batch): exactly the limit lands, the rest are refused, usage is exact', async () => {
+    // The first puts of the batch are far from the limit (applied without an undo log), the last
+    // ones cross it: each entry is judged at the usage the batch has reached.
+    await s.tenantCreate({ id: 'qc', quotas: { maxKeys: 3, maxBytes: 1000 } }, ROOT);
+    const results = await Promise.allSettled(['1', '2', '3', '4', '5'].map((k) => put(`/t/qc/${k}`, 'v')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
+    for (const r of results) if (r.status === 'rejected') assert.match(String((r.reason as Error).message), /keys \(limit 3\)/);
+    assert.deepEqual(await usage('qc'), { keys: 3, bytes: 6, leases: 0 });
+    assert.equal((await keys('/t/qc/', '/t/qc0')).length, 3);
+  });
+
   test('maxBytes counts virtual key + value bytes, exactly at the limit; lowering a quota below usage still lets usage shrink', async () => {
     await s.tenantCreate({ id: 'qb', quotas: { maxBytes: 10 } }, ROOT);
     await put('/t/qb/ab', '12345678'); // 2 + 8 = 10: exactly the limit
