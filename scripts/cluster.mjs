@@ -115,7 +115,8 @@ async function main() {
 
   MEMBERS.forEach((m, i) => {
     const prefix = prefixer(m.name, i);
-    const child = spawn(process.execPath, [CLI, ...serveArgs(m, o.extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // --max-semi-space-size as the keyward bin's shebang gives it (src/cli/heap.ts).
+    const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, ...serveArgs(m, o.extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.set(m.name, child);
     pipeLines(child.stderr, prefix, process.stderr);
     pipeLines(child.stdout, prefix, process.stdout, (line) => {
