@@ -316,10 +316,15 @@ function etcdMemberArgv(opts: Options, m: MemberContext): string[] {
   ];
 }
 
-/** --keyward-cmd with its placeholders filled in; a leading `node` becomes this Node binary. */
+/**
+ * --keyward-cmd with its placeholders filled in; a leading `node` (also after `env NAME=value ...`)
+ * becomes this Node binary.
+ */
 function keywardArgv(cmd: readonly string[], ctx: { dataDir: string; url: string; port: number; host: string }, m?: MemberContext): string[] {
+  let nodeAt = 0;
+  if (cmd[0] === 'env') for (nodeAt = 1; nodeAt < cmd.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(cmd[nodeAt]!); nodeAt++);
   return cmd.map((w, i) => {
-    if (i === 0 && w === 'node') return process.execPath;
+    if (i === nodeAt && w === 'node') return process.execPath;
     let out = w
       .replaceAll('{data_dir}', ctx.dataDir)
       .replaceAll('{url}', ctx.url)
@@ -469,7 +474,10 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
 function checkKeywardEntry(opts: Options): void {
   const cmd = opts.keywardCmd;
   // The script is the first word after node that is not a Node option (--cpu-prof …).
-  const script = cmd[0] === 'node' ? cmd.slice(1).find((w) => !w.startsWith('-')) : undefined;
+  const at = cmd.indexOf('node');
+  const beforeNode = cmd.slice(0, at);
+  const viaNode = at === 0 || (at > 0 && beforeNode[0] === 'env' && beforeNode.slice(1).every((w) => w.includes('=')));
+  const script = viaNode ? cmd.slice(at + 1).find((w) => !w.startsWith('-')) : undefined;
   if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
     throw new StartupError(
       `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +

@@ -59,14 +59,14 @@ export interface Options {
 // `node` gets the member's start-up heap flags, as the `keyward` bin's shebang gives them
 // (src/cli/heap.ts says why).
 export const DEFAULT_KEYWARD_CMD =
-  'node --max-semi-space-size=8 dist/src/cli/main.js serve --data-dir {data_dir} --listen-client-urls {url} --advertise-client-urls {url}';
+  'env MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 dist/src/cli/main.js serve --data-dir {data_dir} --listen-client-urls {url} --advertise-client-urls {url}';
 
 /**
  * How to start one member of a --members N Keyward cluster. Placeholders besides the
  * single-member ones: {name}, {peer_url}, {initial_cluster}, {token}.
  */
 export const DEFAULT_KEYWARD_CLUSTER_CMD =
-  'node --max-semi-space-size=8 dist/src/cli/main.js serve --name {name} --data-dir {data_dir} ' +
+  'env MALLOC_ARENA_MAX=2 node --max-semi-space-size=8 dist/src/cli/main.js serve --name {name} --data-dir {data_dir} ' +
   '--listen-client-urls {url} --advertise-client-urls {url} ' +
   '--listen-peer-urls {peer_url} --initial-advertise-peer-urls {peer_url} ' +
   '--initial-cluster {initial_cluster} --initial-cluster-state new --initial-cluster-token {token}';

@@ -115,8 +115,11 @@ async function main() {
 
   MEMBERS.forEach((m, i) => {
     const prefix = prefixer(m.name, i);
-    // --max-semi-space-size as the keyward bin's shebang gives it (src/cli/heap.ts).
-    const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, ...serveArgs(m, o.extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The heap and malloc settings the keyward bin's shebang gives (src/cli/heap.ts).
+    const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, ...serveArgs(m, o.extra)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+    });
     running.set(m.name, child);
     pipeLines(child.stderr, prefix, process.stderr);
     pipeLines(child.stdout, prefix, process.stdout, (line) => {

@@ -19,6 +19,12 @@
 //   - a growing factor of 2 (`--heap-growing-percent=100`): the old generation may double its
 //     live size between full collections, the trade-off of Go's default (GOGC=100) that etcd runs
 //     with. Read at every collection, so it can be set once the process runs (setMemberHeapFlags).
+// And outside V8: `MALLOC_ARENA_MAX=2` in the environment (glibc reads it before main, so the
+// shebang, `npm start`, `npm run cluster`, the bench and docker-compose set it): glibc otherwise
+// gives each thread that mallocs (lmdb-js's writer, libuv's pool, V8's GC helpers) an arena of its
+// own, each a few MiB resident. Measured: 3 members after 100,000 puts 185-188 -> 178-179 MiB;
+// put throughput within noise, range at 64 connections about 8 % lower in two A/B pairs (17.4k
+// and 17.0k vs 18.7k and 18.8k req/s) — ranges run at twice the target against etcd, memory at it.
 
 import { setFlagsFromString } from 'node:v8';
 
