@@ -893,6 +893,10 @@ export const INTRUDER_USER = 'jepsen-ro';
 /** Every value INTRUDER_USER tries to write starts with it; no other client writes one. */
 const INTRUDER_VALUE = 'intruder-';
 const INTRUDER_GAP_MS = 50;
+/** What INTRUDER_USER tries, each denied by its grant (READ on the run's prefix only). */
+const INTRUDER_TRIES = ['put', 'txn put', 'delete', 'read outside', 'serializable read outside'] as const;
+/** A key outside every grant of the run's users (root wrote nothing there either). */
+const OUTSIDE_KEY = 'outside-jepsen/secret';
 
 /**
  * Secure runs: root makes WORKLOAD_USER (READWRITE on exactly [prefix, prefixEnd)) and
@@ -933,8 +937,9 @@ interface Intruder {
 }
 
 /**
- * INTRUDER_USER puts (plain, or in a txn's success branch) on the workload's keys through the
- * workload's members, one at a time, until stopped. A member that answers must answer etcd's
+ * INTRUDER_USER tries what its READ grant does not allow, through the workload's members, one
+ * request at a time until stopped: a put or a txn put of a workload key, a delete of one, and a
+ * read (linearizable or serializable) outside its grant. A member that answers must answer etcd's
  * permission denied (403/7): the edge refuses before anything is proposed, so neither a leader
  * change nor a restart may change that answer. No answer (connection refused, timeout) or an
  * UNAVAILABLE one (the member is stopping) is counted, not held against it: such a write was not
@@ -952,13 +957,22 @@ function startIntruder(cluster: ProcessCluster, seed: number, keys: readonly str
       const m = all[Math.floor(rnd() * all.length)]!;
       const key = enc(keys[Math.floor(rnd() * keys.length)]!);
       const value = enc(`${INTRUDER_VALUE}${n}`);
-      const inTxn = rnd() < 0.5;
+      const kind = INTRUDER_TRIES[Math.floor(rnd() * INTRUDER_TRIES.length)]!;
       const phase = state.phase;
-      const what = `${inTxn ? 'a txn putting' : 'a put of'} ${dec(key)} on ${cluster.slots[m]!.name} (${phase} the fault)`;
+      const target = kind === 'read outside' || kind === 'serializable read outside' ? OUTSIDE_KEY : dec(key);
+      const what = `${kind === 'put' ? 'a put of' : kind === 'txn put' ? 'a txn putting' : kind === 'delete' ? 'a delete of' : `a ${kind.replace(' outside', '')} of`} ${target} on ${cluster.slots[m]!.name} (${phase} the fault)`;
       state.attempts++;
       try {
         const kv = clientOf(m);
-        const res = inTxn ? await kv.txn({ compare: [], success: [{ type: 'put', put: putRequest({ key, value }) }], failure: [] }) : await kv.put({ key, value });
+        const outside = enc(OUTSIDE_KEY);
+        const res =
+          kind === 'put'
+            ? await kv.put({ key, value })
+            : kind === 'txn put'
+              ? await kv.txn({ compare: [], success: [{ type: 'put', put: putRequest({ key, value }) }], failure: [] })
+              : kind === 'delete'
+                ? await kv.deleteRange({ key })
+                : await kv.range({ key: outside, serializable: kind === 'serializable read outside' });
         state.problems.push(`${what} as ${INTRUDER_USER} succeeded at revision ${res.header.revision}`);
       } catch (e) {
         if (e instanceof KeywardError && e.code === 'PERMISSION_DENIED' && e.grpcCode === GrpcCode.PERMISSION_DENIED) state.denied[phase]++;
@@ -1031,7 +1045,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const prefix = `jepsen/${opts.seed}/`;
     const setupProblems = secure ? await addRunUsers(cluster, prefix) : [];
     const user = secure ? WORKLOAD_USER : 'root';
-    log(`seed ${opts.seed}: ${secure ? `secure cluster up (workload as ${user}, writes tried as ${INTRUDER_USER})` : 'cluster up'}, fault ${fault}, workload ${workload}`);
+    log(`seed ${opts.seed}: ${secure ? `secure cluster up (workload as ${user}, forbidden requests tried as ${INTRUDER_USER})` : 'cluster up'}, fault ${fault}, workload ${workload}`);
     // The faults that change the membership for good: the clients follow the member list.
     const sync = fault === 'remove-leader' || fault === 'learner-promote' ? syncedEndpoints(cluster, cluster.active()) : null;
     const founders = cluster.active();
@@ -1131,7 +1145,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       // values in the whole converged history, not only in the answers.
       if (divergence === null) problems.push(...(await valuesInHistory(cluster, prefix, INTRUDER_VALUE)));
       authz = { attempts: intruder.attempts, denied: { ...intruder.denied }, unanswered: intruder.unanswered, problems };
-      log(`${INTRUDER_USER}: ${intruder.attempts} writes tried, denied ${authz.denied.before}/${authz.denied.during}/${authz.denied.after} (before/during/after the fault), ${intruder.unanswered} unanswered`);
+      log(`${INTRUDER_USER}: ${intruder.attempts} forbidden requests tried, denied ${authz.denied.before}/${authz.denied.during}/${authz.denied.after} (before/during/after the fault), ${intruder.unanswered} unanswered`);
     }
     const check = checkHistory(ops);
     const problems = revisionProblems(ops);
@@ -1214,7 +1228,7 @@ export function summarize(r: RunReport): string {
   const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
     `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`}${r.secure ? ' (mutual TLS)' : ''} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})` +
-      (r.authz === undefined ? '' : `; ${INTRUDER_USER}'s writes denied ${r.authz.denied.before}/${r.authz.denied.during}/${r.authz.denied.after}, ${r.authz.problems.length} authz problems`),
+      (r.authz === undefined ? '' : `; ${INTRUDER_USER}'s forbidden requests denied ${r.authz.denied.before}/${r.authz.denied.during}/${r.authz.denied.after}, ${r.authz.problems.length} authz problems`),
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);

@@ -5,7 +5,7 @@ import { FAULTS, jepsenRun, passed, summarize, WORKLOADS, type Fault, type Workl
 // L1 under one fault: one bounded randomized run (fixed seed) in `npm test`. JEPSEN_SEED and
 // JEPSEN_FAULT pick another, JEPSEN_WORKLOAD=txn the multi-key workload (L2), JEPSEN_SECURE=1 a cluster
 // with mutual TLS on both ports and auth on (production's default), the workload as a non-root user
-// and a READ-only user's writes denied throughout; `npm run jepsen -- --runs N` runs many.
+// and a READ-only user's forbidden requests (writes, deletes, reads outside its grant) denied throughout; `npm run jepsen -- --runs N` runs many.
 
 const seed = Number(process.env['JEPSEN_SEED'] ?? 3);
 const faultEnv = process.env['JEPSEN_FAULT'];
