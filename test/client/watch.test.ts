@@ -14,7 +14,7 @@ import {
 } from '../../src/client/index.js';
 import { EventType, WatchFilterType } from '../../src/wire/index.js';
 import { TestCluster } from '../harness/cluster.js';
-import { ProcessCluster } from '../linearizability/fault-run.js';
+import { ProcessCluster } from '../harness/fault-cluster.js';
 
 // The client's watch against real Keyward members: resume after a member stops (in-process) and
 // after kill -9 and SIGSTOP (processes), compaction surfaced with its revision, cancels, progress,

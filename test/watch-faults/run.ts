@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeywardError, putRequest, WatchClient, WatchError, type Watch } from '../../src/client/index.js';
 import { bytesToString, prefixEnd } from '../../src/wire/index.js';
-import { ProcessCluster, prng } from '../linearizability/fault-run.js';
+import { ProcessCluster, prng } from '../harness/fault-cluster.js';
 import { tlsConnection } from '../harness/tls-client.js';
 import { checkHistory, checkWatcher, type AttemptedWrite, type KvState, type Observation, type WatcherRecord, type WatcherSpec } from './checker.js';
 import { kvState, observedEvent, RawStream } from './raw-stream.js';
