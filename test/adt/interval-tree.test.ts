@@ -12,20 +12,11 @@ import {
   successor,
   type Interval,
 } from '../../src/adt/index.js';
+import { mulberry32 } from '../harness/prng.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const show = (i: Interval): string => `[${JSON.stringify(Buffer.from(i.start).toString('latin1'))}, ${i.end === null ? '∞' : JSON.stringify(Buffer.from(i.end).toString('latin1'))})`;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('etcd (key, range_end) conventions', () => {
   assert.equal(show(keyRangeInterval(b('k'), b(''))!), '["k", "k\\u0000")');

@@ -17,17 +17,7 @@ import { makeTmpDir, type TmpDir } from './tmpdir.js';
 export const HEARTBEAT_MS = 50;
 export const ELECTION_MS = 500;
 
-/** mulberry32: a small seeded PRNG, so a failing run's choices reproduce from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from './prng.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const kvClient = (endpoints: string[], timeoutMs: number, tls: ClientTls | null): KvClient => new KvClient({ endpoints, timeoutMs, ...(tls === null ? {} : { tls }) });

@@ -11,16 +11,7 @@ export interface RevisionState {
 
 export type Rand = () => number;
 
-export function mulberry32(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../harness/prng.js';
 
 const KEYS = ['a', 'a/1', 'a/2', 'a0', 'b', 'b\0', 'b\0\0', 'b\x01', 'c', 'd\xff', '\0'];
 const ENDS = ['', '', '', '\0', 'a/', 'a0', 'a1', 'b', 'b\0\x01', 'c', 'd', 'e', 'a'];

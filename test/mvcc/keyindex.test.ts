@@ -10,17 +10,8 @@ import {
 } from '../../src/mvcc/keyindex.js';
 import { CorruptError } from '../../src/mvcc/index.js';
 import { withFixture, w, op, putReq, delReq, txnReq, enc } from './helpers.js';
+import { mulberry32 as rng } from '../harness/prng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomKey(r: () => number): Uint8Array {
   // Bytes drawn mostly from {0x00, 0x01, 0xff, 'a', 'b'} so prefixes and zero bytes are common.

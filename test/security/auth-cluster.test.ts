@@ -6,6 +6,7 @@ import { TokenService } from '../../src/auth/index.js';
 import { TestCluster } from '../harness/cluster.js';
 import { makeTmpDir, type TmpDir } from '../harness/tmpdir.js';
 import { AuthedWatch, BAD_TOKEN, DENIED, USER_EMPTY, b64, call, denied, login, ok, refused, type Json } from './helpers.js';
+import { mulberry32 } from '../harness/prng.js';
 
 // Authorization across a replicated three-member cluster (real Raft, real LMDB, real HTTP):
 // every member decides alike (A11), tokens are the cluster's (A13), a restarted or
@@ -434,14 +435,3 @@ describe('lease calls forwarded to the leader carry the caller', () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32): the schedule is reproducible from the printed seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

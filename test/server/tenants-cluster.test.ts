@@ -6,6 +6,7 @@ import { Storage, ALL_SUB_DBS } from '../../src/storage/index.js';
 import { TenantTable, UNLIMITED_QUOTAS, applyTenantOp } from '../../src/tenants/index.js';
 import { TestCluster } from '../harness/cluster.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
+import { mulberry32 as rng } from '../harness/prng.js';
 
 // Tenants across three real members (real Raft, LMDB, peer transport): a seeded random mix of
 // tenant ops, writes into and around tenants (quota refusals included), lease grants by tenant
@@ -28,17 +29,6 @@ after(async () => {
   await c.dispose();
 });
 
-/** mulberry32: a small seeded generator, so a failing mix can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function settled(ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
