@@ -24,7 +24,7 @@ export {
   watchResponseToExternal,
   leaseTimeToLiveResponseToExternal,
 } from './translate.js';
-export { UNLIMITED_QUOTAS, ZERO_USAGE, QUOTA_FIELDS, copyQuotas, validateQuotas, keyDelta, addUsage, checkQuota } from './quota.js';
+export { UNLIMITED_QUOTAS, ZERO_USAGE, QUOTA_FIELDS, copyQuotas, validateQuotas, keyDelta, addUsage, checkQuota, quotaApplies } from './quota.js';
 export type { TenantQuotas, TenantUsage, UsageDelta } from './quota.js';
 export { TenantTable, UsageDeltas, admitTenant } from './table.js';
 export type { TenantRecord, TenantStatus } from './table.js';

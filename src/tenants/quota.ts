@@ -95,6 +95,15 @@ const STORAGE_LIMITS: readonly [keyof TenantUsage, TenantLimit][] = [
  * the boundary rule above). Checked in the order keys, bytes, leases; the first exceeded limit is
  * named.
  */
+/**
+ * Whether `delta` grows a dimension that `quotas` limit: only then can checkQuota refuse it, and
+ * only then need a caller read the usage (a hot path: every write into a tenant).
+ */
+export function quotaApplies(quotas: TenantQuotas, delta: UsageDelta): boolean {
+  for (const [dim, limit] of STORAGE_LIMITS) if (quotas[limit] !== 0 && delta[dim] > 0) return true;
+  return false;
+}
+
 export function checkQuota(quotas: TenantQuotas, usage: TenantUsage, delta: UsageDelta): TenantError | undefined {
   for (const [dim, limit] of STORAGE_LIMITS) {
     const max = quotas[limit];

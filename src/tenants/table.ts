@@ -30,7 +30,7 @@
 import { ReadCache, SUB_DBS, type Storage, type Table, type WriteTxn } from '../storage/index.js';
 import { TenantError } from './errors.js';
 import { tenantOfKey, validTenantId } from './prefix.js';
-import { ZERO_USAGE, addUsage, checkQuota, copyQuotas, keyDelta, validateQuotas, type TenantQuotas, type TenantUsage, type UsageDelta } from './quota.js';
+import { ZERO_USAGE, addUsage, checkQuota, copyQuotas, quotaApplies, keyDelta, validateQuotas, type TenantQuotas, type TenantUsage, type UsageDelta } from './quota.js';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -218,7 +218,7 @@ export class TenantTable {
   /** The refusal of `delta` for tenant `id` under its quotas; undefined when admitted or no record. */
   checkUsage(id: string, delta: UsageDelta): TenantError | undefined {
     const rec = this.get(id);
-    return rec === undefined ? undefined : checkQuota(rec.quotas, this.usage(id), delta);
+    return rec === undefined || !quotaApplies(rec.quotas, delta) ? undefined : checkQuota(rec.quotas, this.usage(id), delta);
   }
 
   /** The tenant that owns lease `leaseId`, or undefined (a cluster user's lease, or none). */

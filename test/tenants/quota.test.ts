@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkQuota, keyDelta, UsageDeltas, ZERO_USAGE, type TenantUsage } from '../../src/tenants/index.js';
+import { checkQuota, keyDelta, quotaApplies, UNLIMITED_QUOTAS, UsageDeltas, ZERO_USAGE, type TenantUsage } from '../../src/tenants/index.js';
 import { SUB_DBS } from '../../src/storage/index.js';
 import { b, quotas, withFixture } from './helpers.js';
 
@@ -115,3 +115,14 @@ test('leases: ownership, maxLeases at the boundary (refused before any write), r
     assert.deepEqual(f.table.leasesOf('acme'), [6n, -1n]);
     assert.equal(f.table.usage('acme').leases, 2);
   }));
+
+test('D5 quotaApplies: only a grown dimension with a limit can be refused (the usage need not be read otherwise)', () => {
+  const q = { ...UNLIMITED_QUOTAS, maxKeys: 3 };
+  assert.equal(quotaApplies(UNLIMITED_QUOTAS, { keys: 1, bytes: 10, leases: 1 }), false);
+  assert.equal(quotaApplies(q, { keys: 1, bytes: 0, leases: 0 }), true);
+  assert.equal(quotaApplies(q, { keys: 0, bytes: 100, leases: 1 }), false, 'bytes and leases are unlimited here');
+  assert.equal(quotaApplies(q, { keys: -1, bytes: 0, leases: 0 }), false, 'shrinking is never refused');
+  // Agrees with checkQuota: where it says no, no usage can make checkQuota refuse.
+  const huge = { keys: 1e9, bytes: 1e9, leases: 1e9 };
+  for (const d of [{ keys: 0, bytes: 5, leases: 0 }, { keys: -2, bytes: 0, leases: 3 }]) assert.equal(checkQuota(q, huge, d), undefined);
+});
