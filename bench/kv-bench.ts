@@ -316,13 +316,19 @@ function etcdMemberArgv(opts: Options, m: MemberContext): string[] {
   ];
 }
 
+/** Where `node` starts a member command: first, or after `env NAME=value ...`; -1 when it does not. */
+function nodeIndex(cmd: readonly string[]): number {
+  let at = 0;
+  if (cmd[0] === 'env') for (at = 1; at < cmd.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(cmd[at]!); at++);
+  return cmd[at] === 'node' ? at : -1;
+}
+
 /**
  * --keyward-cmd with its placeholders filled in; a leading `node` (also after `env NAME=value ...`)
  * becomes this Node binary.
  */
 function keywardArgv(cmd: readonly string[], ctx: { dataDir: string; url: string; port: number; host: string }, m?: MemberContext): string[] {
-  let nodeAt = 0;
-  if (cmd[0] === 'env') for (nodeAt = 1; nodeAt < cmd.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(cmd[nodeAt]!); nodeAt++);
+  const nodeAt = nodeIndex(cmd);
   return cmd.map((w, i) => {
     if (i === nodeAt && w === 'node') return process.execPath;
     let out = w
@@ -474,10 +480,8 @@ async function startTarget(t: TargetSpec, opts: Options): Promise<Started> {
 function checkKeywardEntry(opts: Options): void {
   const cmd = opts.keywardCmd;
   // The script is the first word after node that is not a Node option (--cpu-prof …).
-  const at = cmd.indexOf('node');
-  const beforeNode = cmd.slice(0, at);
-  const viaNode = at === 0 || (at > 0 && beforeNode[0] === 'env' && beforeNode.slice(1).every((w) => w.includes('=')));
-  const script = viaNode ? cmd.slice(at + 1).find((w) => !w.startsWith('-')) : undefined;
+  const at = nodeIndex(cmd);
+  const script = at >= 0 ? cmd.slice(at + 1).find((w) => !w.startsWith('-')) : undefined;
   if (script !== undefined && !script.includes('{') && !existsSync(isAbsolute(script) ? script : join(REPO_ROOT, script))) {
     throw new StartupError(
       `Keyward entry point ${script} does not exist (relative to ${REPO_ROOT}); build it first, ` +
