@@ -5,3 +5,4 @@ export { keyRangeInterval, compareEnds, compareIntervals, isEmptyInterval, conta
 export { IntervalTree } from './interval-tree.js';
 export type { IntervalVisitor } from './interval-tree.js';
 export { encodeJsonPayload, decodeJsonPayload } from './json-payload.js';
+export { SortedMap } from './sorted-map.js';

@@ -125,13 +125,17 @@ function readI64(buf: Uint8Array, offset: number): bigint {
 }
 
 // Meta record (value of META_STATE_KEY in the `meta` sub-db), big-endian:
-//   0 u8 format = 1 | 1 u64 appliedIndex | 9 u64 currentRevision | 17 u64 compactRevision + 1
+//   0 u8 format = 2 | 1 u64 appliedIndex | 9 u64 currentRevision | 17 u64 compactRevision + 1
 //   | 25 u32 CRC-32 of bytes 0..24
 // compactRevision is -1 until the first compaction (etcd accepts compaction at 0 on a fresh
 // store), hence the +1 bias.
+// Format 2 (the key index in memory, rebuilt from `kv`) writes the same fields as format 1 (the
+// index in the `latest` and `keyrevs` tables); the number changed so that a Keyward of format 1
+// refuses a directory whose index tables it would find empty. Both are read.
 
 export const META_STATE_KEY = new TextEncoder().encode('state');
-const META_FORMAT = 1;
+const META_FORMAT = 2;
+const META_FORMATS_READ: readonly number[] = [1, 2];
 const META_SIZE = 29;
 
 export interface MetaState {
@@ -152,7 +156,7 @@ export function encodeMeta(m: MetaState): Uint8Array {
 
 export function decodeMeta(buf: Uint8Array): MetaState {
   if (buf.length !== META_SIZE) throw new CorruptError(`meta record of ${buf.length} bytes`);
-  if (buf[0] !== META_FORMAT) throw new CorruptError(`meta format ${buf[0]}`);
+  if (!META_FORMATS_READ.includes(buf[0]!)) throw new CorruptError(`meta format ${buf[0]}`);
   if (readU32(buf, 25) !== crc32(buf.subarray(0, 25))) throw new CorruptError('meta checksum');
   const m = {
     appliedIndex: readU64(buf, 1, 'appliedIndex'),

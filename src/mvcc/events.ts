@@ -4,7 +4,7 @@ import type { KeyValue } from '../wire/index.js';
 import { CorruptError } from './errors.js';
 import { decodeRecord } from './codec.js';
 import { decodeRevision, encodeRevision, type Revision } from './revision.js';
-import { encodeEntry, entryPrefix, isTombstone, decodeEntry } from './keyindex.js';
+import type { KeyIndex } from './keyindex.js';
 import { toKeyValue, type Tables } from './reader.js';
 
 export interface ChangeEvent {
@@ -30,7 +30,7 @@ export interface HistoryPage {
  * all but those superseded inside C itself. prevKv is exact for revisions > C (the entry before
  * is either newer than C or the one C kept); for revision C it may be missing.
  */
-export function readHistory(t: Tables, from: number, currentRevision: number, limit: number, withPrevKv: boolean): HistoryPage {
+export function readHistory(t: Tables, index: KeyIndex, from: number, currentRevision: number, limit: number, withPrevKv: boolean): HistoryPage {
   const events: ChangeEvent[] = [];
   let lastMain = -1;
   for (const e of t.kv.range({ gte: encodeRevision(from, 0) })) {
@@ -39,20 +39,17 @@ export function readHistory(t: Tables, from: number, currentRevision: number, li
     lastMain = rev.main;
     const rec = decodeRecord(e.value);
     if (rec.modRevision !== rev.main) throw new CorruptError(`history record at ${rev.main}.${rev.sub} claims ${rec.modRevision}`);
-    const prevKv = withPrevKv ? previous(t, rec.key, rev) : undefined;
+    const prevKv = withPrevKv ? previous(t, index, rec.key, rev) : undefined;
     events.push({ type: rec.tombstone ? 'delete' : 'put', kv: toKeyValue(rec), prevKv });
   }
   return { events, nextRevision: Math.max(from, currentRevision + 1) };
 }
 
 /** The key's live value just before revision `rev`, if the history still has it. */
-function previous(t: Tables, key: Uint8Array, rev: Revision): KeyValue | undefined {
-  for (const e of t.keyrevs.range({ gte: entryPrefix(key), lt: encodeEntry(key, rev.main, rev.sub), reverse: true, limit: 1 })) {
-    if (isTombstone(e.value)) return undefined;
-    const d = decodeEntry(e.key);
-    const buf = t.kv.get(d.revBytes);
-    if (buf === undefined) throw new CorruptError('index points to a missing history record');
-    return toKeyValue(decodeRecord(buf));
-  }
-  return undefined;
+function previous(t: Tables, index: KeyIndex, key: Uint8Array, rev: Revision): KeyValue | undefined {
+  const e = index.before(key, rev);
+  if (e === undefined || e.tombstone) return undefined;
+  const buf = t.kv.get(e.revBytes);
+  if (buf === undefined) throw new CorruptError('index points to a missing history record');
+  return toKeyValue(decodeRecord(buf));
 }

@@ -1,19 +1,21 @@
-// Reads: range requests and the current value of keys, against whatever the tables show — the
-// latest committed snapshot, or, while a write transaction runs, that transaction's own state.
+// Reads: range requests and the current value of keys. The key index (memory) says which
+// revision decides each key at the read revision; the record comes from `kv` — the latest
+// committed snapshot, or, while a write transaction runs, that transaction's own state.
 import type { KeyValue, RangeRequest, RangeResponse, ResponseHeader } from '../wire/index.js';
 import type { Table } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
 import { decodeRecord, type StoredRecord } from './codec.js';
 import { decodeRevision } from './revision.js';
-import { entriesAt, entryAt, escapeKey } from './keyindex.js';
+import type { KeyIndex } from './keyindex.js';
 import { compareBytes, equalBytes } from './bytes.js';
 
 export interface Tables {
   kv: Table;
-  latest: Table;
-  keyrevs: Table;
   meta: Table;
 }
+
+/** A revision above every real one: the newest entry of each key. */
+export const LATEST = Number.MAX_SAFE_INTEGER;
 
 export function header(revision: number): ResponseHeader {
   return { clusterId: 0n, memberId: 0n, revision, raftTerm: 0 };
@@ -59,7 +61,10 @@ const SortTargetKey = 0;
 const SortTargetValue = 4;
 
 export class Reader {
-  constructor(private readonly t: Tables) {}
+  constructor(
+    private readonly t: Tables,
+    private readonly index: KeyIndex,
+  ) {}
 
   /** The record a live ref points to; missing or mismatching records are corruption. */
   private record(ref: Ref, withValue: boolean): StoredRecord {
@@ -73,66 +78,54 @@ export class Reader {
     return rec;
   }
 
-  /** The live record of `key` in the current state, if the key exists. */
+  /** The live record of `key` in the newest state the index holds (a writer's view), if the key exists. */
   current(key: Uint8Array): StoredRecord | undefined {
-    const revBytes = this.t.latest.get(key);
-    return revBytes === undefined ? undefined : this.record({ key, revBytes }, true);
+    const at = this.index.at(key, LATEST);
+    return at === undefined || at.tombstone ? undefined : this.record({ key: at.key, revBytes: at.revBytes }, true);
   }
 
-  /** Live keys of the current state within `b`, in key order (or reverse). */
-  *currentRefs(b: Bounds, reverse = false): Generator<Ref> {
-    if (b.kind === 'empty') return;
-    if (b.kind === 'single') {
-      const revBytes = this.t.latest.get(b.key);
-      if (revBytes !== undefined) yield { key: b.key, revBytes };
-      return;
-    }
-    const opts = b.lt === undefined ? { gte: b.gte, reverse } : { gte: b.gte, lt: b.lt, reverse };
-    for (const e of this.t.latest.range(opts)) yield { key: e.key, revBytes: e.value };
-  }
-
-  /** Live records of the current state within `b`, in key order. */
+  /** Live records of the newest state within `b`, in key order (a writer's view). */
   *currentRecords(b: Bounds): Generator<StoredRecord> {
-    for (const ref of this.currentRefs(b)) yield this.record(ref, true);
+    for (const ref of this.refsAt(b, LATEST)) yield this.record(ref, true);
   }
 
-  private currentCount(b: Bounds): number {
+  private countAt(b: Bounds, rev: number): number {
     if (b.kind === 'empty') return 0;
-    if (b.kind === 'single') return this.t.latest.get(b.key) === undefined ? 0 : 1;
-    return this.t.latest.count(b.lt === undefined ? { gte: b.gte } : { gte: b.gte, lt: b.lt });
+    if (b.kind === 'single') {
+      const at = this.index.at(b.key, rev);
+      return at !== undefined && !at.tombstone ? 1 : 0;
+    }
+    return this.index.countLive(b.gte, b.lt, rev);
   }
 
-  /** Keys present at historical revision `rev` within `b`, in key order. */
-  private *historicalRefs(b: Bounds, rev: number): Generator<Ref> {
+  /** Keys present at revision `rev` within `b`, in key order (or reverse). */
+  private *refsAt(b: Bounds, rev: number, reverse = false): Generator<Ref> {
     if (b.kind === 'empty') return;
     if (b.kind === 'single') {
-      const at = entryAt(this.t.keyrevs, b.key, rev);
+      const at = this.index.at(b.key, rev);
       if (at !== undefined && !at.tombstone) yield { key: at.key, revBytes: at.revBytes };
       return;
     }
-    const lt = b.lt === undefined ? undefined : escapeKey(b.lt);
-    for (const at of entriesAt(this.t.keyrevs, escapeKey(b.gte), lt, rev)) {
+    for (const at of this.index.range(b.gte, b.lt, rev, reverse)) {
       if (!at.tombstone) yield { key: at.key, revBytes: at.revBytes };
     }
   }
 
   /**
    * etcd's Range at store revision `curRev` with compaction at `compactRev`. The response header
-   * carries `curRev`. Assumes the request passed validateRange. `latestRev` is the revision the
-   * tables actually hold; when a caller reads as of an earlier revision, only the history path
-   * may answer, since the current-state tables already hold later writes.
+   * carries `curRev`. Assumes the request passed validateRange. The index may hold entries newer
+   * than `curRev` (a batch staged but not yet visible); reading at a revision ignores them.
    */
-  range(req: RangeRequest, curRev: number, compactRev: number, latestRev = curRev): RangeResponse {
+  range(req: RangeRequest, curRev: number, compactRev: number): RangeResponse {
     let rev = req.revision;
     if (rev > curRev) throw new MvccError('FUTURE_REV');
     if (rev <= 0) rev = curRev;
     if (rev < compactRev) throw new MvccError('COMPACTED');
     const b = bounds(req.key, req.rangeEnd);
-    const isCurrent = rev === latestRev;
     const hdr = header(curRev);
 
     if (req.countOnly) {
-      const count = isCurrent ? this.currentCount(b) : countOf(this.historicalRefs(b, rev));
+      const count = this.countAt(b, rev);
       return { header: hdr, kvs: [], more: false, count };
     }
 
@@ -146,23 +139,13 @@ export class Reader {
     if (!filtered && (req.sortTarget === SortTargetKey || req.sortOrder === SortOrderNone)) {
       const descend = req.sortOrder === SortOrderDescend;
       const wanted = limit === Infinity ? Infinity : limit + 1;
-      let refs: Ref[];
-      let count: number;
-      if (isCurrent) {
-        refs = [];
-        for (const ref of this.currentRefs(b, descend)) {
-          if (refs.length === wanted) break;
-          refs.push(ref);
-        }
-        // More keys than fetched: count them inside LMDB instead of walking them here.
-        count = refs.length === wanted ? this.currentCount(b) : refs.length;
-      } else {
-        // Historical: every key is visited anyway to count it.
-        refs = [...this.historicalRefs(b, rev)];
-        count = refs.length;
-        if (descend) refs.reverse();
-        if (refs.length > wanted) refs.length = wanted;
+      const refs: Ref[] = [];
+      for (const ref of this.refsAt(b, rev, descend)) {
+        if (refs.length === wanted) break;
+        refs.push(ref);
       }
+      // More keys than fetched: count the rest without materialising them.
+      const count = refs.length === wanted ? this.countAt(b, rev) : refs.length;
       const needValue = !req.keysOnly || req.sortTarget === SortTargetValue;
       // In key order the extra ref only answers `more`; its record is needed only to sort.
       const fetch = req.sortTarget === SortTargetKey && refs.length > limit ? refs.slice(0, limit) : refs;
@@ -173,7 +156,7 @@ export class Reader {
     }
 
     // Filters or a non-key sort: load everything, filter, sort, then cut (etcd's order).
-    const refs = isCurrent ? [...this.currentRefs(b)] : [...this.historicalRefs(b, rev)];
+    const refs = [...this.refsAt(b, rev)];
     const count = refs.length;
     const needValue = !req.keysOnly || req.sortTarget === SortTargetValue;
     let recs = refs.map((ref) => this.record(ref, needValue));
@@ -183,12 +166,6 @@ export class Reader {
     if (more) recs.length = limit;
     return { header: hdr, kvs: recs.map((r) => toKeyValue(r, !req.keysOnly)), more, count };
   }
-}
-
-function countOf(it: Iterable<unknown>): number {
-  let n = 0;
-  for (const _ of it) n++;
-  return n;
 }
 
 function keep(req: RangeRequest, r: StoredRecord): boolean {

@@ -1,10 +1,9 @@
-// KvStore: etcd v3 KV semantics over four LMDB sub-databases.
+// KvStore: etcd v3 KV semantics over two LMDB sub-databases and an index in memory.
 //
 //   kv       16-byte revision → history record (codec.ts); one per put or per-key deletion
-//   latest   user key → 16-byte revision of its live record (absent once deleted): current reads
-//            are one `latest` get plus one `kv` get, with no history scan
-//   keyrevs  key index with generations (keyindex.ts): historical reads and compaction
 //   meta     applied index, current revision, compact revision (codec.ts)
+//   index    (memory) user key → the revisions it was written at, with generations
+//            (keyindex.ts); rebuilt from `kv` at open and after a snapshot replaced the state
 //
 // Writes arrive only through `apply`, as Raft log entries: one LMDB write transaction per batch,
 // with the applied index in the same transaction as the data, resolving once flushed. Because the
@@ -26,6 +25,9 @@ import { Storage, SUB_DBS, type Durability, type StorageOptions, type StorageSta
 import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, header, type Tables } from './reader.js';
+import { KeyIndex } from './keyindex.js';
+import { decodeRecord } from './codec.js';
+import { decodeRevision } from './revision.js';
 import { Writer } from './writer.js';
 import { readHistory, type ChangeEvent, type HistoryPage } from './events.js';
 import { equalBytes } from './bytes.js';
@@ -92,6 +94,7 @@ const EXTERNAL: ObservedRequest = { type: 'external' };
 
 export class KvStore {
   private readonly tables: Tables;
+  private readonly index = new KeyIndex();
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
   private readonly leases: LeaseAttachments | undefined;
@@ -112,19 +115,48 @@ export class KvStore {
     this.usage = opts.usage;
     this.tables = {
       kv: storage.table(SUB_DBS.mvccKv),
-      latest: storage.table(SUB_DBS.mvccLatest),
-      keyrevs: storage.table(SUB_DBS.mvccKeyRevs),
       meta: storage.table(SUB_DBS.mvccMeta),
     };
-    this.reader = new Reader(this.tables);
-    // Fail at open, not at the first request, if the state is unreadable.
-    if (this.tables.meta.get(META_STATE_KEY) === undefined) {
-      if (this.tables.kv.count() + this.tables.latest.count() + this.tables.keyrevs.count() !== 0) {
-        throw new CorruptError('history present but no meta record');
-      }
-    } else {
-      this.meta();
+    this.reader = new Reader(this.tables, this.index);
+    this.reload();
+  }
+
+  /**
+   * Rebuilds the key index from `kv` (at open, and after a snapshot replaced the tables behind
+   * this store's back). Fails if the state is unreadable, so at open rather than at the first
+   * request. Empties the index tables of mvcc format 1 if a directory or snapshot still has them.
+   */
+  reload(): void {
+    if (this.applying) throw new TypeError('KvStore.reload called during an apply');
+    this.rebuild();
+    this.dropRetiredTables();
+  }
+
+  private rebuild(): void {
+    this.metaCache = undefined;
+    const hasMeta = this.tables.meta.get(META_STATE_KEY) !== undefined;
+    const m = this.meta();
+    if (!hasMeta && this.tables.kv.count() !== 0) throw new CorruptError('history present but no meta record');
+    this.index.clear(m.compactRevision);
+    for (const e of this.tables.kv.range()) {
+      const rev = decodeRevision(e.key);
+      const rec = decodeRecord(e.value, false);
+      if (rec.modRevision !== rev.main) throw new CorruptError(`history record at ${rev.main}.${rev.sub} claims ${rec.modRevision}`);
+      if (rev.main > m.currentRevision) throw new CorruptError(`history record at ${rev.main} beyond the current revision ${m.currentRevision}`);
+      this.index.load(rec.key, rev.main, rev.sub, rec.tombstone);
     }
+  }
+
+  /** Format 1 kept the index in two tables; their content is derived from `kv`, so it goes. */
+  private dropRetiredTables(): void {
+    const retired = [SUB_DBS.mvccLatest, SUB_DBS.mvccKeyRevs].filter((n) => this.storage.has(n)).map((n) => this.storage.table(n));
+    const keys = retired.map((t) => [...t.keys()]);
+    if (keys.every((k) => k.length === 0)) return;
+    this.storage.transactSync((txn) => {
+      retired.forEach((t, i) => {
+        for (const k of keys[i]!) txn.remove(t, k);
+      });
+    });
   }
 
   /** Opens (creating if needed) a store in its own LMDB environment in `dir`; close() closes it. */
@@ -171,12 +203,13 @@ export class KvStore {
     validateRange(req);
     // Meta and data come from the same read snapshot, so the header matches the data.
     const m = this.meta();
-    if (asOf === undefined || asOf >= m.currentRevision) return this.reader.range(req, m.currentRevision, m.compactRevision);
+    const compactRev = Math.max(m.compactRevision, this.index.compactedAt);
+    if (asOf === undefined || asOf >= m.currentRevision) return this.reader.range(req, m.currentRevision, compactRev);
     // The store as it was at `asOf`: revisions after it do not exist for this read, so reading
     // "now" means reading at asOf, and asking for a later revision is asking for the future.
     if (!Number.isSafeInteger(asOf) || asOf < 1) throw new TypeError('asOf must be a positive integer');
     const asked = req.revision > 0 ? req.revision : asOf;
-    return this.reader.range({ ...req, revision: asked }, asOf, m.compactRevision, m.currentRevision);
+    return this.reader.range({ ...req, revision: asked }, asOf, compactRev);
   }
 
   /**
@@ -194,7 +227,7 @@ export class KvStore {
     this.checkApply(entries);
     if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
-    const run = durability === 'committed' ? (async () => this.commitNow(entries))() : this.storage.transact(durability, (txn) => this.applyBatch(txn, entries));
+    const run = durability === 'committed' ? (async () => this.commitNow(entries))() : this.transactFlushed(entries);
     this.inflight = run;
     try {
       return await run;
@@ -229,7 +262,34 @@ export class KvStore {
    * Storage.transactSync), so a caller that can should join a batch.
    */
   private commitNow(entries: Entry[]): ApplyResult {
-    return this.storage.transactSync((txn) => this.applyBatch(txn, entries), 'deferred');
+    let ran = false;
+    try {
+      return this.storage.transactSync((txn) => {
+        const out = this.applyBatch(txn, entries);
+        ran = true;
+        return out;
+      }, 'deferred');
+    } catch (err) {
+      // Joined to a caller's batch, a failure after fn is the caller's (its member stops);
+      // alone, a commit that failed after fn returned left the index ahead of `kv`.
+      if (ran && !this.storage.inBatch) this.rebuild();
+      throw err;
+    }
+  }
+
+  /** An asynchronous transaction (lmdb-js's write worker); a failed commit rebuilds the index. */
+  private async transactFlushed(entries: Entry[]): Promise<ApplyResult> {
+    let ran = false;
+    try {
+      return await this.storage.transact('flushed', (txn) => {
+        const out = this.applyBatch(txn, entries);
+        ran = true;
+        return out;
+      });
+    } catch (err) {
+      if (ran) this.rebuild();
+      throw err;
+    }
   }
 
   /**
@@ -244,8 +304,14 @@ export class KvStore {
     const limit = opts.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
     const m = this.meta();
-    if (fromRevision < m.compactRevision) throw new MvccError('COMPACTED');
-    return readHistory(this.tables, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
+    if (fromRevision < Math.max(m.compactRevision, this.index.compactedAt)) throw new MvccError('COMPACTED');
+    return readHistory(this.tables, this.index, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
+  }
+
+  /** Every key index entry, in key then revision order (tests and invariant checks). */
+  indexEntries(): Array<{ key: Uint8Array; main: number; sub: number; tombstone: boolean }> {
+    this.assertOpen();
+    return [...this.index.all()].map((e) => ({ key: e.key, main: e.rev.main, sub: e.rev.sub, tombstone: e.tombstone }));
   }
 
   /** Resolves once every batch committed before the call is on disk. */
@@ -271,7 +337,20 @@ export class KvStore {
     return this.closing;
   }
 
+  /** Applies entries inside `txn`, journaling the index's changes so that a throw takes them back. */
   private applyBatch(txn: WriteTxn, entries: Entry[]): ApplyResult {
+    this.index.begin();
+    try {
+      return this.applyEntries(txn, entries);
+    } catch (err) {
+      this.index.rollback();
+      throw err;
+    } finally {
+      this.index.end();
+    }
+  }
+
+  private applyEntries(txn: WriteTxn, entries: Entry[]): ApplyResult {
     const state = this.meta();
     const results: WriteResult[] = [];
     const events: ChangeEvent[][] = [];
@@ -294,7 +373,8 @@ export class KvStore {
       const session = this.usage?.begin(request.type === 'external' ? EXTERNAL : request);
       // Only key-space requests may be refused after executing (external.ts, UsageObserver).
       const undo = session !== undefined && session.mayRefuse && request.type !== 'external' ? new UndoLog(txn) : undefined;
-      const writer = new Writer(this.tables, undo ?? txn, state, this.leases, session);
+      const indexMark = this.index.mark();
+      const writer = new Writer(this.tables, this.index, undo ?? txn, state, this.leases, session);
       try {
         if (request.type === 'external') {
           const out = request.external.apply({
@@ -319,6 +399,7 @@ export class KvStore {
             if (undo === undefined) throw new Error(`mvcc: usage refused entry ${entry.index} (${refusal.code}) though it said it would not`);
             // The refusal is decided on what the entry did; taking it back leaves no trace of it.
             undo.rollback();
+            this.index.rollback(indexMark);
             results.push({ ok: false, skipped: false, error: refusal });
             events.push([]);
             state.appliedIndex = entry.index;

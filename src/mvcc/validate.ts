@@ -19,14 +19,15 @@ import type {
 } from '../wire/index.js';
 import { MAX_KEY_BYTES } from '../storage/index.js';
 import { MvccError } from './errors.js';
-import { entryLength } from './keyindex.js';
 import { byteKey, compareBytes, equalBytes } from './bytes.js';
 
 export const DEFAULT_MAX_TXN_OPS = 128;
 
 /**
- * The longest key (and range end) accepted, in bytes, counting each zero byte twice (the key
- * index escapes it). It is what LMDB's key limit leaves after the index's 18 bytes of framing.
+ * The longest key (and range end) accepted, in bytes, counting each zero byte twice. It is what
+ * LMDB's key limit left after the 18 bytes of framing of the on-disk key index of mvcc format 1;
+ * the index is in memory now, but the limit stays, so that every key a client could store before
+ * it still can and none more (lease and tenant tables still key on user keys).
  */
 export const MAX_KEY_LENGTH = MAX_KEY_BYTES - 18;
 
@@ -45,7 +46,9 @@ function checkEnum(n: unknown, max: number, what: string): void {
 }
 
 function checkKeySize(key: Uint8Array): void {
-  if (entryLength(key) > MAX_KEY_BYTES) throw new MvccError('REQUEST_TOO_LARGE');
+  let n = key.length;
+  for (let i = 0; i < key.length; i++) if (key[i] === 0) n++;
+  if (n > MAX_KEY_LENGTH) throw new MvccError('REQUEST_TOO_LARGE');
 }
 
 /** Checks key and range end the way every request kind shares. */

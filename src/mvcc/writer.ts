@@ -26,7 +26,7 @@ import type { Table, WriteTxn } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
 import { encodeRecord, decodeRecord, type StoredRecord, type MetaState } from './codec.js';
 import { decodeRevision, encodeRevision } from './revision.js';
-import { encodeEntry, entriesUpTo, LIVE, TOMBSTONE } from './keyindex.js';
+import type { KeyIndex } from './keyindex.js';
 import { Reader, bounds, header, toKeyValue, type Tables } from './reader.js';
 import { byteKey, compareBytes } from './bytes.js';
 import type { ChangeEvent } from './events.js';
@@ -44,6 +44,7 @@ export class Writer {
 
   constructor(
     private readonly t: Tables,
+    private readonly index: KeyIndex,
     private readonly wtxn: WriteTxn,
     private readonly state: MetaState,
     /** Absent: leases are not checked nor tracked (a bare store in tests). */
@@ -52,7 +53,7 @@ export class Writer {
     private readonly usage?: UsageSession,
   ) {
     this.beginRev = state.currentRevision;
-    this.reader = new Reader(t);
+    this.reader = new Reader(t, index);
   }
 
   /** The transaction for another module's tables; its writes count as this request's. */
@@ -212,8 +213,7 @@ export class Writer {
     };
     const revBytes = encodeRevision(rev, sub);
     this.write(this.t.kv, revBytes, encodeRecord(rec));
-    this.write(this.t.latest, req.key, revBytes);
-    this.write(this.t.keyrevs, encodeEntry(req.key, rev, sub), LIVE);
+    this.index.append(req.key, rev, sub, false);
     this.moveLease(req.key, prev?.lease ?? 0n, rec.lease);
     this.usage?.keyChanged(req.key, prev?.value.length, rec.value.length);
     const prevKv = prev ? toKeyValue(prev) : undefined;
@@ -222,7 +222,7 @@ export class Writer {
   }
 
   private execDeleteRange(req: DeleteRangeRequest): DeleteRangeResponse {
-    // Collect first: deleting rewrites `latest`, which the iteration reads.
+    // Collect first: deleting changes the index, which the iteration reads.
     const victims = [...this.reader.currentRecords(bounds(req.key, req.rangeEnd))];
     const prevKvs: KeyValue[] = [];
     for (const prev of victims) prevKvs.push(this.deleteRecord(prev));
@@ -268,8 +268,7 @@ export class Writer {
       tombstone: true,
     };
     this.write(this.t.kv, revBytes, encodeRecord(tomb));
-    this.remove(this.t.latest, prev.key);
-    this.write(this.t.keyrevs, encodeEntry(prev.key, rev, sub), TOMBSTONE);
+    this.index.append(prev.key, rev, sub, true);
     this.moveLease(prev.key, prev.lease, 0n);
     this.usage?.keyChanged(prev.key, prev.value.length, undefined);
     const prevKv = toKeyValue(prev);
@@ -305,17 +304,10 @@ export class Writer {
       if (rec.modRevision !== rev.main) throw new CorruptError(`history record at ${rev.main}.${rev.sub} claims ${rec.modRevision}`);
       keys.set(byteKey(rec.key), rec.key);
     }
+    // A tombstone at exactly `to` stays so a watch starting at `to` still sees the deletion
+    // (etcd PR 18274); reads are unaffected, a tombstone reads as absent (keyindex.ts).
     for (const key of keys.values()) {
-      const entries = entriesUpTo(this.t.keyrevs, key, to);
-      const last = entries[entries.length - 1];
-      if (last === undefined) continue;
-      // A tombstone at exactly `to` stays so a watch starting at `to` still sees the deletion
-      // (etcd PR 18274); reads are unaffected, a tombstone reads as absent.
-      const doomed = last.tombstone && last.rev.main < to ? entries : entries.slice(0, -1);
-      for (const e of doomed) {
-        this.remove(this.t.keyrevs, encodeEntry(e.key, e.rev.main, e.rev.sub));
-        this.remove(this.t.kv, e.revBytes);
-      }
+      for (const e of this.index.compactKey(key, to)) this.remove(this.t.kv, e.revBytes);
     }
   }
 

@@ -1124,6 +1124,7 @@ export class KeywardServer {
   private async restore(snap: Snapshot): Promise<void> {
     await restoreState(this.state, snap.data);
     // Before anything reads them again (the watches' re-authorization below asks both tables).
+    this.kv.reload();
     this.authz.table.invalidate();
     this.tenants.reload();
     this.members.reload();

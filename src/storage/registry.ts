@@ -11,9 +11,9 @@
 export const SUB_DBS = {
   /** mvcc history: 16-byte revision (main BE, sub BE) → encoded record. */
   mvccKv: 'mvcc.kv',
-  /** mvcc current state: user key → 16-byte revision of its live record. */
+  /** Retired (mvcc format 1: user key → revision of its live record); opened so older directories open, kept empty. */
   mvccLatest: 'mvcc.latest',
-  /** mvcc key index with generations: escaped(user key) ‖ 0x00 0x01 ‖ revision → tombstone flag. */
+  /** Retired (mvcc format 1: the key index, now in memory); opened so older directories open, kept empty. */
   mvccKeyRevs: 'mvcc.keyrevs',
   /** mvcc bookkeeping (applied index, revisions, format version). */
   mvccMeta: 'mvcc.meta',

@@ -303,6 +303,16 @@ export class Storage {
     return this.closing !== undefined;
   }
 
+  /** Whether this environment opened sub-database `name`. */
+  has(name: SubDbName): boolean {
+    return this.tables.has(name);
+  }
+
+  /** Whether a `batchSync` is running (a `transactSync` now joins it). */
+  get inBatch(): boolean {
+    return this.batch !== undefined;
+  }
+
   table(name: SubDbName): Table {
     this.assertOpen();
     const t = this.tables.get(name);

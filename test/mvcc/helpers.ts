@@ -14,7 +14,6 @@ import { Storage, SUB_DBS } from '../../src/storage/index.js';
 import { makeTmpDir } from '../harness/tmpdir.js';
 import { rangeRequest } from '../../src/client/index.js';
 import { decodeRecord, decodeMeta, META_STATE_KEY } from '../../src/mvcc/codec.js';
-import { decodeEntry, isTombstone } from '../../src/mvcc/keyindex.js';
 import { decodeRevision } from '../../src/mvcc/revision.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -147,14 +146,9 @@ export class Fixture {
     return this.store.range(rangeReq(key, { end, ...o })).kvs.map((kv) => dec(kv.key));
   }
 
-  /** keyrevs as "key@main.sub[t]" strings, in index order. */
+  /** The key index as "key@main.sub[t]" strings, in index order. */
   index(): string[] {
-    const out: string[] = [];
-    for (const e of this.storage.table(SUB_DBS.mvccKeyRevs).range()) {
-      const d = decodeEntry(e.key);
-      out.push(`${dec(d.key)}@${d.rev.main}.${d.rev.sub}${isTombstone(e.value) ? 't' : ''}`);
-    }
-    return out;
+    return this.store.indexEntries().map((e) => `${dec(e.key)}@${e.main}.${e.sub}${e.tombstone ? 't' : ''}`);
   }
 
   /** Revisions present in the kv history, as "main.sub". */
@@ -165,9 +159,9 @@ export class Fixture {
     });
   }
 
-  /** Checks the invariants I1-I4 of src/mvcc/keyindex.ts and the meta record on the raw tables. */
+  /** Checks the invariants I1-I4 of src/mvcc/keyindex.ts: the store's index against the raw tables. */
   checkInvariants(): void {
-    checkInvariants(this.storage);
+    checkInvariants(this.storage, this.store);
   }
 
   async close(): Promise<void> {
@@ -177,7 +171,7 @@ export class Fixture {
   }
 }
 
-export function checkInvariants(storage: Storage): void {
+export function checkInvariants(storage: Storage, store: KvStore): void {
   const fail = (m: string): never => {
     throw new Error(`invariant violated: ${m}`);
   };
@@ -194,25 +188,23 @@ export function checkInvariants(storage: Storage): void {
   }
   const byKey = new Map<string, { rev: string; main: number; tomb: boolean }[]>();
   let matched = 0;
-  for (const e of storage.table(SUB_DBS.mvccKeyRevs).range()) {
-    const d = decodeEntry(e.key);
-    const tomb = isTombstone(e.value);
-    const rev = `${d.rev.main}.${d.rev.sub}`;
+  let prevKey: string | undefined;
+  for (const e of store.indexEntries()) {
+    const rev = `${e.main}.${e.sub}`;
     const rec = history.get(rev);
-    if (!rec) fail(`I2: index entry ${dec(d.key)}@${rev} has no history record`);
-    if (Buffer.compare(rec!.key, d.key) !== 0 || rec!.tombstone !== tomb) fail(`I2: index entry ${rev} disagrees with its record`);
+    if (!rec) fail(`I2: index entry ${dec(e.key)}@${rev} has no history record`);
+    if (Buffer.compare(rec!.key, e.key) !== 0 || rec!.tombstone !== e.tombstone) fail(`I2: index entry ${rev} disagrees with its record`);
     matched++;
-    const k = Buffer.from(d.key).toString('latin1');
+    const k = Buffer.from(e.key).toString('latin1');
+    if (prevKey !== undefined && k < prevKey) fail(`index out of key order at ${dec(e.key)}`);
+    prevKey = k;
     const list = byKey.get(k) ?? [];
-    list.push({ rev, main: d.rev.main, tomb });
+    const last = list[list.length - 1];
+    if (last !== undefined && (last.main > e.main || (last.main === e.main && Number(last.rev.split('.')[1]) >= e.sub))) fail(`I1: ${dec(e.key)} out of revision order at ${rev}`);
+    list.push({ rev, main: e.main, tomb: e.tombstone });
     byKey.set(k, list);
   }
   if (matched !== history.size) fail(`I2: ${history.size} history records but ${matched} index entries`);
-  const latest = new Map<string, string>();
-  for (const e of storage.table(SUB_DBS.mvccLatest).range()) {
-    const r = decodeRevision(e.value);
-    latest.set(Buffer.from(e.key).toString('latin1'), `${r.main}.${r.sub}`);
-  }
   for (const [k, list] of byKey) {
     // I1: generations are consistent (create revision and version arithmetic).
     for (let i = 1; i < list.length; i++) {
@@ -225,16 +217,16 @@ export function checkInvariants(storage: Storage): void {
         fail(`I1: ${k}@${list[i]!.rev} does not continue its generation`);
       }
     }
-    const last = list[list.length - 1]!;
-    // I3
-    if (last.tomb ? latest.has(k) : latest.get(k) !== last.rev) fail(`I3: latest of ${k} is ${latest.get(k)}, last entry ${last.rev}`);
     // I4
     if (meta.compactRevision >= 0) {
       const upTo = list.filter((x) => x.main <= meta.compactRevision);
       if (upTo.length > 1 || (upTo.length === 1 && upTo[0]!.tomb && upTo[0]!.main !== meta.compactRevision)) fail(`I4: ${k} keeps ${upTo.map((x) => x.rev)} at compaction ${meta.compactRevision}`);
     }
   }
-  for (const k of latest.keys()) if (!byKey.has(k)) fail(`I3: latest has ${k} without index entries`);
+  // The on-disk index of mvcc format 1 is retired: its tables stay empty.
+  for (const name of [SUB_DBS.mvccLatest, SUB_DBS.mvccKeyRevs]) {
+    if (storage.table(name).count() !== 0) fail(`retired table ${name} is not empty`);
+  }
 }
 
 export async function withFixture(fn: (f: Fixture) => Promise<void>, opts?: KvStoreOptions): Promise<void> {

@@ -1,69 +1,120 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  decodeEntry,
-  encodeEntry,
-  entriesEnd,
-  entryPrefix,
-  escapeKey,
-  isTombstone,
-} from '../../src/mvcc/keyindex.js';
-import { CorruptError } from '../../src/mvcc/index.js';
-import { withFixture, w, op, putReq, delReq, txnReq, enc } from './helpers.js';
+import { KeyIndex } from '../../src/mvcc/keyindex.js';
+import { CorruptError, KvStore } from '../../src/mvcc/index.js';
+import { Storage, SUB_DBS } from '../../src/storage/index.js';
+import { makeTmpDir } from '../harness/tmpdir.js';
+import { withFixture, w, op, putReq, delReq, txnReq, enc, rangeReq, dec } from './helpers.js';
 import { mulberry32 as rng } from '../harness/prng.js';
-
 
 function randomKey(r: () => number): Uint8Array {
   // Bytes drawn mostly from {0x00, 0x01, 0xff, 'a', 'b'} so prefixes and zero bytes are common.
-  const alphabet = [0x00, 0x01, 0xff, 0x61, 0x62, 0x00, 0xfe];
+  const alphabet = [0x00, 0x01, 0xff, 0x61, 0x62, 0x00, 0xfe, 0x80];
   const n = 1 + Math.floor(r() * 4);
   return Uint8Array.from({ length: n }, () => alphabet[Math.floor(r() * alphabet.length)]!);
 }
 
 const cmpBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
+const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 
-test('entry encoding orders by (user key bytewise, revision), whatever the bytes', () => {
+test('the index orders keys bytewise, whatever the bytes, and ranges are [gte, lt) in both directions', () => {
   const r = rng(42);
-  const items = Array.from({ length: 400 }, () => ({
-    key: randomKey(r),
-    main: Math.floor(r() * 5) + (r() < 0.1 ? 2 ** 40 : 0),
-    sub: Math.floor(r() * 3),
-  }));
-  const byModel = [...items].sort((a, b) => cmpBytes(a.key, b.key) || a.main - b.main || a.sub - b.sub);
-  const byEncoding = [...items].sort((a, b) => cmpBytes(encodeEntry(a.key, a.main, a.sub), encodeEntry(b.key, b.main, b.sub)));
-  assert.deepEqual(byEncoding, byModel);
-});
-
-test('user-key bounds map onto entry bounds: k >= s iff entry >= escape(s); k < e iff entry < escape(e)', () => {
-  const r = rng(7);
-  for (let i = 0; i < 2000; i++) {
+  const idx = new KeyIndex();
+  const model = new Map<string, Uint8Array>();
+  for (let i = 0; i < 400; i++) {
     const k = randomKey(r);
-    const s = randomKey(r);
-    const entry = encodeEntry(k, 5, 1);
-    assert.equal(cmpBytes(k, s) >= 0, cmpBytes(entry, escapeKey(s)) >= 0, `k=${Buffer.from(k).toString('hex')} s=${Buffer.from(s).toString('hex')}`);
-    assert.equal(cmpBytes(k, s) < 0, cmpBytes(entry, escapeKey(s)) < 0);
-    // All entries of k lie in [prefix(k), end(k)) and no entry of another key does.
-    const other = encodeEntry(s, 5, 1);
-    assert.ok(cmpBytes(entryPrefix(k), entry) <= 0 && cmpBytes(entry, entriesEnd(k)) < 0);
-    if (cmpBytes(k, s) !== 0) assert.ok(!(cmpBytes(entryPrefix(k), other) <= 0 && cmpBytes(other, entriesEnd(k)) < 0));
+    idx.append(k, i + 2, 0, false);
+    model.set(hex(k), k);
+  }
+  const sorted = [...model.values()].sort(cmpBytes);
+  assert.deepEqual([...idx.range(new Uint8Array(0), undefined, Number.MAX_SAFE_INTEGER)].map((e) => hex(e.key)), sorted.map(hex));
+  for (let i = 0; i < 300; i++) {
+    const a = randomKey(r);
+    const b = randomKey(r);
+    const want = sorted.filter((k) => cmpBytes(k, a) >= 0 && cmpBytes(k, b) < 0).map(hex);
+    assert.deepEqual([...idx.range(a, b, Number.MAX_SAFE_INTEGER)].map((e) => hex(e.key)), want, `[${hex(a)}, ${hex(b)})`);
+    assert.deepEqual([...idx.range(a, b, Number.MAX_SAFE_INTEGER, true)].map((e) => hex(e.key)), [...want].reverse());
+    assert.equal(idx.countLive(a, b, Number.MAX_SAFE_INTEGER), want.length);
   }
 });
 
-test('entries decode back to key and revision; malformed entries are corruption', () => {
-  const key = Uint8Array.of(0, 0x61, 0, 0, 0xff);
-  const d = decodeEntry(encodeEntry(key, 123456789, 7));
-  assert.deepEqual([...d.key], [...key]);
-  assert.deepEqual(d.rev, { main: 123456789, sub: 7 });
-  const good = encodeEntry(enc('ab'), 3, 0);
-  assert.throws(() => decodeEntry(good.subarray(0, 10)), CorruptError);
-  const badEscape = Uint8Array.from(good);
-  badEscape[2] = 0;
-  badEscape[3] = 0x05; // 00 05 is neither an escape nor the terminator
-  assert.throws(() => decodeEntry(badEscape), CorruptError);
-  assert.throws(() => decodeEntry(Uint8Array.from([0x61, ...new Uint8Array(16)])), CorruptError);
-  assert.equal(isTombstone(Uint8Array.of(1)), true);
-  assert.equal(isTombstone(Uint8Array.of(0)), false);
-  assert.throws(() => isTombstone(Uint8Array.of(2)), CorruptError);
+test('reading at a revision ignores newer entries (a staged batch is invisible to a reader of the committed revision)', () => {
+  const idx = new KeyIndex();
+  const k = enc('k');
+  idx.append(k, 2, 0, false);
+  idx.append(k, 5, 1, true);
+  idx.append(k, 7, 0, false);
+  assert.equal(idx.at(k, 1), undefined);
+  assert.deepEqual(idx.at(k, 4)?.rev, { main: 2, sub: 0 });
+  assert.equal(idx.at(k, 6)?.tombstone, true);
+  assert.deepEqual(idx.at(k, 9)?.rev, { main: 7, sub: 0 });
+  assert.equal(idx.countLive(enc('a'), enc('z'), 6), 0);
+  assert.equal(idx.countLive(enc('a'), enc('z'), 7), 1);
+  assert.deepEqual(idx.before(k, { main: 7, sub: 0 })?.rev, { main: 5, sub: 1 });
+  assert.deepEqual(idx.before(k, { main: 5, sub: 1 })?.rev, { main: 2, sub: 0 });
+  assert.equal(idx.before(k, { main: 2, sub: 0 }), undefined);
+});
+
+test('rollback takes back appends and compactions newest first, to the exact earlier index', () => {
+  const r = rng(9);
+  const idx = new KeyIndex();
+  const keys = Array.from({ length: 12 }, () => randomKey(r));
+  let rev = 2;
+  for (let i = 0; i < 60; i++) idx.append(keys[Math.floor(r() * keys.length)]!, rev++, 0, r() < 0.2);
+  const snapshot = (): string[] => [...idx.all()].map((e) => `${hex(e.key)}@${e.rev.main}${e.tombstone ? 't' : ''}`);
+  const before = snapshot();
+  idx.begin();
+  idx.append(keys[0]!, rev++, 0, false);
+  const mark = idx.mark();
+  for (const k of keys) idx.compactKey(k, 40);
+  assert.equal(idx.compactedAt, 40);
+  idx.append(enc('new'), rev++, 0, false);
+  idx.append(keys[1]!, rev++, 1, true);
+  idx.rollback(mark);
+  assert.equal(idx.compactedAt, -1);
+  idx.rollback();
+  idx.end();
+  assert.deepEqual(snapshot(), before);
+  assert.equal(idx.entries, before.length);
+});
+
+test('a rebuild refuses history out of revision order (corruption)', () => {
+  const idx = new KeyIndex();
+  idx.load(enc('a'), 5, 0, false);
+  assert.throws(() => idx.load(enc('a'), 5, 0, false), CorruptError);
+  assert.throws(() => idx.load(enc('a'), 4, 3, false), CorruptError);
+});
+
+test('reopening rebuilds the same index from kv; a format-1 directory loses only its retired index tables', async () => {
+  const dir = makeTmpDir('keyward-keyindex-');
+  try {
+    let store = KvStore.open(dir.path);
+    const r = rng(3);
+    for (let i = 0; i < 200; i++) {
+      const k = `k${Math.floor(r() * 30)}`;
+      await store.apply([{ index: i + 1, request: r() < 0.2 ? w.del(k) : w.put(k, `v${i}`) }]);
+    }
+    await store.apply([{ index: 201, request: w.compact(120) }]);
+    const index = store.indexEntries();
+    const all = store.range(rangeReq('a', { end: 'z' })).kvs.map((kv) => `${dec(kv.key)}=${dec(kv.value)}`);
+    await store.close();
+    // What mvcc format 1 left behind: the on-disk index tables (derived data).
+    const storage = Storage.open(dir.path);
+    await storage.transact('flushed', (txn) => {
+      txn.put(storage.table(SUB_DBS.mvccLatest), enc('k1'), new Uint8Array(16));
+      txn.put(storage.table(SUB_DBS.mvccKeyRevs), enc('junk'), Uint8Array.of(0));
+    });
+    await storage.close();
+    store = KvStore.open(dir.path);
+    assert.deepEqual(store.indexEntries(), index);
+    assert.deepEqual(store.range(rangeReq('a', { end: 'z' })).kvs.map((kv) => `${dec(kv.key)}=${dec(kv.value)}`), all);
+    await store.close();
+    const after = Storage.open(dir.path);
+    assert.equal(after.table(SUB_DBS.mvccLatest).count() + after.table(SUB_DBS.mvccKeyRevs).count(), 0);
+    await after.close();
+  } finally {
+    dir.cleanup();
+  }
 });
 
 test('worked example of src/mvcc/keyindex.ts: generations, reads and compaction', async () => {

@@ -144,7 +144,7 @@ test('an external change deletes a whole range at one revision, reported to the 
     assert.equal(o.live, 0);
     assert.deepEqual(f.keys('a', 'z'), ['r/a']);
     assert.ok(o.begins.includes('external'));
-    checkInvariants(f.storage);
+    checkInvariants(f.storage, f.store);
   });
 });
 
