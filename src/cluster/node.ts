@@ -83,17 +83,10 @@ export interface Applier {
    * apply() in two parts, for pipelined persistence: stage() makes the storage writes of applying
    * `entries` (it runs inside the driver's write transaction and must not await); the function it
    * returns does the rest (answering, waking, snapshotting) and runs once that transaction is
-   * committed — or, if it says `early`, as soon as the staging is done (the applier can serve
-   * everything the batch changed before the commit) — in log order. Same conf-change duty as apply().
+   * committed, in log order. Same conf-change duty as apply().
    */
-  stage?(entries: readonly Entry[]): StagedFinish;
+  stage?(entries: readonly Entry[]): () => Promise<void>;
 }
-
-/**
- * What stage() leaves to do; `early`: it may run before the staging transaction commits, and is
- * then given that commit (`visible`) for whatever must follow it (a snapshot point).
- */
-export type StagedFinish = ((visible: Promise<void>) => Promise<void>) & { readonly early?: boolean };
 
 /** A queued write transaction: visible once `committed` resolves, durable once `flushed` does. */
 export interface QueuedWrite {
@@ -431,17 +424,14 @@ export class RaftNode {
     const leader = this.softState.role === 'leader';
     const committed = rd.committedEntries;
     const persist = hasPersistWork(rd);
-    let finish: StagedFinish | undefined;
+    let finish: (() => Promise<void>) | undefined;
     let write: QueuedWrite | null = null;
-    let staged: (() => void) | undefined;
-    const stagedNow = new Promise<void>((resolve) => (staged = resolve));
     if (persist || committed.length > 0) {
       const saveSync = this.opts.log.saveSync!.bind(this.opts.log);
       const stage = this.opts.applier.stage!.bind(this.opts.applier);
       write = this.opts.pipelined!(() => {
         if (persist) saveSync({ hardState: rd.hardState, entries: rd.entries, snapshot: null });
         if (committed.length > 0) finish = stage(committed);
-        staged!();
       });
     }
     this.raw.accept(rd);
@@ -449,14 +439,10 @@ export class RaftNode {
     if (rd.readStates.length > 0) this.opts.onReadStates?.(rd.readStates);
     if (write !== null && committed.length > 0) {
       const visible = write.committed;
-      // Ready to finish: once staged if the applier says it may (the staging callback resolves
-      // stagedNow; the finish runs as a later microtask, outside the transaction), else once
-      // visible. A write that fails before staging rejects through `visible`.
-      const ready = Promise.race([stagedNow.then(() => (finish?.early === true ? undefined : visible)), visible]);
       this.finishing++;
       this.applyChain = this.applyChain
-        .then(() => ready)
-        .then(() => (this.failed ? undefined : finish?.(visible)))
+        .then(() => visible)
+        .then(() => (this.failed ? undefined : finish?.()))
         .catch((err: unknown) => this.fail(err))
         .finally(() => {
           this.finishing--;

@@ -5,7 +5,6 @@ import { CorruptError } from './errors.js';
 import { decodeRecord } from './codec.js';
 import { decodeRevision, encodeRevision, type Revision } from './revision.js';
 import type { KeyIndex } from './keyindex.js';
-import type { StagedRecords } from './staged.js';
 import { toKeyValue, type Tables } from './reader.js';
 
 export interface ChangeEvent {
@@ -31,36 +30,26 @@ export interface HistoryPage {
  * all but those superseded inside C itself. prevKv is exact for revisions > C (the entry before
  * is either newer than C or the one C kept); for revision C it may be missing.
  */
-export function readHistory(t: Tables, index: KeyIndex, staged: StagedRecords, from: number, currentRevision: number, limit: number, withPrevKv: boolean): HistoryPage {
+export function readHistory(t: Tables, index: KeyIndex, from: number, currentRevision: number, limit: number, withPrevKv: boolean): HistoryPage {
   const events: ChangeEvent[] = [];
   let lastMain = -1;
-  for (const e of withStaged(t, staged, from)) {
+  for (const e of t.kv.range({ gte: encodeRevision(from, 0) })) {
     const rev = decodeRevision(e.key);
     if (rev.main !== lastMain && events.length >= limit) return { events, nextRevision: rev.main };
     lastMain = rev.main;
     const rec = decodeRecord(e.value);
     if (rec.modRevision !== rev.main) throw new CorruptError(`history record at ${rev.main}.${rev.sub} claims ${rec.modRevision}`);
-    const prevKv = withPrevKv ? previous(t, index, staged, rec.key, rev) : undefined;
+    const prevKv = withPrevKv ? previous(t, index, rec.key, rev) : undefined;
     events.push({ type: rec.tombstone ? 'delete' : 'put', kv: toKeyValue(rec), prevKv });
   }
   return { events, nextRevision: Math.max(from, currentRevision + 1) };
 }
 
 /** The key's live value just before revision `rev`, if the history still has it. */
-/** History records from revision `from`: the committed ones, then those only staged (staged.ts). */
-function* withStaged(t: Tables, staged: StagedRecords, from: number): Generator<{ key: Uint8Array; value: Uint8Array }> {
-  let last = from - 1;
-  for (const e of t.kv.range({ gte: encodeRevision(from, 0) })) {
-    last = decodeRevision(e.key).main;
-    yield e;
-  }
-  if (staged.size > 0) yield* staged.after(last);
-}
-
-function previous(t: Tables, index: KeyIndex, staged: StagedRecords, key: Uint8Array, rev: Revision): KeyValue | undefined {
+function previous(t: Tables, index: KeyIndex, key: Uint8Array, rev: Revision): KeyValue | undefined {
   const e = index.before(key, rev);
   if (e === undefined || e.tombstone) return undefined;
-  const buf = staged.get(e.revBytes) ?? t.kv.get(e.revBytes);
+  const buf = t.kv.get(e.revBytes);
   if (buf === undefined) throw new CorruptError('index points to a missing history record');
   return toKeyValue(decodeRecord(buf));
 }

@@ -7,7 +7,6 @@ import { CorruptError, MvccError } from './errors.js';
 import { decodeRecord, type StoredRecord } from './codec.js';
 import { decodeRevision } from './revision.js';
 import type { KeyIndex } from './keyindex.js';
-import type { StagedRecords } from './staged.js';
 import { compareBytes, equalBytes } from './bytes.js';
 
 export interface Tables {
@@ -65,13 +64,11 @@ export class Reader {
   constructor(
     private readonly t: Tables,
     private readonly index: KeyIndex,
-    /** Records of applied batches LMDB may not show yet (staged.ts). */
-    private readonly staged?: StagedRecords,
   ) {}
 
   /** The record a live ref points to; missing or mismatching records are corruption. */
   private record(ref: Ref, withValue: boolean): StoredRecord {
-    const buf = this.staged?.get(ref.revBytes) ?? this.t.kv.get(ref.revBytes);
+    const buf = this.t.kv.get(ref.revBytes);
     if (buf === undefined) throw new CorruptError('index points to a missing history record');
     const rec = decodeRecord(buf, withValue);
     const rev = decodeRevision(ref.revBytes);

@@ -26,7 +26,6 @@ import { CorruptError, MvccError } from './errors.js';
 import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, header, type Tables } from './reader.js';
 import { KeyIndex } from './keyindex.js';
-import { StagedRecords } from './staged.js';
 import { decodeRecord } from './codec.js';
 import { decodeRevision } from './revision.js';
 import { Writer } from './writer.js';
@@ -77,12 +76,6 @@ export interface ApplyResult {
   results: WriteResult[];
   /** One list per entry, in order; empty for reads, errors, skipped entries and compactions. */
   events: ChangeEvent[][];
-  /**
-   * Whether the batch wrote a table other than mvcc's own (lease attachments, tenant usage,
-   * external changes). If not, everything it changed is readable from this store as soon as
-   * the batch is applied, before its transaction commits (staged.ts).
-   */
-  otherTables: boolean;
 }
 
 export interface KvStoreOptions {
@@ -102,7 +95,6 @@ const EXTERNAL: ObservedRequest = { type: 'external' };
 export class KvStore {
   private readonly tables: Tables;
   private readonly index = new KeyIndex();
-  private readonly staged = new StagedRecords();
   private readonly reader: Reader;
   private readonly maxTxnOps: number;
   private readonly leases: LeaseAttachments | undefined;
@@ -125,7 +117,7 @@ export class KvStore {
       kv: storage.table(SUB_DBS.mvccKv),
       meta: storage.table(SUB_DBS.mvccMeta),
     };
-    this.reader = new Reader(this.tables, this.index, this.staged);
+    this.reader = new Reader(this.tables, this.index);
     this.reload();
   }
 
@@ -142,7 +134,6 @@ export class KvStore {
 
   private rebuild(): void {
     this.metaCache = undefined;
-    this.staged.clear();
     const hasMeta = this.tables.meta.get(META_STATE_KEY) !== undefined;
     const m = this.meta();
     if (!hasMeta && this.tables.kv.count() !== 0) throw new CorruptError('history present but no meta record');
@@ -187,19 +178,19 @@ export class KvStore {
   /** Revision of the last write (1 on a fresh store). */
   get currentRevision(): number {
     this.assertOpen();
-    return this.readMeta().currentRevision;
+    return this.meta().currentRevision;
   }
 
   /** Revision of the last finished compaction; -1 if none has run (compaction at 0 is allowed). */
   get compactRevision(): number {
     this.assertOpen();
-    return this.readMeta().compactRevision;
+    return this.meta().compactRevision;
   }
 
   /** Index of the last applied entry (0 on a fresh store). */
   get appliedIndex(): number {
     this.assertOpen();
-    return this.readMeta().appliedIndex;
+    return this.meta().appliedIndex;
   }
 
   /**
@@ -210,9 +201,8 @@ export class KvStore {
   range(req: RangeRequest, asOf?: number): RangeResponse {
     this.assertOpen();
     validateRange(req);
-    // Meta and data come from the same read snapshot (and the staged batches over it), so the
-    // header matches the data.
-    const m = this.readMeta();
+    // Meta and data come from the same read snapshot, so the header matches the data.
+    const m = this.meta();
     const compactRev = Math.max(m.compactRevision, this.index.compactedAt);
     if (asOf === undefined || asOf >= m.currentRevision) return this.reader.range(req, m.currentRevision, compactRev);
     // The store as it was at `asOf`: revisions after it do not exist for this read, so reading
@@ -235,7 +225,7 @@ export class KvStore {
    */
   async apply(entries: Entry[], durability: Durability = 'flushed'): Promise<ApplyResult> {
     this.checkApply(entries);
-    if (entries.length === 0) return { results: [], events: [], otherTables: false };
+    if (entries.length === 0) return { results: [], events: [] };
     this.applying = true;
     const run = durability === 'committed' ? (async () => this.commitNow(entries))() : this.transactFlushed(entries);
     this.inflight = run;
@@ -254,7 +244,7 @@ export class KvStore {
    */
   applyInBatch(entries: Entry[]): ApplyResult {
     this.checkApply(entries);
-    if (entries.length === 0) return { results: [], events: [], otherTables: false };
+    if (entries.length === 0) return { results: [], events: [] };
     return this.commitNow(entries);
   }
 
@@ -313,9 +303,9 @@ export class KvStore {
     if (!Number.isSafeInteger(fromRevision) || fromRevision < 1) throw new TypeError('fromRevision must be a positive integer');
     const limit = opts.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
-    const m = this.readMeta();
+    const m = this.meta();
     if (fromRevision < Math.max(m.compactRevision, this.index.compactedAt)) throw new MvccError('COMPACTED');
-    return readHistory(this.tables, this.index, this.staged, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
+    return readHistory(this.tables, this.index, fromRevision, m.currentRevision, limit, opts.prevKv ?? false);
   }
 
   /** Every key index entry, in key then revision order (tests and invariant checks). */
@@ -350,16 +340,13 @@ export class KvStore {
   /** Applies entries inside `txn`, journaling the index's changes so that a throw takes them back. */
   private applyBatch(txn: WriteTxn, entries: Entry[]): ApplyResult {
     this.index.begin();
-    this.staged.begin();
     try {
       return this.applyEntries(txn, entries);
     } catch (err) {
       this.index.rollback();
-      this.staged.rollback();
       throw err;
     } finally {
       this.index.end();
-      this.staged.end();
     }
   }
 
@@ -368,7 +355,6 @@ export class KvStore {
     const results: WriteResult[] = [];
     const events: ChangeEvent[][] = [];
     let applied = false;
-    let otherTables = false;
     for (const entry of entries) {
       if (entry.index <= state.appliedIndex) {
         results.push(SKIPPED);
@@ -388,10 +374,7 @@ export class KvStore {
       // Only key-space requests may be refused after executing (external.ts, UsageObserver).
       const undo = session !== undefined && session.mayRefuse && request.type !== 'external' ? new UndoLog(txn) : undefined;
       const indexMark = this.index.mark();
-      const stagedMark = this.staged.mark();
-      // Tenant usage rows and external changes live outside mvcc: such a batch is read only once committed.
-      if (session !== undefined || request.type === 'external') otherTables = true;
-      const writer = new Writer(this.tables, this.index, this.staged, undo ?? txn, state, this.leases, session);
+      const writer = new Writer(this.tables, this.index, undo ?? txn, state, this.leases, session);
       try {
         if (request.type === 'external') {
           const out = request.external.apply({
@@ -417,7 +400,6 @@ export class KvStore {
             // The refusal is decided on what the entry did; taking it back leaves no trace of it.
             undo.rollback();
             this.index.rollback(indexMark);
-            this.staged.rollbackTo(stagedMark);
             results.push({ ok: false, skipped: false, error: refusal });
             events.push([]);
             state.appliedIndex = entry.index;
@@ -436,16 +418,12 @@ export class KvStore {
         results.push({ ok: false, skipped: false, error: err });
         events.push([]);
       }
-      if (writer.otherWrites > 0) otherTables = true;
       if (writer.changes > 0) state.currentRevision = writer.beginRev + 1;
       state.appliedIndex = entry.index;
       applied = true;
     }
-    if (applied) {
-      txn.put(this.tables.meta, META_STATE_KEY, encodeMeta(state));
-      this.staged.setMeta(state);
-    }
-    return { results, events, otherTables };
+    if (applied) txn.put(this.tables.meta, META_STATE_KEY, encodeMeta(state));
+    return { results, events };
   }
 
   private execute(w: Writer, req: WriteRequest): WriteResponse {
@@ -465,11 +443,6 @@ export class KvStore {
       default:
         throw new TypeError(`unknown write request ${(req as { type: unknown }).type as string}`);
     }
-  }
-
-  /** The meta record readers go by: LMDB's committed one, or a newer one only staged. */
-  private readMeta(): MetaState {
-    return this.staged.visible(this.meta());
   }
 
   /** The meta record as the current reader (snapshot or write transaction) sees it. */

@@ -27,7 +27,6 @@ import { CorruptError, MvccError } from './errors.js';
 import { encodeRecord, decodeRecord, type StoredRecord, type MetaState } from './codec.js';
 import { decodeRevision, encodeRevision } from './revision.js';
 import type { KeyIndex } from './keyindex.js';
-import type { StagedRecords } from './staged.js';
 import { Reader, bounds, header, toKeyValue, type Tables } from './reader.js';
 import { byteKey, compareBytes } from './bytes.js';
 import type { ChangeEvent } from './events.js';
@@ -40,15 +39,12 @@ export class Writer {
   changes = 0;
   /** Number of storage writes so far, including compaction's removals. */
   private writes = 0;
-  /** Writes to tables other than mvcc's own (leases, tenant usage): see ApplyResult.otherTables. */
-  otherWrites = 0;
   readonly events: ChangeEvent[] = [];
   private readonly reader: Reader;
 
   constructor(
     private readonly t: Tables,
     private readonly index: KeyIndex,
-    private readonly staged: StagedRecords | undefined,
     private readonly wtxn: WriteTxn,
     private readonly state: MetaState,
     /** Absent: leases are not checked nor tracked (a bare store in tests). */
@@ -57,7 +53,7 @@ export class Writer {
     private readonly usage?: UsageSession,
   ) {
     this.beginRev = state.currentRevision;
-    this.reader = new Reader(t, index, staged);
+    this.reader = new Reader(t, index);
   }
 
   /** The transaction for another module's tables; its writes count as this request's. */
@@ -65,12 +61,10 @@ export class Writer {
     return {
       put: (table: Table, key: Uint8Array, value: Uint8Array) => {
         this.writes++;
-        this.otherWrites++;
         this.wtxn.put(table, key, value);
       },
       remove: (table: Table, key: Uint8Array) => {
         this.writes++;
-        this.otherWrites++;
         return this.wtxn.remove(table, key);
       },
     };
@@ -287,12 +281,10 @@ export class Writer {
     if (from === to || this.leases === undefined) return;
     if (from !== 0n) {
       this.writes++;
-      this.otherWrites++;
       this.leases.detach(this.wtxn, from, key);
     }
     if (to !== 0n) {
       this.writes++;
-      this.otherWrites++;
       this.leases.attach(this.wtxn, to, key);
     }
   }
@@ -322,7 +314,6 @@ export class Writer {
   private write(table: Tables[keyof Tables], key: Uint8Array, value: Uint8Array): void {
     this.writes++;
     this.wtxn.put(table, key, value);
-    if (table === this.t.kv) this.staged?.add(key, value);
   }
 
   private remove(table: Tables[keyof Tables], key: Uint8Array): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RaftNode, type LogStore, type MessageSink, type StagedFinish, type Ticker } from '../cluster/index.js';
+import { RaftNode, type LogStore, type MessageSink, type Ticker } from '../cluster/index.js';
 import {
   KvStore,
   validateDeleteRange,
@@ -967,7 +967,7 @@ export class KeywardServer {
   // ---- apply ------------------------------------------------------------------------------
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
-    await this.stageEntries(entries)(Promise.resolve());
+    await this.stageEntries(entries)();
   }
 
   /**
@@ -975,7 +975,7 @@ export class KeywardServer {
    * transaction; then — once that transaction is committed, so every read sees what the answers
    * say — the effects in memory: applied index, lessor, watchers, answers, snapshots.
    */
-  private stageEntries(entries: readonly Entry[]): StagedFinish {
+  private stageEntries(entries: readonly Entry[]): () => Promise<void> {
     const kvEntries: KvEntry[] = [];
     const mine: Array<{ at: number; seq: bigint }> = [];
     const ops: MemberOp[] = [];
@@ -1040,14 +1040,10 @@ export class KeywardServer {
     this.members.write(ops);
     const res = kvEntries.length > 0 ? this.kv.applyInBatch(kvEntries) : null;
     const marks = { auth: this.authz.table.writeEpoch(), tenants: this.tenants.table.writeEpoch() };
-    // A batch that changed only mvcc's own tables is readable from the store once staged (the
-    // store's overlay serves it until the commit shows it): its writers may be answered and its
-    // watchers told before the commit. Anything else waits for the commit.
-    const early = (res === null || !res.otherTables) && ops.length === 0 && leaseEvents.length === 0 && adminDone.length === 0 && !authChanged && !membership;
-    return Object.assign((visible: Promise<void>) => this.finishApply(entries, { res, mine, adminDone, leaseEvents, membership, authChanged, marks }, visible), { early });
+    return () => this.finishApply(entries, { res, mine, adminDone, leaseEvents, membership, authChanged, marks });
   }
 
-  private async finishApply(entries: readonly Entry[], s: StagedApply, visible: Promise<void>): Promise<void> {
+  private async finishApply(entries: readonly Entry[], s: StagedApply): Promise<void> {
     const { res, mine, adminDone, leaseEvents, membership, authChanged, marks } = s;
     // The batch's auth and tenant writes are final: their tables may cache again.
     this.authz.table.committed(marks.auth);
@@ -1062,12 +1058,7 @@ export class KeywardServer {
     for (const seq of adminDone) this.admin.resolve(seq, undefined);
     if (membership) this.onMembershipChanged();
     this.wakeApplied();
-    if (this.applied - this.snapshotIndex >= this.snapshotCount) {
-      // A snapshot point promises the state holds everything up to it durably: an early finish
-      // (before its batch commits) waits for the commit first.
-      await visible;
-      await this.snapshotAndCompact();
-    }
+    if (this.applied - this.snapshotIndex >= this.snapshotCount) await this.snapshotAndCompact();
   }
 
   /** The members-table change a conf change makes, if raft accepted it (its ConfState says so). */

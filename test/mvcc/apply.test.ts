@@ -145,7 +145,7 @@ test('overlapping apply calls are misuse; an empty batch resolves at once', asyn
     const first = f.store.apply([{ index: 1, request: w.put('a', '1') }]);
     await assert.rejects(f.store.apply([{ index: 2, request: w.put('b', '1') }]), TypeError);
     await first;
-    assert.deepEqual(await f.store.apply([]), { results: [], events: [], otherTables: false });
+    assert.deepEqual(await f.store.apply([]), { results: [], events: [] });
     assert.equal(summary(f), 'rev=2 applied=1');
   });
 });
