@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { parseAutoCompaction } from '../server/index.js';
 
 // Every setting of `keyward serve` is declared once here and read from, in order of precedence,
 // a command-line flag (etcd's flag name), an environment variable (KEYWARD_ + the flag name in
@@ -36,6 +37,10 @@ export interface ServeConfig {
   initialClusterState: string;
   snapshotCount: number;
   snapshotCatchupEntries: number;
+  /** etcd's --auto-compaction-mode: 'periodic' or 'revision'. */
+  autoCompactionMode: string;
+  /** etcd's --auto-compaction-retention as given ('0' = off); parsed by parseAutoCompaction. */
+  autoCompactionRetention: string;
   heartbeatInterval: number;
   electionTimeout: number;
   maxRequestBytes: number;
@@ -138,6 +143,19 @@ export const SETTINGS: Record<keyof ServeConfig, Setting> = {
     kind: 'int',
     default: '10000',
     description: 'number of applied entries between two snapshots (the log is compacted behind them)',
+  },
+  autoCompactionMode: {
+    flag: 'auto-compaction-mode',
+    kind: 'string',
+    default: 'periodic',
+    description: "how --auto-compaction-retention is read: 'periodic' (a time window) or 'revision' (a number of revisions)",
+  },
+  autoCompactionRetention: {
+    flag: 'auto-compaction-retention',
+    kind: 'string',
+    default: '0',
+    description:
+      'history kept by automatic compaction, 0 = off: in periodic mode hours or a duration (1h, 30m), compacted every min(retention, 1h); in revision mode a number of revisions, compacted every 5 minutes',
   },
   snapshotCatchupEntries: {
     flag: 'snapshot-catchup-entries',
@@ -386,6 +404,11 @@ export function resolveServeConfig(
   }
   if (config.electionTimeout < 5 * config.heartbeatInterval) {
     throw new ConfigError('--election-timeout must be at least 5 times --heartbeat-interval');
+  }
+  try {
+    parseAutoCompaction(config.autoCompactionMode, config.autoCompactionRetention);
+  } catch (err) {
+    throw new ConfigError(`--auto-compaction-mode/--auto-compaction-retention: ${(err as Error).message}`);
   }
   checkSelfReference(config, parseInitialCluster(config.initialCluster));
   return config;

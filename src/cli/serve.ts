@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { createApi, HttpListener, requestPrincipal } from '../api/index.js';
-import { KeywardServer } from '../server/index.js';
+import { KeywardServer, parseAutoCompaction } from '../server/index.js';
 import { ConfigError, parseInitialCluster, type ServeConfig } from './config.js';
 import { certLayout, isTlsError, TlsReloader, type TlsLogger } from '../tls/index.js';
 import { existsSync } from 'node:fs';
@@ -192,6 +192,7 @@ function openServer(
     electionTimeoutMs: config.electionTimeout,
     snapshotCount: config.snapshotCount,
     snapshotCatchUpEntries: config.snapshotCatchupEntries,
+    autoCompaction: parseAutoCompaction(config.autoCompactionMode, config.autoCompactionRetention),
     watchProgressNotifyIntervalMs: config.experimentalWatchProgressNotifyInterval,
     leaseCheckpointIntervalMs: config.experimentalLeaseCheckpointInterval,
     logger,

@@ -54,3 +54,5 @@ export type {
   Acquired,
 } from '../tenants/index.js';
 export type { TenantInfo } from './tenants.js';
+export { parseAutoCompaction } from './compactor.js';
+export type { AutoCompactionConfig, AutoCompactionMode } from './compactor.js';

@@ -48,6 +48,7 @@ import { AuthManager, type AuditLogger, type AuthCheck, type Principal, type Req
 import { AuthService } from './auth-service.js';
 import { TokenService, isAuthError, tenantOfName, type AuthOp } from '../auth/index.js';
 import { ClusterError, ServerError } from './errors.js';
+import { AutoCompactor, type AutoCompactionConfig } from './compactor.js';
 import { clusterIdFor, memberIdFor } from './identity.js';
 import { MemberStore, type MemberOp } from './members.js';
 import { LeaseError, LeaseTable, type LeaseOp, type LeaseOpValue } from '../lease/index.js';
@@ -109,6 +110,10 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** How often the state environment is flushed. Default 100 ms. */
   stateFlushIntervalMs?: number;
+  /** etcd's --auto-compaction-mode / --auto-compaction-retention (compactor.ts). Absent: off. */
+  autoCompaction?: AutoCompactionConfig;
+  /** How often the auto-compactor looks (tests only; default: as etcd, see compactor.ts). */
+  autoCompactionTickMs?: number;
   ticker?: Ticker;
   /**
    * Fault injection for tests only: a peer message from `from` to `to` is delivered only when this
@@ -204,6 +209,7 @@ export class KeywardServer {
   private fatal: unknown;
   private cancelSweep: (() => void) | undefined;
   private cancelFlush: (() => void) | undefined;
+  private cancelCompactor: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private snapCache: { index: number; at: number; data: Uint8Array } | undefined;
   private readyWaiters: Array<() => void> = [];
@@ -403,6 +409,24 @@ export class KeywardServer {
     this.leases.start();
     this.cancelSweep = every(Math.min(100, this.electionMs / 4), () => this.sweep());
     this.cancelFlush = every(this.opts.stateFlushIntervalMs ?? 100, () => void this.flushState());
+    if (this.opts.autoCompaction !== undefined) {
+      const compactor = new AutoCompactor(this.opts.autoCompaction, Date.now());
+      this.cancelCompactor = every(this.opts.autoCompactionTickMs ?? compactor.tickMs, () => void this.autoCompact(compactor));
+    }
+  }
+
+  /** One look of the auto-compactor; the leader proposes the compaction it decides (no user: the member's own). */
+  private async autoCompact(compactor: AutoCompactor): Promise<void> {
+    if (this.stopped || this.removed) return;
+    const target = compactor.tick(Date.now(), this.kv.currentRevision, this.kv.compactRevision, this.node.isLeader);
+    if (target === undefined) return;
+    try {
+      await this.proposeEntry({ kind: 'write', request: { type: 'compaction', compaction: { revision: target, physical: false } } });
+      this.opts.logger?.info({ revision: target, mode: this.opts.autoCompaction?.mode }, 'auto-compaction finished');
+    } catch (err) {
+      // Compacted meanwhile by someone else, leadership lost, stopping: the next look tries again.
+      this.opts.logger?.warn({ revision: target, err: err instanceof Error ? err.message : String(err) }, 'auto-compaction not done');
+    }
   }
 
   get name(): string {
@@ -811,6 +835,7 @@ export class KeywardServer {
       this.stopped = true;
       this.cancelSweep?.();
       this.cancelFlush?.();
+      this.cancelCompactor?.();
       this.leases.close();
       const stopped = new ServerError('STOPPED', 'etcdserver: server stopped');
       // Ends every watch stream: their connections close and clients resume on another member.

@@ -18,6 +18,17 @@ test('defaults follow etcd, with the data dir derived from the name', () => {
   assert.equal(resolveServeConfig({ name: 'm1' }, {}).dataDir, 'm1.keyward');
 });
 
+test('--auto-compaction-mode/--auto-compaction-retention: off by default, etcd forms accepted, bad ones refused before start', () => {
+  const c = resolveServeConfig({}, {});
+  assert.equal(c.autoCompactionMode, 'periodic');
+  assert.equal(c.autoCompactionRetention, '0');
+  assert.equal(resolveServeConfig({ 'auto-compaction-retention': '1h30m' }, {}).autoCompactionRetention, '1h30m');
+  assert.equal(resolveServeConfig({ 'auto-compaction-mode': 'revision' }, { KEYWARD_AUTO_COMPACTION_RETENTION: '1000' }).autoCompactionRetention, '1000');
+  assert.throws(() => resolveServeConfig({ 'auto-compaction-mode': 'hourly', 'auto-compaction-retention': '1' }, {}), (e: unknown) => e instanceof ConfigError && /unknown auto-compaction mode/.test(e.message));
+  assert.throws(() => resolveServeConfig({ 'auto-compaction-mode': 'revision', 'auto-compaction-retention': '1h' }, {}), (e: unknown) => e instanceof ConfigError && /not a number of revisions/.test(e.message));
+  assert.throws(() => resolveServeConfig({ 'auto-compaction-retention': '3 days' }, {}), ConfigError);
+});
+
 test('--snapshot-catchup-entries sets the entries kept behind a snapshot; from the environment too; zero or words are refused', () => {
   assert.equal(resolveServeConfig({ 'snapshot-catchup-entries': '50' }, {}).snapshotCatchupEntries, 50);
   assert.equal(resolveServeConfig({}, { KEYWARD_SNAPSHOT_CATCHUP_ENTRIES: '75' }).snapshotCatchupEntries, 75);
