@@ -23,10 +23,9 @@ import type {
 } from '../wire/index.js';
 import { Storage, SUB_DBS, type Durability, type StorageOptions, type StorageStats, type WriteTxn } from '../storage/index.js';
 import { CorruptError, MvccError } from './errors.js';
-import { decodeMeta, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
+import { decodeMeta, decodeRecord, encodeMeta, META_STATE_KEY, type MetaState } from './codec.js';
 import { Reader, header, type Tables } from './reader.js';
 import { KeyIndex } from './keyindex.js';
-import { decodeRecord } from './codec.js';
 import { decodeRevision } from './revision.js';
 import { Writer } from './writer.js';
 import { readHistory, type ChangeEvent, type HistoryPage } from './events.js';
