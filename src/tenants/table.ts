@@ -148,7 +148,10 @@ export class TenantTable {
   private readonly meta: Table;
   // Decoded records between writes: every request of a tenant principal is admitted (edge and
   // apply) and its writes are quota-checked, ~4 record reads per put (measured in the tenants
-  // bench). Records handed out are frozen (shared).
+  // bench). Records handed out are frozen (shared). Only the records table is cached, so only its
+  // writes (and the tenant revision's, which go with them) call cache.wrote(): usage rows and
+  // lease ownership change with every tenant put or lease and must not turn the cache off for
+  // the rest of the batch.
   private readonly cache = new ReadCache();
   private readonly recordOf = this.cache.map<string, TenantRecord>(MAX_CACHED_MISSES);
 
@@ -262,7 +265,6 @@ export class TenantTable {
     if (delta.keys === 0 && delta.bytes === 0 && delta.leases === 0) return;
     const next = addUsage(this.usage(id), delta);
     if (next.keys < 0 || next.bytes < 0 || next.leases < 0) throw new Error('tenants: usage would go below zero (accounting bug)');
-    this.cache.wrote();
     if (next.keys === 0 && next.bytes === 0 && next.leases === 0) txn.remove(this.usageRows, idKey(id));
     else txn.put(this.usageRows, idKey(id), encodeUsage(next));
   }
@@ -275,7 +277,6 @@ export class TenantTable {
     const refusal = this.checkUsage(id, { keys: 0, bytes: 0, leases: 1 });
     if (refusal !== undefined) return refusal;
     if (this.leaseOwner(leaseId) !== undefined) throw new Error('tenants: lease already owned (lease IDs are unique)');
-    this.cache.wrote();
     txn.put(this.leaseOwners, leaseIdKey(leaseId), idKey(id));
     txn.put(this.tenantLeases, tenantLeaseKey(id, leaseId), ATTACHED);
     this.addUsage(txn, id, { keys: 0, bytes: 0, leases: 1 });
@@ -286,7 +287,6 @@ export class TenantTable {
   releaseLease(txn: WriteTxn, leaseId: bigint): string | undefined {
     const owner = this.leaseOwner(leaseId);
     if (owner === undefined) return undefined;
-    this.cache.wrote();
     txn.remove(this.leaseOwners, leaseIdKey(leaseId));
     txn.remove(this.tenantLeases, tenantLeaseKey(owner, leaseId));
     this.addUsage(txn, owner, { keys: 0, bytes: 0, leases: -1 });
