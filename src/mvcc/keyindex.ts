@@ -111,10 +111,6 @@ export class KeyIndex {
   private count = 0;
   private compacted = -1;
 
-  get keys(): number {
-    return this.tree.size;
-  }
-
   /** k's triples for reading, if k is in the tree. */
   private read(k: string): number[] | undefined {
     const h = this.tree.get(k);
@@ -156,16 +152,12 @@ export class KeyIndex {
    * only hold if it is corrupt: a revision not after the key's last one.
    */
   load(key: Uint8Array, main: number, sub: number, tombstone: boolean): void {
-    const k = indexKey(key);
-    const h = this.writable(k);
+    const h = this.read(indexKey(key));
     if (h !== undefined) {
       const n = h.length;
       if (h[n - 3]! > main || (h[n - 3] === main && h[n - 2]! >= sub)) throw new CorruptError(`history of a key out of revision order at ${main}.${sub}`);
-      h.push(main, sub, tombstone ? 1 : 0);
-    } else {
-      this.tree.set(k, stored(main, sub, tombstone));
     }
-    this.count++;
+    this.append(key, main, sub, tombstone);
   }
 
   // ---- journal ----------------------------------------------------------------------------------
@@ -277,9 +269,7 @@ export class KeyIndex {
     const lo = indexKey(gte);
     const hi = lt === undefined ? undefined : indexKey(lt);
     if (!reverse) {
-      for (const [k, value] of this.tree.entries(lo)) {
-        if (hi !== undefined && k >= hi) return;
-        const h = triplesOf(value);
+      for (const [k, h] of this.forward(lo, hi)) {
         const i = lastAt(h, atRev);
         if (i >= 0) yield version(k, h, i);
       }
@@ -295,25 +285,20 @@ export class KeyIndex {
 
   /** How many keys in [gte, lt) are live at atRev. */
   countLive(gte: Uint8Array, lt: Uint8Array | undefined, atRev: number): number {
-    const hi = lt === undefined ? undefined : indexKey(lt);
     let n = 0;
-    for (const [k, value] of this.tree.entries(indexKey(gte))) {
-      if (hi !== undefined && k >= hi) break;
-      const h = triplesOf(value);
+    for (const [, h] of this.forward(indexKey(gte), lt === undefined ? undefined : indexKey(lt))) {
       const i = lastAt(h, atRev);
       if (i >= 0 && h[i + 2] === 0) n++;
     }
     return n;
   }
 
-  /** Every entry of key with main ≤ upTo, oldest first. */
-  upTo(key: Uint8Array, upTo: number): VersionAt[] {
-    const k = indexKey(key);
-    const h = this.read(k);
-    const out: VersionAt[] = [];
-    if (h === undefined) return out;
-    for (let i = 0; i < h.length && h[i]! <= upTo; i += 3) out.push(version(k, h, i));
-    return out;
+  /** Keys in [lo, hi) (hi absent = no end) with their triples, ascending. */
+  private *forward(lo: string, hi: string | undefined): Generator<[string, number[]]> {
+    for (const [k, value] of this.tree.entries(lo)) {
+      if (hi !== undefined && k >= hi) return;
+      yield [k, triplesOf(value)];
+    }
   }
 
   /** Every entry, in key order then revision order (tests and invariant checks). */
