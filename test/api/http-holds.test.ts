@@ -47,3 +47,39 @@ test('close() ends a held stream that starts after it began, and does not wait f
   assert.match(text, /held\n\r\n6\r\nended\n/, 'the late stream was ended, not left open');
   s.destroy();
 });
+
+// The body deadline (requestTimeoutMs) tracks a request only while its body may still arrive.
+// Tracking every request until the next sweep kept each one's whole object graph alive for up
+// to a second, which under load promoted it all to the old generation (ARCHITECTURE change 23).
+test('a request whose body is in is not tracked past its turn; a stalled body still gets 408', { timeout: 20_000 }, async () => {
+  const l = await HttpListener.listen(
+    (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    },
+    'http://127.0.0.1:0',
+    { requestTimeoutMs: 400 },
+  );
+  try {
+    const u = new URL(l.url);
+    const s = connect(Number(u.port), u.hostname);
+    let text = '';
+    s.on('data', (d) => (text += String(d)));
+    const body = '{"key":"YQ=="}';
+    const one = `POST /x HTTP/1.1\r\nHost: k\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    s.write(one.repeat(20));
+    while ((text.match(/\r\n\r\nok/g) ?? []).length < 20) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+    // Well inside the sweep's period (100 ms here, up to 1 s by default): nothing is left tracked.
+    assert.equal(l.bodiesAwaited, 0);
+    // A body that stops half-way stays tracked and is answered 408 at its deadline.
+    s.write(`POST /x HTTP/1.1\r\nHost: k\r\nContent-Length: 100\r\n\r\n{"key":`);
+    while (l.bodiesAwaited === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(l.bodiesAwaited, 1);
+    while (!/ 408 /.test(text)) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(l.bodiesAwaited, 0);
+    s.destroy();
+  } finally {
+    await l.close();
+  }
+});
