@@ -47,11 +47,15 @@ export function tenantOfKey(internalKey: Uint8Array): string | undefined {
   if (!hasPrefix(internalKey, TENANTS_ROOT)) return undefined;
   const start = TENANTS_ROOT.length;
   const limit = Math.min(internalKey.length, start + MAX_TENANT_ID_LENGTH + 1);
+  // TENANT_ID_RE checked byte by byte while the id is read (this runs for every key an entry
+  // writes): a byte no id may hold ends the search, as the check after the slash would refuse it.
+  let id = '';
   for (let i = start; i < limit; i++) {
-    if (internalKey[i] !== SLASH) continue;
-    // Only ASCII can pass the id check, so a latin1 decode of these bytes is exact.
-    const id = String.fromCharCode(...internalKey.subarray(start, i));
-    return validTenantId(id) ? id : undefined;
+    const c = internalKey[i]!;
+    if (c === SLASH) return i > start ? id : undefined;
+    const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (!alnum && (c !== 0x2d || i === start)) return undefined;
+    id += String.fromCharCode(c);
   }
   return undefined;
 }

@@ -56,9 +56,21 @@ function corrupt(what: string): never {
   throw new Error(`tenants: corrupt ${what}`);
 }
 
+// Encoded ids, asked for on every tenant write (usage row) and admission: a cluster holds few
+// tenants, and the bound only stops a stream of unknown ids from growing the map.
+const ID_KEYS = new Map<string, Uint8Array>();
+const MAX_ID_KEYS = 4096;
+
+/** The key of tenant `id` in the tables keyed by id (callers never change the bytes). */
 function idKey(id: string): Uint8Array {
-  if (!validTenantId(id)) throw new TypeError('tenants: not a valid tenant id');
-  return te.encode(id);
+  let k = ID_KEYS.get(id);
+  if (k === undefined) {
+    if (!validTenantId(id)) throw new TypeError('tenants: not a valid tenant id');
+    k = te.encode(id);
+    if (ID_KEYS.size >= MAX_ID_KEYS) ID_KEYS.clear();
+    ID_KEYS.set(id, k);
+  }
+  return k;
 }
 
 export function leaseIdKey(id: bigint): Uint8Array {
@@ -96,20 +108,35 @@ function decodeRecord(id: string, buf: Uint8Array): TenantRecord {
   return { id, status, quotas: copyQuotas(quotas as TenantQuotas), createdRevision, revision };
 }
 
+// Usage counts as big-endian int64 (version byte first). Written and read as two 32-bit halves,
+// not through BigInt (this runs for every tenant write): the counts are safe integers, for which
+// both give the same bytes.
+const TWO_32 = 2 ** 32;
+
+function putCount(dv: DataView, at: number, n: number): void {
+  if (!isCount(n)) throw new Error('tenants: usage count is not a non-negative safe integer');
+  dv.setUint32(at, Math.floor(n / TWO_32));
+  dv.setUint32(at + 4, n % TWO_32);
+}
+
+function getCount(dv: DataView, at: number): number {
+  return dv.getInt32(at) * TWO_32 + dv.getUint32(at + 4);
+}
+
 function encodeUsage(u: TenantUsage): Uint8Array {
   const out = new Uint8Array(USAGE_BYTES);
   const dv = new DataView(out.buffer);
   out[0] = VERSION;
-  dv.setBigInt64(1, BigInt(u.keys));
-  dv.setBigInt64(9, BigInt(u.bytes));
-  dv.setBigInt64(17, BigInt(u.leases));
+  putCount(dv, 1, u.keys);
+  putCount(dv, 9, u.bytes);
+  putCount(dv, 17, u.leases);
   return out;
 }
 
 function decodeUsage(id: string, buf: Uint8Array): TenantUsage {
   if (buf.byteLength !== USAGE_BYTES || buf[0] !== VERSION) corrupt(`usage of ${JSON.stringify(id)}`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return { keys: Number(dv.getBigInt64(1)), bytes: Number(dv.getBigInt64(9)), leases: Number(dv.getBigInt64(17)) };
+  return { keys: getCount(dv, 1), bytes: getCount(dv, 9), leases: getCount(dv, 17) };
 }
 
 function tenantLeaseKey(id: string, leaseId: bigint): Uint8Array {
@@ -183,7 +210,7 @@ export class TenantTable {
   get(id: string): TenantRecord | undefined {
     if (!validTenantId(id)) return undefined;
     return this.recordOf(id, () => {
-      const buf = this.records.get(te.encode(id));
+      const buf = this.records.get(idKey(id));
       return buf === undefined ? undefined : freezeRecord(decodeRecord(id, buf));
     });
   }
@@ -213,8 +240,8 @@ export class TenantTable {
 
   /** Storage usage of `id` (zeros when none), whether or not the tenant has a record. */
   usage(id: string): TenantUsage {
-    if (!validTenantId(id)) return { ...ZERO_USAGE };
-    const buf = this.usageRows.get(te.encode(id));
+    if (!ID_KEYS.has(id) && !validTenantId(id)) return { ...ZERO_USAGE };
+    const buf = this.usageRows.get(idKey(id));
     return buf === undefined ? { ...ZERO_USAGE } : decodeUsage(id, buf);
   }
 

@@ -211,3 +211,20 @@ test('a TenantTable opens on a default state environment (the registry lists its
     dir.cleanup();
   }
 });
+
+test('usage rows: counts past 2^32 round-trip, stored as version byte + three big-endian int64', () =>
+  withFixture((f) => {
+    f.must({ type: 'create', id: 'acme', quotas: quotas() });
+    const big = { keys: 2 ** 33 + 5, bytes: 2 ** 52 + 1, leases: 4_294_967_295 };
+    f.storage.transactSync((txn) => f.table.addUsage(txn, 'acme', big));
+    assert.deepEqual(f.table.usage('acme'), big);
+    const raw = f.storage.table(SUB_DBS.tenantsUsage).get(new TextEncoder().encode('acme'))!;
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    assert.equal(raw.byteLength, 25);
+    assert.equal(raw[0], 1);
+    assert.deepEqual([dv.getBigInt64(1), dv.getBigInt64(9), dv.getBigInt64(17)], [BigInt(big.keys), BigInt(big.bytes), BigInt(big.leases)]);
+    f.storage.transactSync((txn) => f.table.addUsage(txn, 'acme', { keys: -big.keys, bytes: -big.bytes, leases: -big.leases }));
+    assert.deepEqual(f.table.usage('acme'), { keys: 0, bytes: 0, leases: 0 });
+    assert.equal(f.storage.table(SUB_DBS.tenantsUsage).get(new TextEncoder().encode('acme')), undefined, 'a zero row is removed');
+    assert.deepEqual(f.table.usage('not a tenant id'), { keys: 0, bytes: 0, leases: 0 });
+  }));
