@@ -341,12 +341,12 @@ export class HttpListener {
   }
 }
 
-/** Node's answer to a request whose body did not arrive in time: 408 if nothing was sent yet, then close. */
 /** Whether a request no longer needs its body deadline: body in, connection gone, or a held stream. */
 function bodyDone(d: BodyDeadline): boolean {
   return d.req.complete || d.req.socket.destroyed || (d.req as MaybeHeld)[HELD] === true;
 }
 
+/** Node's answer to a request whose body did not arrive in time: 408 if nothing was sent yet, then close. */
 function requestTimedOut(d: BodyDeadline): void {
   const socket = d.req.socket;
   if (d.res.headersSent) {

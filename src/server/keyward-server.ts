@@ -202,7 +202,7 @@ export class KeywardServer {
   private snapshotIndex: number;
   private durableApplied: number;
   private flushing = false;
-  /** The snapshot-and-compaction in progress, if any (at most one; see snapshotAndCompact). */
+  /** The snapshot-and-compaction in progress, if any (at most one; see startSnapshot). */
   private snapshotting: Promise<void> | null = null;
   private publishing = false;
   private published = false;
