@@ -26,6 +26,7 @@
 // entries may be applied as soon as their log write precedes the apply in
 // the storage's commit order (a crash then loses both or neither).
 
+import { coalesceMessages } from './coalesce.js';
 import { encodeConfChange } from './confchange_codec.js';
 import { RaftError, isRaftError } from './errors.js';
 import { MESSAGE_KINDS } from './messages.js';
@@ -265,7 +266,7 @@ export class RawNode {
       entries,
       snapshot,
       committedEntries: r.log.nextCommittedEnts(),
-      messages: r.msgs,
+      messages: coalesceMessages(r.msgs, r.maxMsgSize),
       readStates: r.readStates,
       mustSync:
         entries.length > 0 ||
