@@ -178,3 +178,24 @@ test('L1 a follower acknowledges appended entries only after its write is durabl
   assert.ok(acks.every((i) => i === 1));
   await n.close();
 });
+
+test('L1 a follower forwards a proposal at once, while its write is in flight; its acknowledgement still waits for durability', async () => {
+  const q = new ManualQueue();
+  const sent: Message[] = [];
+  const n = node(2n, [1n, 2n, 3n], q, sent, []);
+  tickFns = [];
+  await n.start();
+  // Leader 1 appends entry 1; the follower's write of it is queued and not yet durable.
+  n.step({ type: 'app', from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [{ index: 1, term: 1, type: 'normal', data: enc('x') }], commit: 0 });
+  await settle();
+  assert.equal(q.pending.length, 1);
+  n.propose(enc('p'));
+  await settle();
+  const props = sent.filter((m) => m.type === 'prop');
+  assert.equal(props.length, 1, 'the proposal went to the leader without waiting for the write');
+  assert.equal(props[0]!.to, 1n);
+  assert.deepEqual(sent.filter((m) => m.type === 'appResp'), [], 'the acknowledgement did not');
+  while (q.pending.length > 0) await q.land();
+  assert.ok(sent.some((m) => m.type === 'appResp' && !m.reject && m.index === 1), 'acknowledged once durable');
+  await n.close();
+});
