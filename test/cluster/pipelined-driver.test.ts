@@ -156,17 +156,25 @@ test('a member without peers takes the synchronous path: nothing is queued, a pr
   await n.close();
 });
 
-test('L1 a follower acknowledges appended entries only after its write is durable', async () => {
+/** Follower 2 of three, running; leader 1 has appended entry 1, whose write is queued, not landed. */
+async function followerWithWriteInFlight(): Promise<{ q: ManualQueue; sent: Message[]; n: RaftNode }> {
   const q = new ManualQueue();
   const sent: Message[] = [];
   const n = node(2n, [1n, 2n, 3n], q, sent, []);
   tickFns = [];
   await n.start();
-  n.step({ type: 'app', from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [{ index: 1, term: 1, type: 'normal', data: enc('x') }], commit: 0 });
+  n.step(appendOfEntry1);
   await settle();
   assert.equal(q.pending.length, 1);
+  return { q, sent, n };
+}
+
+const appendOfEntry1: Message = { type: 'app', from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [{ index: 1, term: 1, type: 'normal', data: enc('x') }], commit: 0 };
+
+test('L1 a follower acknowledges appended entries only after its write is durable', async () => {
+  const { q, sent, n } = await followerWithWriteInFlight();
   // The same append again (a leader retry): raft answers from its in-memory log.
-  n.step({ type: 'app', from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [{ index: 1, term: 1, type: 'normal', data: enc('x') }], commit: 0 });
+  n.step(appendOfEntry1);
   await settle();
   await q.land('commit');
   assert.deepEqual(sent.filter((m) => m.type === 'appResp'), [], 'no acknowledgement while the entry is not durable');
@@ -180,15 +188,7 @@ test('L1 a follower acknowledges appended entries only after its write is durabl
 });
 
 test('L1 a follower forwards a proposal at once, while its write is in flight; its acknowledgement still waits for durability', async () => {
-  const q = new ManualQueue();
-  const sent: Message[] = [];
-  const n = node(2n, [1n, 2n, 3n], q, sent, []);
-  tickFns = [];
-  await n.start();
-  // Leader 1 appends entry 1; the follower's write of it is queued and not yet durable.
-  n.step({ type: 'app', from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: [{ index: 1, term: 1, type: 'normal', data: enc('x') }], commit: 0 });
-  await settle();
-  assert.equal(q.pending.length, 1);
+  const { q, sent, n } = await followerWithWriteInFlight();
   n.propose(enc('p'));
   await settle();
   const props = sent.filter((m) => m.type === 'prop');
