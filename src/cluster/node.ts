@@ -26,8 +26,9 @@
 // (RawNode.accept) while that worker commits and fsyncs. When the commit is visible the applier
 // finishes (answers writers, wakes readers); when the fsync is done raft hears of it
 // (RawNode.persisted: only now does a leader count its own copy) and a non-leader's messages
-// leave (but for the proposals and ReadIndex requests it forwards: those leave at once). So the event loop parses, proposes and encodes the next batch while the disk works on
-// this one, instead of standing still for every fsync.
+// leave (but for the proposals and ReadIndex requests it forwards: those leave at once). So the
+// event loop parses, proposes and encodes the next batch while the disk works on this one,
+// instead of standing still for every fsync.
 //
 // Applying otherwise runs behind the loop: committed entries go onto an ordered apply chain after
 // the Ready's persist, and the loop advances without waiting for the state-machine transaction (as
