@@ -73,6 +73,11 @@ function idKey(id: string): Uint8Array {
   return k;
 }
 
+/** Whether `id` is a well-formed tenant id; an id already encoded was checked then. */
+function wellFormed(id: string): boolean {
+  return ID_KEYS.has(id) || validTenantId(id);
+}
+
 export function leaseIdKey(id: bigint): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigInt64(0, id);
@@ -208,7 +213,7 @@ export class TenantTable {
   }
 
   get(id: string): TenantRecord | undefined {
-    if (!validTenantId(id)) return undefined;
+    if (!wellFormed(id)) return undefined;
     return this.recordOf(id, () => {
       const buf = this.records.get(idKey(id));
       return buf === undefined ? undefined : freezeRecord(decodeRecord(id, buf));
@@ -240,7 +245,7 @@ export class TenantTable {
 
   /** Storage usage of `id` (zeros when none), whether or not the tenant has a record. */
   usage(id: string): TenantUsage {
-    if (!ID_KEYS.has(id) && !validTenantId(id)) return { ...ZERO_USAGE };
+    if (!wellFormed(id)) return { ...ZERO_USAGE };
     const buf = this.usageRows.get(idKey(id));
     return buf === undefined ? { ...ZERO_USAGE } : decodeUsage(id, buf);
   }
@@ -259,7 +264,7 @@ export class TenantTable {
 
   /** The leases tenant `id` owns, in key order (int64 big-endian bytes). */
   leasesOf(id: string): bigint[] {
-    if (!validTenantId(id)) return [];
+    if (!wellFormed(id)) return [];
     const out: bigint[] = [];
     for (const k of this.tenantLeases.keys(tenantLeaseRange(id))) {
       out.push(new DataView(k.buffer, k.byteOffset + k.byteLength - 8, 8).getBigInt64(0));
