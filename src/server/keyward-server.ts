@@ -831,9 +831,13 @@ export class KeywardServer {
 
   // ---- lifecycle --------------------------------------------------------------------------
 
-  /** Stops taking requests, answers waiting ones with "server stopped", closes everything. Idempotent. */
+  /**
+   * Stops taking requests, answers waiting ones with "server stopped", closes everything. A
+   * leader first hands leadership to its most caught-up voter (handOffLeadership). Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.handOffLeadership();
       this.stopped = true;
       this.cancelSweep?.();
       this.cancelFlush?.();
@@ -855,6 +859,36 @@ export class KeywardServer {
       await this.state.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * etcd's Stop: a leader that is shutting down transfers leadership first, so a rolling restart
+   * does not leave the cluster leaderless for an election timeout (the transferee campaigns at
+   * once on raft's TimeoutNow). The voter with the highest match index among those recently
+   * heard from is asked; the wait ends when this member no longer leads, when raft gives the
+   * transfer up, or after one election timeout — closing goes on either way. Proposals made
+   * meanwhile are refused by raft and retried here once the new leader is known.
+   */
+  private async handOffLeadership(): Promise<void> {
+    if (this.stopped || this.fatal !== undefined || !this.node.isLeader) return;
+    const st = this.node.status();
+    let target: bigint | undefined;
+    let best = -1;
+    for (const id of st.config.voters) {
+      const pr = st.progress.get(id);
+      if (id === this.memberId || pr === undefined || !pr.recentActive || pr.match <= best) continue;
+      target = id;
+      best = pr.match;
+    }
+    if (target === undefined) return;
+    try {
+      this.node.transferLeader(target);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + this.electionMs;
+    await sleep(5);
+    while (this.node.isLeader && this.node.status().leadTransferee === target && Date.now() < deadline) await sleep(5);
   }
 
   // ---- write path -------------------------------------------------------------------------

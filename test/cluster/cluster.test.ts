@@ -198,3 +198,23 @@ test('member API errors: not found 404/5, peer URL exists 412/9, invalid URLs 40
     await c.dispose();
   }
 });
+
+test('L9 a leader that shuts down hands leadership over first: the others have a leader well within one election timeout (etcd Stop)', { timeout: 60_000 }, async () => {
+  // A long election timeout: without the handoff the two left would need at least 4 s to elect.
+  const c = await TestCluster.start(3, { electionMs: 4000, heartbeatMs: 100 });
+  try {
+    const old = await c.leader(20_000);
+    await put(c.member(old).url, 'before', 'v1');
+    const t0 = Date.now();
+    await c.stop(old);
+    const next = await c.leader(20_000);
+    const took = Date.now() - t0;
+    assert.notEqual(next, old);
+    assert.ok(took < 2000, `a new leader after ${took} ms (an election timeout is 4000 ms)`);
+    // The new leader serves: the write made before is there, and a new one is accepted.
+    assert.equal((await get(c.member(next).url, 'before')).value, 'v1');
+    await put(c.member(next).url, 'after', 'v2');
+  } finally {
+    await c.dispose();
+  }
+});
