@@ -865,20 +865,24 @@ export class KeywardServer {
    * etcd's Stop: a leader that is shutting down transfers leadership first, so a rolling restart
    * does not leave the cluster leaderless for an election timeout (the transferee campaigns at
    * once on raft's TimeoutNow). The voter with the highest match index among those recently
-   * heard from is asked; the wait ends when this member no longer leads, when raft gives the
+   * heard from (any voter if none was) is asked; the wait ends when this member no longer leads, when raft gives the
    * transfer up, or after one election timeout — closing goes on either way. Proposals made
    * meanwhile are refused by raft and retried here once the new leader is known.
    */
   private async handOffLeadership(): Promise<void> {
     if (this.stopped || this.fatal !== undefined || !this.node.isLeader) return;
     const st = this.node.status();
+    // Recently heard from first (raft clears that flag at every quorum check, so right after one
+    // nobody has it: then the highest match alone decides), then the highest match.
     let target: bigint | undefined;
-    let best = -1;
+    let best: { active: boolean; match: number } | undefined;
     for (const id of st.config.voters) {
       const pr = st.progress.get(id);
-      if (id === this.memberId || pr === undefined || !pr.recentActive || pr.match <= best) continue;
+      if (id === this.memberId || pr === undefined) continue;
+      const better = best === undefined || (pr.recentActive && !best.active) || (pr.recentActive === best.active && pr.match > best.match);
+      if (!better) continue;
       target = id;
-      best = pr.match;
+      best = { active: pr.recentActive, match: pr.match };
     }
     if (target === undefined) return;
     try {
