@@ -865,9 +865,9 @@ export class KeywardServer {
    * etcd's Stop: a leader that is shutting down transfers leadership first, so a rolling restart
    * does not leave the cluster leaderless for an election timeout (the transferee campaigns at
    * once on raft's TimeoutNow). The voter with the highest match index among those recently
-   * heard from (any voter if none was) is asked; the wait ends when this member no longer leads, when raft gives the
-   * transfer up, or after one election timeout — closing goes on either way. Proposals made
-   * meanwhile are refused by raft and retried here once the new leader is known.
+   * heard from (any voter if none was) is asked; the wait ends when this member no longer leads,
+   * when raft gives the transfer up, or after one election timeout — closing goes on either way.
+   * Proposals made meanwhile are refused by raft and retried here once the new leader is known.
    */
   private async handOffLeadership(): Promise<void> {
     if (this.stopped || this.fatal !== undefined || !this.node.isLeader) return;
@@ -891,7 +891,6 @@ export class KeywardServer {
       return;
     }
     const deadline = Date.now() + this.electionMs;
-    await sleep(5);
     while (this.node.isLeader && this.node.status().leadTransferee === target && Date.now() < deadline) await sleep(5);
   }
 

@@ -50,6 +50,17 @@ test('tenantOfKey names the tenant a key lives under, or none', () => {
   assert.equal(tenantOfKey(b(`/t/${'a'.repeat(64)}/k`)), undefined);
 });
 
+test('tenantOfKey reads ids by the same rule as validTenantId (it checks byte by byte, not with the regex), for every byte first and later', () => {
+  for (let c = 0; c < 256; c++) {
+    const ch = String.fromCharCode(c);
+    for (const id of [ch, `a${ch}`, `a${ch}b`, `${'a'.repeat(62)}${ch}`]) {
+      if (ch === '/') continue; // the separator itself, covered above
+      const key = new Uint8Array([...b('/t/'), ...[...id].map((x) => x.charCodeAt(0)), ...b('/k')]);
+      assert.equal(tenantOfKey(key), validTenantId(id) ? id : undefined, `id ${JSON.stringify(id)}`);
+    }
+  }
+});
+
 test('toInternal / toExternal: prefix added and removed; keys exactly the prefix, empty, 0x00 and 0xff', () => {
   const m = new KeyMapper('acme');
   for (const k of ['', 'a', '\0', '\xff', '\xff\xff', '/t/acme2/', 'a\0b']) {
