@@ -207,6 +207,8 @@ export class KeywardServer {
   private publishing = false;
   private published = false;
   private removed = false;
+  /** Proposals of this member's removal asked of this member, by seq (see markRemoved). */
+  private readonly ownRemovals = new Set<bigint>();
   private stopped = false;
   private fatal: unknown;
   private cancelSweep: (() => void) | undefined;
@@ -538,8 +540,22 @@ export class KeywardServer {
     this.authz.authorizeAdmin(auth);
     this.authz.record({ action: 'member.remove', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', member: req.id.toString(16) });
     if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
-    await this.proposeConf((seq) => ({ type: 'removeNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, null) }));
-    return { header: this.clusterHeader(), members: this.members.list() };
+    // Raft makes a leader that applies its own removal step down, and the others then wait out
+    // an election timeout before they elect: leadership moves first. A new leader refuses conf
+    // changes until it has applied what it inherited (refused silently when forwarded to it), so
+    // the removal waits for a read barrier: the new leader has committed in its term by then.
+    if (await this.leadershipAwayFrom(req.id)) await this.readBarrier();
+    let own: bigint | undefined;
+    try {
+      await this.proposeConf((seq) => {
+        if (req.id === this.memberId) this.ownRemovals.add((own = seq));
+        return { type: 'removeNode', nodeId: req.id, context: encodeConfContext({ member: this.memberId, seq }, null) };
+      });
+    } finally {
+      if (own !== undefined) this.ownRemovals.delete(own);
+    }
+    // A member that removed itself may learn it from a peer before applying it.
+    return { header: this.clusterHeader(), members: this.members.list().filter((m) => !(this.removed && m.id === this.memberId)) };
   }
 
   async memberPromote(req: { id: bigint }, auth?: RequestAuth): Promise<{ header: ResponseHeader; members: Member[] }> {
@@ -864,34 +880,53 @@ export class KeywardServer {
   /**
    * etcd's Stop: a leader that is shutting down transfers leadership first, so a rolling restart
    * does not leave the cluster leaderless for an election timeout (the transferee campaigns at
-   * once on raft's TimeoutNow). The voter with the highest match index among those recently
-   * heard from (any voter if none was) is asked; the wait ends when this member no longer leads,
-   * when raft gives the transfer up, or after one election timeout — closing goes on either way.
-   * Proposals made meanwhile are refused by raft and retried here once the new leader is known.
+   * once on raft's TimeoutNow). Closing goes on whatever the outcome (leadershipAwayFrom).
    */
   private async handOffLeadership(): Promise<void> {
     if (this.stopped || this.fatal !== undefined || !this.node.isLeader) return;
+    await this.leadershipAwayFrom(this.memberId);
+  }
+
+  /**
+   * Moves leadership off `leaving` (a voter about to stop or be removed), when it leads: raft's
+   * TransferLeader, asked of the leader directly or forwarded to it by a follower. The leader
+   * picks, among the other voters, the one recently heard from with the highest match index
+   * (any voter if none was heard from since the last quorum check: raft clears that flag at
+   * every check); a follower nominates itself (the leader catches it up before TimeoutNow), or,
+   * being a learner, the first other voter. The wait ends when `leaving` no longer leads, when
+   * raft gives the transfer up (seen on the leader only), or after one election timeout; callers
+   * go on either way, at worst costing the election timeout this was meant to save. Proposals
+   * made meanwhile are refused by raft and retried here once the new leader is known. Whether
+   * `leaving` has stopped leading.
+   */
+  private async leadershipAwayFrom(leaving: bigint): Promise<boolean> {
+    if (this.stopped || this.fatal !== undefined || this.node.leader !== leaving) return false;
     const st = this.node.status();
-    // Recently heard from first (raft clears that flag at every quorum check, so right after one
-    // nobody has it: then the highest match alone decides), then the highest match.
+    const others = st.config.voters.filter((id) => id !== leaving);
     let target: bigint | undefined;
-    let best: { active: boolean; match: number } | undefined;
-    for (const id of st.config.voters) {
-      const pr = st.progress.get(id);
-      if (id === this.memberId || pr === undefined) continue;
-      const better = best === undefined || (pr.recentActive && !best.active) || (pr.recentActive === best.active && pr.match > best.match);
-      if (!better) continue;
-      target = id;
-      best = { active: pr.recentActive, match: pr.match };
+    if (this.node.isLeader) {
+      let best: { active: boolean; match: number } | undefined;
+      for (const id of others) {
+        const pr = st.progress.get(id);
+        if (pr === undefined) continue;
+        const better = best === undefined || (pr.recentActive && !best.active) || (pr.recentActive === best.active && pr.match > best.match);
+        if (!better) continue;
+        target = id;
+        best = { active: pr.recentActive, match: pr.match };
+      }
+    } else {
+      target = others.includes(this.memberId) ? this.memberId : others[0];
     }
-    if (target === undefined) return;
+    if (target === undefined) return false;
     try {
       this.node.transferLeader(target);
     } catch {
-      return;
+      return false;
     }
     const deadline = Date.now() + this.electionMs;
-    while (this.node.isLeader && this.node.status().leadTransferee === target && Date.now() < deadline) await sleep(5);
+    const givenUp = (): boolean => this.node.isLeader && this.node.status().leadTransferee !== target;
+    while (this.node.leader === leaving && !givenUp() && !this.stopped && Date.now() < deadline) await sleep(5);
+    return this.node.leader !== leaving;
   }
 
   // ---- write path -------------------------------------------------------------------------
@@ -1180,6 +1215,9 @@ export class KeywardServer {
     this.opts.logger?.warn({ member: this.memberId.toString(16) }, 'this member was removed from the cluster');
     const err = new ServerError('STOPPED', 'etcdserver: server stopped');
     for (const w of this.readQueue.splice(0)) w.reject(err);
+    // Its own removal was asked here: done, whether applied here or (more often, since the
+    // leader that applies it stops replicating to it) learnt from a peer refusing it.
+    for (const seq of this.ownRemovals) this.admin.resolve(seq, undefined);
     this.opts.onRemoved?.();
   }
 

@@ -218,3 +218,51 @@ test('L9 a leader that shuts down hands leadership over first: the others have a
     await c.dispose();
   }
 });
+
+/** Index of the member that every member in `among` agrees leads, itself one of them; waits up to `ms`. */
+async function leaderAmong(c: TestCluster, among: readonly number[], ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const leads = new Set(among.map((i) => c.member(i).server.leaderId));
+    const i = c.slots.findIndex((s) => leads.size === 1 && s.id === [...leads][0]);
+    if (among.includes(i)) return i;
+    if (Date.now() > deadline) throw new Error(`no agreed leader among ${among.join(',')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('L9 removing the leader hands leadership over first: the others lead well within one election timeout, asked through a follower or the leader itself', { timeout: 90_000 }, async () => {
+  // A long election timeout: a removed leader that still led would leave the others waiting at
+  // least 4 s (or, while it keeps heartbeating, indefinitely).
+  const c = await TestCluster.start(4, { electionMs: 4000, heartbeatMs: 100, requestTimeoutMs: 15_000 });
+  try {
+    let live = [0, 1, 2, 3];
+    for (const via of ['follower', 'leader'] as const) {
+      const old = await c.leader(20_000);
+      await put(c.member(old).url, `before-${via}`, via);
+      const asker = via === 'leader' ? old : live.find((i) => i !== old)!;
+      const t0 = Date.now();
+      const removed = await call(c.member(asker).url, '/v3/cluster/member/remove', { ID: c.slots[old]!.id.toString() });
+      assert.equal(removed.status, 200, `${via}: ${JSON.stringify(removed.json)} after ${Date.now() - t0} ms`);
+      live = live.filter((i) => i !== old);
+      assert.equal(removed.json['members'].length, live.length);
+      const next = await leaderAmong(c, live, 20_000);
+      const took = Date.now() - t0;
+      assert.ok(took < 2000, `asked through the ${via}: the others agree on a new leader after ${took} ms (an election timeout is 4000 ms)`);
+      await c.stop(old);
+      // The new leader serves: earlier writes are there, and a new one is accepted.
+      assert.equal((await get(c.member(next).url, `before-${via}`)).value, via);
+      await put(c.member(next).url, `after-${via}`, via);
+    }
+    // A follower that removes itself is answered too (it may learn of its removal only from the
+    // leader refusing it, never applying the entry), and the leader goes on alone.
+    const lead = await leaderAmong(c, live, 20_000);
+    const follower = live.find((i) => i !== lead)!;
+    const left = await call(c.member(follower).url, '/v3/cluster/member/remove', { ID: c.slots[follower]!.id.toString() });
+    assert.equal(left.status, 200, JSON.stringify(left.json));
+    assert.deepEqual(left.json['members'].map((m: { ID: string }) => BigInt(m.ID)), [c.slots[lead]!.id]);
+    await put(c.member(lead).url, 'alone', 'yes');
+  } finally {
+    await c.dispose();
+  }
+});
