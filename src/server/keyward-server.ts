@@ -541,10 +541,8 @@ export class KeywardServer {
     this.authz.record({ action: 'member.remove', user: auth?.principal?.user, remote: auth?.remote, outcome: 'proposed', member: req.id.toString(16) });
     if (this.members.get(req.id) === undefined) throw new ClusterError('MEMBER_NOT_FOUND', 'etcdserver: member not found');
     // Raft makes a leader that applies its own removal step down, and the others then wait out
-    // an election timeout before they elect: leadership moves first. A new leader refuses conf
-    // changes until it has applied what it inherited (refused silently when forwarded to it), so
-    // the removal waits for a read barrier: the new leader has committed in its term by then.
-    if (await this.leadershipAwayFrom(req.id)) await this.readBarrier();
+    // an election timeout before they elect: leadership moves first.
+    await this.leadershipAwayFrom(req.id);
     let own: bigint | undefined;
     try {
       await this.proposeConf((seq) => {
@@ -896,11 +894,10 @@ export class KeywardServer {
    * being a learner, the first other voter. The wait ends when `leaving` no longer leads, when
    * raft gives the transfer up (seen on the leader only), or after one election timeout; callers
    * go on either way, at worst costing the election timeout this was meant to save. Proposals
-   * made meanwhile are refused by raft and retried here once the new leader is known. Whether
-   * `leaving` has stopped leading.
+   * made meanwhile are refused by raft and retried here once the new leader is known.
    */
-  private async leadershipAwayFrom(leaving: bigint): Promise<boolean> {
-    if (this.stopped || this.fatal !== undefined || this.node.leader !== leaving) return false;
+  private async leadershipAwayFrom(leaving: bigint): Promise<void> {
+    if (this.stopped || this.fatal !== undefined || this.node.leader !== leaving) return;
     const st = this.node.status();
     const others = st.config.voters.filter((id) => id !== leaving);
     let target: bigint | undefined;
@@ -917,16 +914,15 @@ export class KeywardServer {
     } else {
       target = others.includes(this.memberId) ? this.memberId : others[0];
     }
-    if (target === undefined) return false;
+    if (target === undefined) return;
     try {
       this.node.transferLeader(target);
     } catch {
-      return false;
+      return;
     }
     const deadline = Date.now() + this.electionMs;
     const givenUp = (): boolean => this.node.isLeader && this.node.status().leadTransferee !== target;
     while (this.node.leader === leaving && !givenUp() && !this.stopped && Date.now() < deadline) await sleep(5);
-    return this.node.leader !== leaving;
   }
 
   // ---- write path -------------------------------------------------------------------------
@@ -1037,7 +1033,14 @@ export class KeywardServer {
     return done;
   }
 
-  private proposeConf(make: (seq: bigint) => ConfChange): Promise<void> {
+  private async proposeConf(make: (seq: bigint) => ConfChange): Promise<void> {
+    // A new leader refuses conf changes until it has applied every entry it inherited, and one
+    // forwarded to it is then dropped without a word (the request would time out): a member that
+    // does not lead first waits for a read barrier, which completes only once the leader has
+    // committed an entry of its own term and this member has applied it — by then the leader has
+    // applied it too, but for a rare race. On the leader, raft's refusal is seen and the proposal
+    // retried (submit).
+    if (!this.node.isLeader) await this.readBarrier();
     const seq = this.nextSeq++;
     const cc = make(seq);
     const done = this.admin.wait(seq);
