@@ -19,11 +19,14 @@ import { clientConnectionOptions, describeConnectionError, type ClientTls } from
 // TLS material and a client certificate: Node 20's global fetch cannot present one without an
 // undici Agent, and the watch stream already speaks node:https), etcd's error envelope turned into
 // a KeywardError, the token sent with every request and refreshed once when refused, and failover
-// between endpoints for requests that are safe to repeat. Internal to the client module; index.ts
-// exports only KeywardError and ClientOptions from here.
+// between endpoints for requests that are safe to send again (HttpTransport). Internal to the
+// client module; index.ts exports only KeywardError and ClientOptions from here.
 
 export interface ClientOptions {
-  /** Member client URLs, e.g. ["https://127.0.0.1:2379"]. Reads fail over between them. */
+  /**
+   * Member client URLs, e.g. ["https://127.0.0.1:2379"]. Reads fail over between them; writes only
+   * from an endpoint that could not be reached at all (see HttpTransport).
+   */
   endpoints: string[];
   /** Per-request timeout. */
   timeoutMs?: number;
@@ -70,8 +73,10 @@ const MAX_RESPONSE_CHARS = 512 * 1024 * 1024;
 
 /**
  * Sends RPCs to a list of endpoints. It remembers the endpoint that last answered and starts
- * there. Only idempotent requests are retried on another endpoint: a write that timed out may have
- * been applied, and replaying it blindly could apply it twice (GUARANTEES L15).
+ * there. Idempotent requests are retried on another endpoint after any failure; a write only when
+ * it certainly never reached the member (no connection, no TLS handshake): a write that timed out
+ * or lost its connection may have been applied, and replaying it could apply it twice (GUARANTEES
+ * L15). So a dead first endpoint does not stop writes, and nothing is ever applied twice.
  */
 export class HttpTransport {
   readonly endpoints: readonly string[];
@@ -120,7 +125,7 @@ export class HttpTransport {
     try {
       res = await this.send(ep, path, undefined, await this.credentials.get());
     } catch (err) {
-      throw new KeywardError('UNAVAILABLE', 14, 0, `${ep}${path}: ${describeConnectionError(err)}`);
+      throw new KeywardError('UNAVAILABLE', 14, 0, `${ep}${path}: ${describeConnectionError(err instanceof NotSent ? err.reason : err)}`);
     }
     return { status: res.status, json: parseJson(res.text) };
   }
@@ -132,14 +137,16 @@ export class HttpTransport {
   }
 
   private async attempt(path: string, text: string, idempotent: boolean, endpoint: string | undefined, token: string | undefined): Promise<unknown> {
-    const candidates = endpoint !== undefined ? [endpoint.replace(/\/+$/, '')] : this.order(idempotent);
+    const candidates = endpoint !== undefined ? [endpoint.replace(/\/+$/, '')] : this.order();
     const failures: string[] = [];
     for (const ep of candidates) {
       let res: RawResponse;
       try {
         res = await this.send(ep, path, text, token);
       } catch (err) {
-        failures.push(`${ep}: ${describeConnectionError(err)}`);
+        failures.push(`${ep}: ${describeConnectionError(err instanceof NotSent ? err.reason : err)}`);
+        // A write goes on to the next endpoint only if this one never saw it (L15).
+        if (!idempotent && !(err instanceof NotSent)) break;
         continue;
       }
       const json = parseJson(res.text);
@@ -166,9 +173,8 @@ export class HttpTransport {
     }
   }
 
-  private order(idempotent: boolean): string[] {
+  private order(): string[] {
     const first = this.endpoints[this.preferred] as string;
-    if (!idempotent) return [first];
     return [first, ...this.endpoints.filter((e) => e !== first)];
   }
 
@@ -184,12 +190,20 @@ export class HttpTransport {
     return new Promise<RawResponse>((resolve, reject) => {
       const options = { method: body === undefined ? 'GET' : 'POST', headers, agent: https ? this.httpsAgent : this.httpAgent };
       const req = https ? httpsRequest(url, options) : httpRequest(url, options);
+      // Whether the request may have reached the member: not until a fresh socket has connected
+      // (and, for https, finished its handshake: nothing is written before). A kept-alive socket
+      // counts as connected: a failure on it is ambiguous.
+      let connected = false;
+      req.on('socket', (socket) => {
+        if (!socket.connecting) connected = true;
+        else socket.once(https ? 'secureConnect' : 'connect', () => (connected = true));
+      });
       // One deadline for the whole exchange: connect, handshake, answer and body. A member that
       // accepts and then says nothing (paused, wedged) must not hold the caller forever.
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       const fail = (err: Error): void => {
         clearTimeout(timer);
-        reject(err);
+        reject(connected ? err : new NotSent(err));
       };
       req.on('error', fail);
       req.on('response', (res: IncomingMessage) => {
@@ -210,6 +224,14 @@ export class HttpTransport {
       });
       req.end(body);
     });
+  }
+}
+
+/** A transport failure before any byte of the request could reach the member: safe to send elsewhere. */
+class NotSent extends Error {
+  constructor(readonly reason: Error) {
+    super(reason.message, { cause: reason });
+    this.name = 'NotSent';
   }
 }
 
