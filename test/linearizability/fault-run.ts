@@ -85,6 +85,13 @@ export interface RunReport {
    * revision it was acknowledged with, must hold its value with that mod revision.
    */
   lostWrites: string[];
+  /**
+   * L7: serializable reads (made beside the history) that were wrong rather than stale: the
+   * converged store, read at the revision the member answered with, holds something else.
+   */
+  wrongStaleReads: string[];
+  /** How many serializable reads L7 checked. */
+  staleReadsChecked: number;
   historyFile: string | null;
   /**
    * partition-leader only: the member the majority side elected while the old leader was cut off
@@ -126,6 +133,17 @@ interface Workload {
   stop(): Promise<void>;
 }
 
+/** L7: a serializable read made beside the linearizable history, checked on its own after the run. */
+export interface StaleRead {
+  member: string;
+  key: string;
+  /** The value read (null: absent) and its mod revision. */
+  value: string | null;
+  modRevision: number;
+  /** The revision the member said it answered at. */
+  revision: number;
+}
+
 /** Slot indices the workload's clients may send to. */
 type Endpoints = () => readonly number[];
 
@@ -164,8 +182,9 @@ function syncedEndpoints(cluster: ProcessCluster, initial: readonly number[]): {
   };
 }
 
-function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null, endpoints: Endpoints, user: string): Workload {
+function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number, keys: string[], clients: number, serializable: boolean, txnPrefix: string | null, endpoints: Endpoints, user: string): Workload & { staleReads: StaleRead[] } {
   let stopped = false;
+  const staleReads: StaleRead[] = [];
   // One client per member, made when a member is first used (a member added later included).
   const perMember: KvClient[] = [];
   const clientOf = (i: number): KvClient => (perMember[i] ??= cluster.kv([cluster.slots[i]!.clientUrl], REQUEST_TIMEOUT_MS, user));
@@ -188,6 +207,18 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
       if (txnPrefix !== null && rnd() < 0.75) {
         const nextValue = (): string => `c${c}-${written++}`;
         await txnOperation({ rec, client: c, member, kv, rnd, keys, prefix: txnPrefix, seen, nextValue, serializable, onError: (op, e) => recordError(rec, op, e) });
+      } else if (r < 0.1 && !serializable) {
+        // L7: a serializable read may be stale, never wrong. Not part of the linearizable
+        // history: checked after the run against the converged store at the revision it claims.
+        try {
+          const res = await kv.range({ key: enc(key), serializable: true });
+          const kv0 = res.kvs[0];
+          staleReads.push({ member, key, value: kv0 === undefined ? null : dec(kv0.value), modRevision: kv0?.modRevision ?? 0, revision: res.header.revision });
+        } catch {
+          avoidUntil[m] = Date.now() + 1000;
+          await sleep(20);
+        }
+        continue;
       } else if (r < 0.45) {
         const op = rec.invoke(c, key, { f: 'get' }, member);
         try {
@@ -239,6 +270,7 @@ function runClients(cluster: ProcessCluster, rec: HistoryRecorder, seed: number,
     }
   });
   return {
+    staleReads,
     async stop() {
       stopped = true;
       await Promise.all(workers);
@@ -330,6 +362,30 @@ async function lostAcknowledgedWrites(cluster: ProcessCluster, ops: readonly Ope
           }
         } catch (e) {
           out.push(`#${w.op.id} ${w.key}=${w.value} at revision ${w.rev}: read failed: ${errText(e)}`);
+        }
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * L7: each serializable read must equal the converged store read at the revision the member
+ * answered with: the same value and mod revision, or absent in both. (Never compacted in a run.)
+ */
+export async function wrongStaleReads(admin: Pick<KvClient, 'range'>, reads: readonly StaleRead[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < reads.length; i += 16) {
+    await Promise.all(
+      reads.slice(i, i + 16).map(async (r) => {
+        const said = r.value === null ? 'absent' : `${r.value} (mod ${r.modRevision})`;
+        try {
+          const res = await admin.range({ key: enc(r.key), revision: r.revision, serializable: true });
+          const kv0 = res.kvs[0];
+          const truth = kv0 === undefined ? 'absent' : `${dec(kv0.value)} (mod ${kv0.modRevision})`;
+          if (truth !== said) out.push(`${r.member} answered ${r.key} = ${said} at revision ${r.revision}; the store at that revision holds ${truth}`);
+        } catch (e) {
+          out.push(`${r.key} at revision ${r.revision} (read on ${r.member}): check failed: ${errText(e)}`);
         }
       }),
     );
@@ -757,6 +813,7 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
     const divergence = await convergence(cluster, 15_000);
     const ops = rec.operations;
     const lostWrites = divergence === null ? await lostAcknowledgedWrites(cluster, ops) : [];
+    const wrongStale = divergence === null ? await wrongStaleReads(cluster.slots[cluster.active()[0]!]!.admin, w.staleReads) : [];
     const security = secure ? await cluster.securityProblems() : undefined;
     let authz: RunReport['authz'];
     if (intruder !== null) {
@@ -796,12 +853,12 @@ export async function jepsenRun(opts: RunOptions): Promise<RunReport> {
       `get ${count('get')}, put ${count('put')}, cas ${count('cas', true)}/${count('cas')}, cas-rev ${count('cas-rev', true)}/${count('cas-rev')}` +
       (workload === 'txn' ? `, mget ${count('mget')}, txn ${txns.filter((o) => o.output?.f === 'txn' && o.output.ok).length}/${txns.length}` : '');
     let historyFile: string | null = null;
-    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || (membership?.problems.length ?? 0) > 0 || (security?.length ?? 0) > 0 || (authz?.problems.length ?? 0) > 0) {
+    if (!check.ok || problems.length > 0 || divergence !== null || lostWrites.length > 0 || wrongStale.length > 0 || (membership?.problems.length ?? 0) > 0 || (security?.length ?? 0) > 0 || (authz?.problems.length ?? 0) > 0) {
       historyFile = join(tmpdir(), `keyward-jepsen-seed-${opts.seed}.json`);
       writeFileSync(historyFile, JSON.stringify({ seed: opts.seed, fault, workload, target, ops }, null, 1));
     }
     return {
-      seed: opts.seed, fault, workload, secure, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, historyFile,
+      seed: opts.seed, fault, workload, secure, target, operations: ops.length, mix, completed, failed, unknown: ops.length - completed - failed, check, revisionProblems: problems, divergence, lostWrites, wrongStaleReads: wrongStale, staleReadsChecked: w.staleReads.length, historyFile,
       ...(partition !== undefined ? { partition } : {}),
       ...(membership !== undefined ? { membership } : {}),
       ...(security !== undefined ? { security } : {}),
@@ -848,12 +905,14 @@ export function summarize(r: RunReport): string {
   const verdict = passed(r) ? 'OK' : 'FAIL';
   const lines = [
     `seed ${r.seed} fault ${r.fault}${r.workload === 'register' ? '' : ` workload ${r.workload}`}${r.secure ? ' (mutual TLS)' : ''} on ${r.target}: ${verdict}; ${r.operations} ops (${r.completed} completed, ${r.failed} refused, ${r.unknown} unknown; ${r.mix})` +
+      `; L7: ${r.staleReadsChecked} serializable reads checked` +
       (r.authz === undefined ? '' : `; ${INTRUDER_USER}'s forbidden requests denied ${r.authz.denied.before}/${r.authz.denied.during}/${r.authz.denied.after}, ${r.authz.problems.length} authz problems`),
   ];
   if (!r.check.ok) lines.push(r.check.message);
   for (const p of r.revisionProblems.slice(0, 10)) lines.push(`L3: ${p}`);
   if (r.divergence !== null) lines.push(`convergence: ${r.divergence}`);
   for (const l of r.lostWrites.slice(0, 10)) lines.push(`L4: ${l}`);
+  for (const l of r.wrongStaleReads.slice(0, 10)) lines.push(`L7: ${l}`);
   if (r.historyFile !== null) lines.push(`history: ${r.historyFile}`);
   if (r.partition !== undefined) lines.push(`partition: new leader ${r.partition.newLeader ?? 'NONE'} during the cut; L6 on the isolated leader: ${r.partition.staleRead ?? 'no stale read'}`);
   if (r.membership !== undefined) {
@@ -873,5 +932,5 @@ export function passed(r: RunReport): boolean {
   const partitionOk = r.partition === undefined || (r.partition.newLeader !== null && r.partition.staleRead === null);
   const membershipOk = r.membership === undefined || r.membership.problems.length === 0;
   const authzOk = r.authz === undefined || r.authz.problems.length === 0;
-  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && partitionOk && membershipOk && (r.security ?? []).length === 0 && authzOk;
+  return r.check.ok && r.revisionProblems.length === 0 && r.divergence === null && r.lostWrites.length === 0 && r.wrongStaleReads.length === 0 && partitionOk && membershipOk && (r.security ?? []).length === 0 && authzOk;
 }
