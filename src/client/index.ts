@@ -22,3 +22,4 @@ export {
 export { Backoff, backoffDelay, backoffCeiling, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { AuthClient, type AuthClientOptions, type KeyInput, type PermissionInput } from './auth-client.js';
 export { TenantClient } from './tenant-client.js';
+export { LockClient, Lock, LockError, type LockErrorCode, type LockOptions } from './lock.js';

@@ -212,7 +212,8 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
       const late = mean(m.rssMiB.slice(n - q));
       const baseFds = Math.max(...m.fds.slice(warm, warm + q));
       const growth = late - early;
-      summary.push(`${m.name} RSS ${early.toFixed(0)}→${late.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${((100 * growth) / early).toFixed(1)} %), fds ${baseFds}→${settledFds[i]} (max ${Math.max(...m.fds)})`);
+      const deciles = Array.from({ length: 11 }, (_, d) => m.rssMiB[Math.min(n - 1, Math.floor((d * (n - 1)) / 10))]!.toFixed(0)).join(' ');
+      summary.push(`${m.name} RSS ${early.toFixed(0)}→${late.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${((100 * growth) / early).toFixed(1)} %; by tenths of the run: ${deciles}), fds ${baseFds}→${settledFds[i]} (max ${Math.max(...m.fds)})`);
       // The fixed 16 MiB absorbs heap sizing and allocator noise that a short run cannot average out.
       if (growth > early * limit + 16) problems.push(`${m.name}: RSS grew from ${early.toFixed(0)} to ${late.toFixed(0)} MiB after warm-up`);
       if (settledFds[i]! > baseFds + 8) problems.push(`${m.name}: ${settledFds[i]} file descriptors open after the load, ${baseFds} after warm-up`);
