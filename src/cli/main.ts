@@ -1,7 +1,7 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ClusterClient, KeywardError, KvClient, LeaseClient, type ClientOptions } from '../client/index.js';
+import { ClusterClient, KeywardError, KvClient, LeaseClient, LockClient, type ClientOptions } from '../client/index.js';
 import { isTlsError } from '../tls/index.js';
 import { ConfigError, SETTINGS, envName, resolveServeConfig } from './config.js';
 import { UsageError, runDel, runGet, runPut, runTxn, type Output } from './kv-commands.js';
@@ -17,6 +17,7 @@ import {
 } from './member-commands.js';
 import { TxnSyntaxError } from './txn-syntax.js';
 import { openWatch, runWatch } from './watch-command.js';
+import { runLock } from './lock-command.js';
 import { runLeaseGrant, runLeaseKeepAlive, runLeaseList, runLeaseRevoke, runLeaseTimeToLive } from './lease-commands.js';
 import { createLogger, startMember, type RunningMember } from './serve.js';
 import { setMemberHeapFlags } from './heap.js';
@@ -214,6 +215,22 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await runWatch({ ...g.out, warn: (s) => process.stderr.write(s) }, w);
+  });
+
+program
+  .command('lock <lockname> [command...]')
+  .description('acquire a named lock (etcdctl lock): print its key and hold it until interrupted, or run the command while holding it (ETCD_LOCK_KEY, ETCD_LOCK_REV set) and exit with its status')
+  .option('--ttl <seconds>', 'time to live of the lock\'s lease, kept alive while held', '10')
+  .action(async (name: string, command: string[], o: { ttl: string }) => {
+    const g = globals();
+    const locks = new LockClient(g.clientOptions);
+    const interrupt = new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
+    const code = await runLock(locks, g.out, name, command, o, interrupt);
+    await locks.close();
+    process.exit(code);
   });
 
 function leaseClient(): { leases: LeaseClient; out: ClusterOutput } {
