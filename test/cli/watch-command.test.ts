@@ -1,11 +1,9 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { KvClient, type WatchUpdate } from '../../src/client/index.js';
+import type { WatchUpdate } from '../../src/client/index.js';
 import { printUpdate } from '../../src/cli/watch-command.js';
 import { EventType } from '../../src/wire/index.js';
-import { TestCluster } from '../harness/cluster.js';
-import { keywardArgs } from '../harness/process.js';
+import { oneMemberCli, until } from '../harness/cli-run.js';
 
 // `keyward watch`: etcdctl's printing, and the real command against a real member: prints each
 // event, stops cleanly on SIGINT, and fails like etcdctl on a compacted revision.
@@ -43,46 +41,16 @@ test('-w json prints the response as the HTTP/JSON API does (int64 as strings, b
   });
 });
 
-let cluster: TestCluster;
-let url: string;
-let client: KvClient;
-
-before(async () => {
-  cluster = await TestCluster.start(1);
-  await cluster.leader();
-  url = cluster.member(0).url;
-  client = new KvClient({ endpoints: [url] });
-});
-
-after(async () => {
-  await cluster.dispose();
-});
-
-function runWatch(args: string[]): { stdout: () => string; stderr: () => string; child: ReturnType<typeof spawn>; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, keywardArgs(['--endpoints', url, 'watch', ...args]), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { stdout: () => out, stderr: () => err, child, exit };
-}
-
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const cli = oneMemberCli('watch');
+const runWatch = cli.run;
 
 test('keyward watch --prefix --prev-kv --rev N prints every event from N and exits 0 on SIGINT', { timeout: 60_000 }, async () => {
-  const next = (await client.range({ key: enc('x') })).header.revision + 1;
+  const next = (await cli.kv().range({ key: enc('x') })).header.revision + 1;
   const w = runWatch(['cli/', '--prefix', '--prev-kv', '--rev', String(next)]);
-  await client.put({ key: enc('cli/a'), value: enc('1') });
-  await client.put({ key: enc('cli/a'), value: enc('2') });
-  await client.put({ key: enc('other'), value: enc('x') });
-  await client.deleteRange({ key: enc('cli/a') });
+  await cli.kv().put({ key: enc('cli/a'), value: enc('1') });
+  await cli.kv().put({ key: enc('cli/a'), value: enc('2') });
+  await cli.kv().put({ key: enc('other'), value: enc('x') });
+  await cli.kv().deleteRange({ key: enc('cli/a') });
   const want = 'PUT\ncli/a\n1\nPUT\ncli/a\n1\ncli/a\n2\nDELETE\ncli/a\n2\ncli/a\n\n';
   await until(() => w.stdout() === want, `the events (got ${JSON.stringify(w.stdout())})`);
   w.child.kill('SIGINT');
@@ -90,9 +58,9 @@ test('keyward watch --prefix --prev-kv --rev N prints every event from N and exi
 });
 
 test('keyward watch at a compacted revision fails like etcdctl, naming the compaction', { timeout: 60_000 }, async () => {
-  const r = (await client.put({ key: enc('cmp'), value: enc('1') })).header.revision;
-  await client.put({ key: enc('cmp'), value: enc('2') });
-  await client.compact({ revision: r + 1 });
+  const r = (await cli.kv().put({ key: enc('cmp'), value: enc('1') })).header.revision;
+  await cli.kv().put({ key: enc('cmp'), value: enc('2') });
+  await cli.kv().compact({ revision: r + 1 });
   const w = runWatch(['cmp', '--rev', String(r)]);
   assert.equal(await w.exit, 1);
   assert.match(w.stderr(), /^watch was canceled \(.*compacted up to \d+.*required revision has been compacted\)\nError: watch is canceled by the server\n$/);
