@@ -95,8 +95,12 @@ const SENT_CERTIFICATE = new WeakMap<TLSSocket, boolean>();
 function sentCertificate(socket: TLSSocket): boolean {
   let sent = SENT_CERTIFICATE.get(socket);
   if (sent === undefined) {
-    // Building the X509Certificate costs ~10 µs; a keep-alive connection carries many requests.
-    sent = socket.getPeerX509Certificate() !== undefined;
+    // Never getPeerX509Certificate(): on Node 20.20 each call on a server socket leaks ~4.5 KB of
+    // native memory (measured: 16,000 mTLS connections to a bare https server grew its anonymous
+    // RSS by ~100 MiB with one call per connection, not at all without; the D13 soak found it as
+    // steady growth on the member taking new connections). getPeerCertificate() is {} when the
+    // client sent none.
+    sent = socket.getPeerCertificate().raw !== undefined;
     SENT_CERTIFICATE.set(socket, sent);
   }
   return sent;
