@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { LockError, type LockClient } from '../client/index.js';
+import { bytesToString } from '../wire/index.js';
 import { UsageError, type Output } from './kv-commands.js';
 
 // `keyward lock <name> [command [args...]]`: etcdctl's lock. Waits for the lock (client/lock.ts,
@@ -32,7 +33,7 @@ export async function runLock(locks: LockClient, out: Output, name: string, comm
     if (err instanceof LockError && err.code === 'ABORTED') return 130;
     throw err;
   }
-  const key = new TextDecoder().decode(lock.key);
+  const key = bytesToString(lock.key);
   try {
     if (command.length === 0) {
       out.write(`${key}\n`);

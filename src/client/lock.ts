@@ -14,7 +14,7 @@
 // revision holds the lock; the others wait for the deletion of the newest key created before
 // theirs, again and again, until none is left. Fair (first come, first served) and without a
 // thundering herd: each waiter watches one key.
-import { CompareResult, CompareTarget, SortOrder, SortTarget, WatchFilterType, prefixEnd, type Compare, type KeyValue, type ResponseHeader } from '../wire/index.js';
+import { CompareResult, CompareTarget, SortOrder, SortTarget, WatchFilterType, bytesFromString, bytesToString, prefixEnd, type Compare, type KeyValue, type ResponseHeader } from '../wire/index.js';
 import type { ClientOptions } from './http.js';
 import { KvClient } from './kv-client.js';
 import { LeaseClient, type LeaseKeepAlive } from './lease-client.js';
@@ -44,8 +44,6 @@ export interface LockOptions {
   /** Gives up waiting: lock() rejects with LockError ABORTED and withdraws its key. */
   signal?: AbortSignal;
 }
-
-const enc = new TextEncoder();
 
 /** A held lock. */
 export class Lock {
@@ -82,13 +80,14 @@ export class LockClient {
     this.watches = new WatchClient(opts);
   }
 
-  /** Waits for the lock called `name` and returns it held. */
-  async lock(name: string | Uint8Array, opts: LockOptions = {}): Promise<Lock> {
+  /** Waits for the lock called `name` (not empty) and returns it held. */
+  async lock(name: string, opts: LockOptions = {}): Promise<Lock> {
+    if (name === '') throw new TypeError('lock: the name must not be empty');
     const own = opts.lease === undefined;
     const lease = opts.lease ?? (await this.leases.grant(opts.ttl ?? 60)).id;
     const keepAlive: LeaseKeepAlive | undefined = own ? this.leases.keepAlive(lease) : undefined;
-    const prefix = concat(typeof name === 'string' ? enc.encode(name) : name, enc.encode('/'));
-    const key = concat(prefix, enc.encode(lease.toString(16)));
+    const prefix = bytesFromString(`${name}/`);
+    const key = bytesFromString(`${name}/${lease.toString(16)}`);
     let released = false;
     const release = async (): Promise<void> => {
       if (released) return;
@@ -105,7 +104,7 @@ export class LockClient {
       const mine = await this.kv.range({ key });
       const kv0 = mine.kvs[0];
       if (kv0 === undefined || kv0.createRevision !== myRev) {
-        throw new LockError('SESSION_EXPIRED', `lock ${dec(key)}: the lease expired before the lock was acquired`);
+        throw new LockError('SESSION_EXPIRED', `lock ${bytesToString(key)}: the lease expired before the lock was acquired`);
       }
       return new Lock(key, myRev, lease, mine.header, release);
     } catch (err) {
@@ -130,7 +129,7 @@ export class LockClient {
     const r = res.responses[0];
     const existing = r !== undefined && r.type === 'range' ? r.range.kvs[0] : undefined;
     // Gone between the compare and now cannot happen inside one txn: the failure branch read it.
-    if (existing === undefined) throw new LockError('SESSION_EXPIRED', `lock ${dec(key)}: the key vanished`);
+    if (existing === undefined) throw new LockError('SESSION_EXPIRED', `lock ${bytesToString(key)}: the key vanished`);
     return existing.createRevision;
   }
 
@@ -167,15 +166,4 @@ export class LockClient {
       await w.close();
     }
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
-
-function dec(b: Uint8Array): string {
-  return new TextDecoder().decode(b);
 }

@@ -48,6 +48,7 @@ after(async () => {
 });
 
 test('L14 mutual exclusion, first come first served: waiters get the lock in order, each with a larger fencing revision; the key is etcd\'s <name>/<lease hex>', async () => {
+  await assert.rejects(locker(0).lock(''), /the name must not be empty/);
   const a = await locker(0).lock('mx');
   assert.equal(dec(a.key), `mx/${a.lease.toString(16)}`);
   const b = locker(1).lock('mx');
